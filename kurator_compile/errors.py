@@ -1,0 +1,88 @@
+"""Diagnostics with source positions: the one error type every stage reports through."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class SourceLocation:
+    """Where something came from: repo-relative file, 1-based line and column, JSON pointer."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+    pointer: str = ""
+
+    def child(self, pointer: str) -> SourceLocation:
+        """The same place with a deeper pointer (used when no finer position is known)."""
+        return SourceLocation(self.file, self.line, self.column, pointer)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: Severity
+    message: str
+    location: SourceLocation | None = None
+
+    @classmethod
+    def error(cls, message: str, location: SourceLocation | None = None) -> Diagnostic:
+        return cls(Severity.ERROR, message, location)
+
+    @classmethod
+    def warning(cls, message: str, location: SourceLocation | None = None) -> Diagnostic:
+        return cls(Severity.WARNING, message, location)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        loc = self.location
+        if loc is None:
+            return ("", 0, 0, "", self.message)
+        return (loc.file, loc.line, loc.column, loc.pointer, self.message)
+
+    def render(self) -> str:
+        """`file:line:col: error: message (at /pointer)`, the shape compilers and editors parse."""
+        loc = self.location
+        text = f"{self.severity.value}: {self.message}"
+        if loc is None:
+            return text
+        where = loc.file
+        if loc.line:
+            where += f":{loc.line}:{loc.column or 1}"
+        suffix = f" (at {loc.pointer})" if loc.pointer else ""
+        return f"{where}: {text}{suffix}"
+
+
+class CompileError(Exception):
+    """Bad input: carries every diagnostic of the run so they are reported together."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+
+class UsageError(Exception):
+    """Bad invocation that is not about file contents (exit 2, no position)."""
+
+
+def raise_if_errors(diagnostics: Iterable[Diagnostic]) -> None:
+    errors = [d for d in diagnostics if d.is_error]
+    if errors:
+        raise CompileError(errors)
+
+
+def promote_warnings(diagnostics: Iterable[Diagnostic], strict: bool) -> list[Diagnostic]:
+    """Under --strict every warning is an error; otherwise diagnostics pass through."""
+    if not strict:
+        return list(diagnostics)
+    return [Diagnostic(Severity.ERROR, d.message, d.location) for d in diagnostics]

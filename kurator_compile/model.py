@@ -1,0 +1,148 @@
+"""Validated input as frozen values: the fleet, its clusters, input objects and policies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SourceLocation
+from .yamldoc import Document
+
+FLEET_API_VERSION = "compile.kurator.dev/v1alpha1"
+KARMADA_POLICY_API_VERSION = "policy.karmada.io/v1alpha1"
+
+
+def split_api_version(api_version: str) -> tuple[str, str]:
+    """`apps/v1` -> (`apps`, `v1`); `v1` -> (``, `v1`), the core group."""
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+@dataclass(frozen=True, order=True)
+class ObjectKey:
+    """Identity of an object in a cluster: two inputs with the same key collide."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        return f"{kind}/{self.namespace}/{self.name}" if self.namespace else f"{kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Taint:
+    key: str
+    effect: str
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A member cluster as the fleet declares it; fields mirror Karmada's Cluster where they can."""
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    provider: str = ""
+    region: str = ""
+    zones: tuple[str, ...] = ()
+    taints: tuple[Taint, ...] = ()
+    # Resources free for new replicas, as Kubernetes quantity strings (e.g. {"cpu": "64"}).
+    capacity: Mapping[str, str] = field(default_factory=dict)
+    kube_version: str | None = None
+    location: SourceLocation | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """An input object (any Kubernetes kind) and the document it came from."""
+
+    document: Document
+
+    @property
+    def data(self) -> dict[str, Any]:
+        value: dict[str, Any] = self.document.data
+        return value
+
+    @property
+    def api_version(self) -> str:
+        return str(self.data.get("apiVersion", ""))
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        meta = self.data.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        return str(self.metadata.get("namespace") or "")
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        labels = self.metadata.get("labels")
+        return labels if isinstance(labels, dict) else {}
+
+    @property
+    def key(self) -> ObjectKey:
+        group, _ = split_api_version(self.api_version)
+        return ObjectKey(group, self.kind, self.namespace, self.name)
+
+    def locate(self, pointer: str = "") -> SourceLocation:
+        return self.document.locate(pointer)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A Karmada (Cluster)PropagationPolicy as written; `namespace` is "" for cluster scope."""
+
+    document: Document
+
+    @property
+    def kind(self) -> str:
+        return str(self.document.data.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self.document.data.get("metadata", {}).get("name", ""))
+
+    @property
+    def namespace(self) -> str:
+        if self.kind.startswith("Cluster"):
+            return ""
+        return str(self.document.data.get("metadata", {}).get("namespace") or "default")
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.document.data.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    def locate(self, pointer: str = "") -> SourceLocation:
+        return self.document.locate(pointer)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    name: str
+    clusters: tuple[Cluster, ...]
+    document: Document
+    resources: tuple[Resource, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    # Other documents keyed by kind (Overlay, OverridePolicy, ...): new kinds plug in here.
+    extensions: Mapping[str, tuple[Document, ...]] = field(default_factory=dict)
+
+    def cluster(self, name: str) -> Cluster | None:
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        return None

@@ -1,0 +1,226 @@
+"""YAML text -> plain documents, each with an index from JSON pointer to source position."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import CompileError, Diagnostic, SourceLocation
+
+# A document may expand aliases to at most this many nodes beyond its own text; more is a
+# "billion laughs" bomb. Real manifests with anchors stay far below it.
+MAX_ALIAS_EXPANSION = 100_000
+# One input file holds at most this many characters; larger is not a hand-written manifest.
+MAX_FILE_CHARS = 16 * 1024 * 1024
+
+_TAG = "tag:yaml.org,2002:"
+_BAD_INDENT = re.compile(r"^[ \t\u00a0]*?([\t\u00a0])", re.MULTILINE)
+
+
+def escape_pointer_token(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def pointer_join(base: str, token: str | int) -> str:
+    return f"{base}/{escape_pointer_token(str(token))}"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document as plain Python data, plus where each part of it was written."""
+
+    file: str
+    index: int
+    data: Any
+    positions: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    def locate(self, pointer: str = "") -> SourceLocation:
+        """The position of `pointer`, or of its nearest ancestor that has one."""
+        probe = pointer
+        while True:
+            pos = self.positions.get(probe)
+            if pos is not None:
+                return SourceLocation(self.file, pos[0], pos[1], pointer)
+            if not probe:
+                return SourceLocation(self.file, 1, 1, pointer)
+            probe = probe.rsplit("/", 1)[0]
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain values, recording positions and policing aliases."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.positions: dict[str, tuple[int, int]] = {}
+        self.seen: set[int] = set()
+        self.expanded = 0
+        self.errors: list[Diagnostic] = []
+
+    def _loc(self, node: Node, pointer: str) -> SourceLocation:
+        mark = node.start_mark
+        return SourceLocation(self.file, mark.line + 1, mark.column + 1, pointer)
+
+    def build(self, node: Node, pointer: str, key_pos: tuple[int, int] | None = None) -> Any:
+        if id(node) in self.seen:
+            self.expanded += 1
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise CompileError(
+                    [
+                        Diagnostic.error(
+                            f"YAML aliases expand past {MAX_ALIAS_EXPANSION} nodes "
+                            "(an alias bomb?); write the data out instead",
+                            self._loc(node, pointer),
+                        )
+                    ]
+                )
+        else:
+            self.seen.add(id(node))
+        mark = node.start_mark
+        self.positions[pointer] = key_pos or (mark.line + 1, mark.column + 1)
+        if isinstance(node, MappingNode):
+            return self._mapping(node, pointer)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, pointer_join(pointer, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        return self._scalar(node, pointer)
+
+    def _mapping(self, node: MappingNode, pointer: str) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        written: dict[str, Node] = {}
+        merged: list[MappingNode] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                merged.extend(s for s in sources if isinstance(s, MappingNode))
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.errors.append(
+                    Diagnostic.error("mapping keys must be plain scalars", self._loc(key_node, pointer))
+                )
+                continue
+            key = str(key_node.value)
+            child = pointer_join(pointer, key)
+            if key in written:
+                first = written[key].start_mark
+                self.errors.append(
+                    Diagnostic.error(
+                        f"duplicate key {key!r} (first defined at line {first.line + 1}, "
+                        f"column {first.column + 1})",
+                        self._loc(key_node, child),
+                    )
+                )
+                continue
+            written[key] = key_node
+            kmark = key_node.start_mark
+            result[key] = self.build(value_node, child, (kmark.line + 1, kmark.column + 1))
+        for source in merged:
+            # `<<` merge keys: explicit keys win, earlier merge sources win over later ones.
+            for key, value in self._mapping(source, pointer).items():
+                result.setdefault(key, value)
+        return result
+
+    def _scalar(self, node: ScalarNode, pointer: str) -> Any:
+        tag, text = node.tag, node.value
+        if tag == _TAG + "str" or node.style in ("'", '"', "|", ">"):
+            return text
+        if tag == _TAG + "null":
+            return None
+        if tag == _TAG + "bool":
+            return text.lower() == "true"
+        if tag == _TAG + "int":
+            digits = text.replace("_", "")
+            try:
+                return int(digits, 0)
+            except ValueError:
+                return int(digits, 10)
+        if tag == _TAG + "float":
+            lowered = text.lower().replace("_", "")
+            if lowered.endswith(".inf"):
+                return float("-inf") if lowered.startswith("-") else float("inf")
+            if lowered == ".nan":
+                return float("nan")
+            return float(lowered)
+        if tag in (_TAG + "timestamp", _TAG + "binary"):
+            # Kubernetes carries both as strings; keep the text as written.
+            return text
+        self.errors.append(
+            Diagnostic.error(f"unsupported YAML tag {tag!r}", self._loc(node, pointer))
+        )
+        return text
+
+
+def _indentation_errors(text: str, file: str, *, tabs: bool) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for match in _BAD_INDENT.finditer(text):
+        char = match.group(1)
+        if char == "\t" and not tabs:
+            continue
+        line = text.count("\n", 0, match.start(1)) + 1
+        column = match.start(1) - (text.rfind("\n", 0, match.start(1)) + 1) + 1
+        what = (
+            "a tab" if char == "\t" else "a non-breaking space (U+00A0, often pasted from web pages)"
+        )
+        found.append(
+            Diagnostic.error(
+                f"{what} is used as indentation; YAML indentation must be plain spaces",
+                SourceLocation(file, line, column),
+            )
+        )
+    return found
+
+
+def _yaml_error(error: MarkedYAMLError, file: str) -> Diagnostic:
+    mark = error.problem_mark or error.context_mark
+    problem = error.problem or error.context or "invalid YAML"
+    context = f" ({error.context})" if error.context and error.problem else ""
+    if mark is None:
+        return Diagnostic.error(f"invalid YAML: {problem}{context}", SourceLocation(file, 1, 1))
+    return Diagnostic.error(
+        f"invalid YAML: {problem}{context}",
+        SourceLocation(file, mark.line + 1, mark.column + 1),
+    )
+
+
+def load_stream(text: str, file: str) -> list[Document]:
+    """Parse a multi-document YAML stream; every problem becomes a positioned diagnostic."""
+    if len(text) > MAX_FILE_CHARS:
+        raise CompileError(
+            [
+                Diagnostic.error(
+                    f"file is larger than {MAX_FILE_CHARS // (1024 * 1024)} MiB; "
+                    "split it or leave it out of the fleet",
+                    SourceLocation(file, 1, 1),
+                )
+            ]
+        )
+    nbsp = _indentation_errors(text, file, tabs=False)
+    if nbsp:
+        raise CompileError(nbsp)
+    yaml = YAML(typ="rt", pure=True)
+    documents: list[Document] = []
+    try:
+        nodes: Iterator[Node] = yaml.compose_all(text)
+        for index, node in enumerate(nodes):
+            if node is None:
+                continue
+            builder = _Builder(file)
+            data = builder.build(node, "")
+            if builder.errors:
+                raise CompileError(builder.errors)
+            if data is None:
+                continue  # an empty document between `---` markers, as kubectl skips it
+            documents.append(Document(file, index, data, builder.positions))
+    except MarkedYAMLError as error:
+        diagnostics = _indentation_errors(text, file, tabs=True) or [_yaml_error(error, file)]
+        raise CompileError(diagnostics) from None
+    except RecursionError:
+        raise CompileError(
+            [Diagnostic.error("YAML nesting is too deep", SourceLocation(file, 1, 1))]
+        ) from None
+    return documents
