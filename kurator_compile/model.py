@@ -7,16 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SourceLocation
+from .kinds import is_cluster_scoped, split_api_version
 from .yamldoc import Document
 
 FLEET_API_VERSION = "compile.kurator.dev/v1alpha1"
 KARMADA_POLICY_API_VERSION = "policy.karmada.io/v1alpha1"
-
-
-def split_api_version(api_version: str) -> tuple[str, str]:
-    """`apps/v1` -> (`apps`, `v1`); `v1` -> (``, `v1`), the core group."""
-    group, _, version = api_version.rpartition("/")
-    return group, version
 
 
 @dataclass(frozen=True, order=True)
@@ -85,8 +80,15 @@ class Resource:
         return str(self.metadata.get("name", ""))
 
     @property
+    def group(self) -> str:
+        return split_api_version(self.api_version)[0]
+
+    @property
     def namespace(self) -> str:
-        return str(self.metadata.get("namespace") or "")
+        """The namespace the object lives in: "" if cluster-scoped, "default" if unset."""
+        if is_cluster_scoped(self.group, self.kind):
+            return ""
+        return str(self.metadata.get("namespace") or "default")
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -95,8 +97,7 @@ class Resource:
 
     @property
     def key(self) -> ObjectKey:
-        group, _ = split_api_version(self.api_version)
-        return ObjectKey(group, self.kind, self.namespace, self.name)
+        return ObjectKey(self.group, self.kind, self.namespace, self.name)
 
     def locate(self, pointer: str = "") -> SourceLocation:
         return self.document.locate(pointer)

@@ -101,7 +101,9 @@ class _Builder:
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.errors.append(
-                    Diagnostic.error("mapping keys must be plain scalars", self._loc(key_node, pointer))
+                    Diagnostic.error(
+                        "mapping keys must be plain scalars", self._loc(key_node, pointer)
+                    )
                 )
                 continue
             key = str(key_node.value)
@@ -164,7 +166,9 @@ def _indentation_errors(text: str, file: str, *, tabs: bool) -> list[Diagnostic]
         line = text.count("\n", 0, match.start(1)) + 1
         column = match.start(1) - (text.rfind("\n", 0, match.start(1)) + 1) + 1
         what = (
-            "a tab" if char == "\t" else "a non-breaking space (U+00A0, often pasted from web pages)"
+            "a tab"
+            if char == "\t"
+            else "a non-breaking space (U+00A0, often pasted from web pages)"
         )
         found.append(
             Diagnostic.error(
@@ -205,7 +209,7 @@ def load_stream(text: str, file: str) -> list[Document]:
     yaml = YAML(typ="rt", pure=True)
     documents: list[Document] = []
     try:
-        nodes: Iterator[Node] = yaml.compose_all(text)
+        nodes: Iterator[Node | None] = yaml.compose_all(text)
         for index, node in enumerate(nodes):
             if node is None:
                 continue

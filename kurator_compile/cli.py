@@ -1,0 +1,376 @@
+"""Command line: flags -> Options, one function per command, exit codes decided here only.
+
+Heavy modules are imported inside the commands so `--help` and `--version` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+from . import __version__
+from .errors import CompileError, Diagnostic, UsageError
+
+if TYPE_CHECKING:
+    from .compile import Compilation
+    from .options import Options
+    from .sources import Sources
+
+EXIT_OK, EXIT_DRIFT, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+ISSUES_URL = "https://github.com/kurator-dev/kurator-compile/issues"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, debug: bool, quiet: bool) -> None:
+        self.debug = debug
+        self.quiet = quiet
+
+    def warn(self, diagnostics: list[Diagnostic]) -> None:
+        if self.quiet:
+            return
+        for diagnostic in diagnostics:
+            click.echo(diagnostic.render(), err=True)
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _exit_codes(ctx: Context) -> Iterator[None]:
+    """The one place that turns outcomes into exit codes."""
+    try:
+        yield
+    except CompileError as error:
+        for diagnostic in error.diagnostics:
+            click.echo(diagnostic.render(), err=True)
+        count = len(error.diagnostics)
+        _fail(EXIT_INPUT, f"{count} error{'s' if count != 1 else ''}; nothing was written")
+    except UsageError as error:
+        _fail(EXIT_INPUT, f"error: {error}")
+    except KeyboardInterrupt:
+        _fail(EXIT_INTERRUPTED, "interrupted")
+    except (SystemExit, click.exceptions.Exit, click.ClickException):
+        raise
+    except Exception as error:  # an unexpected bug: one line, traceback only on request
+        if ctx.debug:
+            traceback.print_exc()
+        _fail(
+            EXIT_INTERNAL,
+            f"internal error: {type(error).__name__}: {error}. This is a bug in kurator-compile "
+            f"{__version__}; please report it at {ISSUES_URL} (rerun with --debug for details)",
+        )
+
+
+def find_fleet(fleet: str | None) -> Path:
+    """FLEET, or the only `fleets/*.yaml` of the current directory."""
+    if fleet:
+        return Path(fleet)
+    candidates = sorted(Path("fleets").glob("*.yaml"))
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise UsageError("no FLEET given and no fleets/*.yaml in the current directory")
+    names = ", ".join(p.as_posix() for p in candidates)
+    raise UsageError(f"no FLEET given and fleets/ holds several: {names}; name one")
+
+
+def _common(func: F) -> F:
+    func = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(func)
+    func = click.option(
+        "--allow-outside",
+        is_flag=True,
+        help="Let resource globs read files outside the repository root.",
+    )(func)
+    func = click.option(
+        "--root",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Repository root (default: nearest parent with .git).",
+    )(func)
+    return click.argument("fleet", required=False)(func)
+
+
+def _options(root: Path | None, strict: bool, allow_outside: bool, **extra: Any) -> Options:
+    from .options import Options
+
+    return Options(strict=strict, allow_outside=allow_outside, root=root, **extra)
+
+
+def _sources(fleet: str | None, options: Options) -> Sources:
+    from .sources import read_sources
+
+    return read_sources(find_fleet(fleet), options.root, options.allow_outside)
+
+
+class _Progress:
+    """A cluster counter on stderr, only for a terminal and only once a build is slow."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or time.monotonic() - self.start < 1.0:
+            return
+        self.shown = True
+        click.echo(f"\rrendering clusters {done + 1}/{total}", err=True, nl=False)
+
+    def finish(self) -> None:
+        if self.shown:
+            click.echo("\r\033[K", err=True, nl=False)
+
+
+def _compile(fleet: str | None, options: Options, ctx: Context) -> Compilation:
+    from .compile import compile_fleet
+
+    progress = _Progress(sys.stderr.isatty() and not ctx.quiet)
+    try:
+        result = compile_fleet(_sources(fleet, options), options, progress)
+    finally:
+        progress.finish()
+    ctx.warn(result.warnings)
+    return result
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kurator-compile")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Print no warnings.")
+@click.pass_context
+def main(click_ctx: click.Context, debug: bool, quiet: bool) -> None:
+    """Compile a fleet spec into per-cluster Kubernetes manifests for Argo CD or Flux."""
+    click_ctx.obj = Context(debug, quiet)
+
+
+@main.command()
+@_common
+@click.option(
+    "-o", "--output", default="rendered", show_default=True, type=click.Path(path_type=Path)
+)
+@click.option("--kustomization", is_flag=True, help="Also write a kustomization.yaml per cluster.")
+@click.option(
+    "--allow-cluster-removal",
+    is_flag=True,
+    help="Allow deleting the folder of a cluster that left the fleet.",
+)
+@click.pass_obj
+def build(
+    ctx: Context,
+    fleet: str | None,
+    root: Path | None,
+    strict: bool,
+    allow_outside: bool,
+    output: Path,
+    kustomization: bool,
+    allow_cluster_removal: bool,
+) -> None:
+    """Write OUTPUT/clusters/<cluster>/ for every cluster of FLEET."""
+    with _exit_codes(ctx):
+        from .emit import write_tree
+
+        options = _options(root, strict, allow_outside, kustomization=kustomization)
+        result = _compile(fleet, options, ctx)
+        report = write_tree(output, result.tree, allow_cluster_removal=allow_cluster_removal)
+        if not ctx.quiet:
+            click.echo(
+                f"{len(result.tree)} files for {len(result.fleet.clusters)} clusters in "
+                f"{output}: {len(report.written)} written, {len(report.removed)} removed, "
+                f"{report.unchanged} unchanged",
+                err=True,
+            )
+
+
+@main.command()
+@_common
+@click.option(
+    "-o", "--output", default="rendered", show_default=True, type=click.Path(path_type=Path)
+)
+@click.option("--kustomization", is_flag=True, help="Expect a kustomization.yaml per cluster.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of the drift.")
+@click.pass_obj
+def check(
+    ctx: Context,
+    fleet: str | None,
+    root: Path | None,
+    strict: bool,
+    allow_outside: bool,
+    output: Path,
+    kustomization: bool,
+    show_diff: bool,
+) -> None:
+    """Exit 1 if OUTPUT is not what `build` would write; writes nothing."""
+    with _exit_codes(ctx):
+        import difflib
+
+        from .emit import compare_tree, read_existing
+
+        options = _options(root, strict, allow_outside, kustomization=kustomization)
+        result = _compile(fleet, options, ctx)
+        drift = compare_tree(output, result.tree)
+        if not drift:
+            if not ctx.quiet:
+                click.echo(f"{output} is up to date ({len(result.tree)} files)", err=True)
+            return
+        for label, paths in (
+            ("added", drift.added),
+            ("changed", drift.changed),
+            ("removed", drift.removed),
+        ):
+            for path in paths:
+                click.echo(f"{label}: {output / path}")
+        click.echo(
+            f"{output} is stale: {len(drift.added)} to add, {len(drift.changed)} to change, "
+            f"{len(drift.removed)} to remove; run `kurator-compile build` and commit the result",
+            err=True,
+        )
+        if show_diff:
+            for path in sorted(drift.added + drift.changed + drift.removed):
+                before = (read_existing(output, path) or b"").decode("utf-8", "replace")
+                after = result.tree.get(path, b"").decode("utf-8")
+                click.echo(
+                    "".join(
+                        difflib.unified_diff(
+                            before.splitlines(keepends=True),
+                            after.splitlines(keepends=True),
+                            f"a/{path}",
+                            f"b/{path}",
+                        )
+                    ),
+                    nl=False,
+                )
+        sys.exit(EXIT_DRIFT)
+
+
+@main.command()
+@_common
+@click.option(
+    "--cluster", required=True, envvar="ARGOCD_ENV_CLUSTER", help="The cluster to render."
+)
+@click.option("--allow-empty", is_flag=True, help="Allow a cluster that receives no objects.")
+@click.pass_obj
+def render(
+    ctx: Context,
+    fleet: str | None,
+    root: Path | None,
+    strict: bool,
+    allow_outside: bool,
+    cluster: str,
+    allow_empty: bool,
+) -> None:
+    """Print one cluster's objects as a YAML stream; writes nothing."""
+    with _exit_codes(ctx):
+        from .compile import analyse
+        from .render import cluster_objects, render_stream
+
+        options = _options(root, strict, allow_outside, only_cluster=cluster)
+        found, placements, warnings = analyse(_sources(fleet, options), options)
+        ctx.warn(warnings)
+        objects = cluster_objects(found, placements, cluster)
+        if not objects and not allow_empty:
+            raise UsageError(
+                f"cluster {cluster!r} receives no objects; an empty stream would make Argo CD "
+                "prune everything it runs (pass --allow-empty if that is intended)"
+            )
+        sys.stdout.write(render_stream(objects))
+
+
+@main.command()
+@_common
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--explain", metavar="KIND/NAMESPACE/NAME", help="Explain one object's placement.")
+@click.pass_obj
+def plan(
+    ctx: Context,
+    fleet: str | None,
+    root: Path | None,
+    strict: bool,
+    allow_outside: bool,
+    fmt: str,
+    explain: str | None,
+) -> None:
+    """Show which objects go to which clusters, with how many replicas."""
+    with _exit_codes(ctx):
+        from .compile import analyse
+        from .report import plan_json, plan_markdown, plan_table
+
+        options = _options(root, strict, allow_outside)
+        _, placements, warnings = analyse(_sources(fleet, options), options)
+        ctx.warn(warnings)
+        if explain:
+            click.echo(_explain(placements, explain), nl=False)
+            return
+        render_plan = {"table": plan_table, "json": plan_json, "markdown": plan_markdown}[fmt]
+        click.echo(render_plan(placements), nl=False)
+
+
+def _explain(placements: Any, wanted: str) -> str:
+    parts = wanted.split("/")
+    if len(parts) not in (2, 3):
+        raise UsageError(f"--explain takes KIND/NAMESPACE/NAME or KIND/NAME, not {wanted!r}")
+    kind, name = parts[0], parts[-1]
+    namespace = parts[1] if len(parts) == 3 else None
+    matches = []
+    for placement in placements:
+        key = placement.resource.key
+        full_kind = f"{key.kind}.{key.group}" if key.group else key.kind
+        if kind.lower() not in (key.kind.lower(), full_kind.lower()) or key.name != name:
+            continue
+        if namespace is not None and key.namespace != namespace:
+            continue
+        if namespace is None and key.namespace not in ("", "default"):
+            continue
+        matches.append(placement)
+    if not matches:
+        raise UsageError(f"no input object {wanted!r}")
+    lines: list[str] = []
+    for placement in matches:
+        lines.append(f"{placement.resource.key} ({placement.resource.locate().file})")
+        lines.extend(f"  {line}" for line in placement.explanation)
+        if not placement.explanation:
+            cells = ", ".join(f"{c}={r}" for c, r in sorted(placement.replicas.items()))
+            lines.append(f"  clusters: {cells or '(none)'}")
+    return "\n".join(lines) + "\n"
+
+
+@main.command()
+@_common
+@click.pass_obj
+def validate(
+    ctx: Context, fleet: str | None, root: Path | None, strict: bool, allow_outside: bool
+) -> None:
+    """Load and validate FLEET and its inputs; writes nothing."""
+    with _exit_codes(ctx):
+        from .compile import analyse
+
+        options = _options(root, strict, allow_outside)
+        found, placements, warnings = analyse(_sources(fleet, options), options)
+        ctx.warn(warnings)
+        if not ctx.quiet:
+            click.echo(
+                f"{found.name}: {len(found.clusters)} clusters, {len(placements)} objects, "
+                f"{len(found.policies)} policies: valid",
+                err=True,
+            )
+
+
+def run() -> None:
+    """`python -m kurator_compile`: the same commands; usage errors exit 2 as with click."""
+    main(prog_name=os.environ.get("KURATOR_COMPILE_PROG", "kurator-compile"))

@@ -1,0 +1,139 @@
+"""The pipeline, one call per stage: load -> validate -> place -> overlay -> render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import CompileError, Diagnostic, promote_warnings, raise_if_errors
+from .kinds import Role
+from .model import Cluster, Fleet, Policy, Resource, Taint
+from .options import Options
+from .placement import ResourcePlacement, resolve_placement
+from .render import FileTree, render_tree
+from .sources import Sources
+from .validate import fleet_diagnostics, role_of, validate_documents
+from .yamldoc import Document, load_stream
+
+
+@dataclass(frozen=True)
+class Compilation:
+    fleet: Fleet
+    placements: list[ResourcePlacement]
+    tree: FileTree
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def load_documents(sources: Sources) -> list[Document]:
+    """Parse every file; a YAML error in one file does not hide errors in the others."""
+    docs: list[Document] = []
+    errors: list[Diagnostic] = []
+    for source in (sources.fleet, *sources.resources, *sources.overlays):
+        try:
+            docs.extend(load_stream(source.text, source.path))
+        except CompileError as error:
+            errors.extend(error.diagnostics)
+    if errors:
+        raise CompileError(errors)
+    return docs
+
+
+def _cluster(entry: dict[str, Any], doc: Document, index: int) -> Cluster:
+    return Cluster(
+        name=entry["name"],
+        labels=dict(entry.get("labels") or {}),
+        provider=entry.get("provider") or "",
+        region=entry.get("region") or "",
+        zones=tuple(entry.get("zones") or ()),
+        taints=tuple(
+            Taint(t["key"], t["effect"], t.get("value") or "") for t in entry.get("taints") or ()
+        ),
+        capacity={k: str(v) for k, v in (entry.get("capacity") or {}).items()},
+        kube_version=entry.get("kubeVersion")
+        or ((doc.data["spec"].get("defaults") or {}).get("kubeVersion")),
+        location=doc.locate(f"/spec/clusters/{index}"),
+    )
+
+
+def build_fleet(docs: Sequence[Document]) -> Fleet:
+    """Validated documents -> the Fleet value; the first document must be the Fleet."""
+    fleet_doc = docs[0]
+    if role_of(fleet_doc) is not Role.FLEET:
+        raise CompileError(
+            [
+                Diagnostic.error(
+                    "the first document of a fleet file must be a Fleet "
+                    "(apiVersion: compile.kurator.dev/v1alpha1, kind: Fleet)",
+                    fleet_doc.locate(""),
+                )
+            ]
+        )
+    resources: list[Resource] = []
+    policies: list[Policy] = []
+    extensions: dict[str, list[Document]] = {}
+    errors: list[Diagnostic] = []
+    for doc in docs[1:]:
+        role = role_of(doc)
+        if role is Role.FLEET:
+            errors.append(
+                Diagnostic.error("a fleet file holds exactly one Fleet document", doc.locate(""))
+            )
+        elif role is Role.PROPAGATION:
+            policies.append(Policy(doc))
+        elif role is Role.EXTENSION:
+            extensions.setdefault(doc.data["kind"], []).append(doc)
+        else:
+            resources.append(Resource(doc))
+    raise_if_errors(errors)
+    spec = fleet_doc.data["spec"]
+    clusters = tuple(_cluster(entry, fleet_doc, i) for i, entry in enumerate(spec["clusters"]))
+    return Fleet(
+        name=fleet_doc.data["metadata"]["name"],
+        clusters=clusters,
+        document=fleet_doc,
+        resources=tuple(resources),
+        policies=tuple(policies),
+        extensions={kind: tuple(found) for kind, found in sorted(extensions.items())},
+    )
+
+
+def check_only_cluster(fleet: Fleet, options: Options) -> None:
+    if options.only_cluster is None or fleet.cluster(options.only_cluster) is not None:
+        return
+    names = ", ".join(sorted(c.name for c in fleet.clusters))
+    raise CompileError(
+        [
+            Diagnostic.error(
+                f"the fleet has no cluster {options.only_cluster!r} (clusters: {names})",
+                fleet.document.locate("/spec/clusters"),
+            )
+        ]
+    )
+
+
+def analyse(
+    sources: Sources, options: Options
+) -> tuple[Fleet, list[ResourcePlacement], list[Diagnostic]]:
+    """Everything up to placement: shared by build, render, plan and check."""
+    docs = load_documents(sources)
+    if not docs or role_of(docs[0]) is not Role.FLEET:
+        build_fleet(docs)  # raises the positioned "first document must be a Fleet" error
+    raise_if_errors(validate_documents(docs))
+    fleet = build_fleet(docs)
+    raise_if_errors(fleet_diagnostics(fleet))
+    check_only_cluster(fleet, options)
+    placements, diagnostics = resolve_placement(fleet)
+    diagnostics = promote_warnings(diagnostics, options.strict)
+    raise_if_errors(diagnostics)
+    return fleet, placements, diagnostics
+
+
+def compile_fleet(
+    sources: Sources,
+    options: Options,
+    progress: Callable[[int, int], None] | None = None,
+) -> Compilation:
+    fleet, placements, warnings = analyse(sources, options)
+    tree = render_tree(fleet, placements, options, progress=progress)
+    return Compilation(fleet, placements, tree, warnings)

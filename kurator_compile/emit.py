@@ -1,0 +1,308 @@
+"""The only writer: a file tree in memory -> OUT, atomically, pruning only what we wrote.
+
+Protocol (kill -9 safe): lock `.kurator/lock`; record the intended tree in
+`.kurator/journal.json`; write every changed file to a temporary name beside it; rename them
+all into place; remove stale files that an earlier state lists; write `.kurator/state.json`;
+drop the journal. A failure before the renames leaves the old tree untouched; a kill after
+them leaves a journal that the next run treats as ours and completes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from . import __version__
+from .errors import CompileError, Diagnostic
+from .render import CLUSTERS_DIR, FileTree
+
+STATE_DIR = ".kurator"
+STATE_FILE = f"{STATE_DIR}/state.json"
+JOURNAL_FILE = f"{STATE_DIR}/journal.json"
+LOCK_FILE = f"{STATE_DIR}/lock"
+TMP_SUFFIX = ".kurator-tmp"
+# Top-level folders the tool may write into; anything else read from a state file is refused.
+OWNED_TOP_DIRS = frozenset({CLUSTERS_DIR, "argocd", "flux"})
+# `flux bootstrap` owns this folder inside a cluster path: never write, read or prune it.
+FLUX_SYSTEM = "flux-system"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _error(message: str) -> CompileError:
+    return CompileError([Diagnostic.error(message)])
+
+
+def is_safe_relpath(path: str) -> bool:
+    """A path read from a state file is untrusted: it must stay inside OUT's owned folders."""
+    if not path or path.startswith("/") or "\\" in path or "\x00" in path:
+        return False
+    parts = PurePosixPath(path).parts
+    if any(part in ("", ".", "..") for part in parts) or len(parts) < 2:
+        return False
+    if parts[0] not in OWNED_TOP_DIRS:
+        return False
+    return not (parts[0] == CLUSTERS_DIR and len(parts) > 2 and parts[2] == FLUX_SYSTEM)
+
+
+@dataclass(frozen=True)
+class State:
+    files: Mapping[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
+    version: str = ""
+
+
+def _load_state_file(path: Path) -> State | None:
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise _error(f"cannot read {path}: {error}; remove it only if you know the tree") from None
+    files = raw.get("files") if isinstance(raw, dict) else None
+    if not isinstance(files, dict):
+        raise _error(f"{path} is not a kurator-compile state file")
+    safe = {
+        p: d
+        for p, d in files.items()
+        if isinstance(p, str) and isinstance(d, str) and is_safe_relpath(p)
+    }
+    return State(safe, str(raw.get("generator", "")))
+
+
+def read_state(out: Path) -> State | None:
+    """The files we own: the last state plus the journal of an interrupted run, if any."""
+    state = _load_state_file(out / STATE_FILE)
+    journal = _load_state_file(out / JOURNAL_FILE)
+    if journal is None:
+        return state
+    merged = dict(journal.files)
+    merged.update(state.files if state else {})
+    return State(merged, state.version if state else journal.version)
+
+
+def state_bytes(tree: FileTree) -> bytes:
+    files = {path: digest(data) for path, data in sorted(tree.items())}
+    body = {"generator": f"kurator-compile {__version__}", "files": files}
+    return (json.dumps(body, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _check_no_symlinks(out: Path, relpath: str) -> None:
+    """Refuse to write through a symlink inside OUT: it could point anywhere."""
+    current = out
+    for part in PurePosixPath(relpath).parts:
+        current = current / part
+        if current.is_symlink():
+            raise _error(f"{current} is a symlink; kurator-compile never writes through links")
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def _foreign_entries(out: Path) -> list[str]:
+    """Entries in OUT that neither we nor `flux bootstrap` put there."""
+    found = []
+    for entry in sorted(out.iterdir()):
+        if entry.name == STATE_DIR:
+            continue
+        if entry.name == CLUSTERS_DIR and entry.is_dir() and not entry.is_symlink():
+            for cluster in sorted(entry.iterdir()):
+                inner = [p.name for p in cluster.iterdir()] if cluster.is_dir() else [cluster.name]
+                if any(name != FLUX_SYSTEM for name in inner):
+                    found.append(f"{CLUSTERS_DIR}/{cluster.name}")
+            continue
+        found.append(entry.name)
+    return found
+
+
+def clusters_of(paths: Mapping[str, object] | FileTree) -> set[str]:
+    return {
+        PurePosixPath(p).parts[1]
+        for p in paths
+        if PurePosixPath(p).parts[0] == CLUSTERS_DIR and len(PurePosixPath(p).parts) > 2
+    }
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Serialise builds on one OUT: a second one waits for the first instead of interleaving."""
+    (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@dataclass
+class WriteReport:
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
+    _write_tmp(tmp, data)
+    os.replace(tmp, path)
+
+
+def _write_tmp(tmp: Path, data: bytes) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # left by a killed run: the name is ours
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _os_error(error: OSError, out: Path) -> CompileError:
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC:
+        reason = "no space left on device"
+    return _error(f"cannot write {error.filename or out}: {reason}; the previous tree is intact")
+
+
+def plan_writes(out: Path, tree: FileTree, owned: Mapping[str, str]) -> tuple[list[str], int]:
+    """Paths whose bytes on disk differ from the tree; the rest are left untouched."""
+    changed: list[str] = []
+    same = 0
+    for path, data in tree.items():
+        _check_no_symlinks(out, path)
+        current = _read_bytes(out / path)
+        if current == data:
+            same += 1
+            continue
+        if current is not None and path not in owned:
+            raise _error(
+                f"{out / path} exists and was not written by kurator-compile; "
+                "move it away or delete it yourself"
+            )
+        changed.append(path)
+    return changed, same
+
+
+def write_tree(out: Path, tree: FileTree, *, allow_cluster_removal: bool = False) -> WriteReport:
+    """Make OUT hold `tree`; see the module docstring for what survives a crash."""
+    if out.exists() and not out.is_dir():
+        raise _error(f"{out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        state = read_state(out)
+        if state is None:
+            foreign = _foreign_entries(out)
+            if foreign:
+                raise _error(
+                    f"{out} is not empty and holds no {STATE_FILE}, so kurator-compile did not "
+                    f"write it; refusing to mix trees (found: {', '.join(foreign[:5])}). "
+                    "Use an empty or new output directory."
+                )
+        with locked(out):
+            return _write_locked(out, tree, read_state(out) or State(), allow_cluster_removal)
+    except OSError as error:
+        raise _os_error(error, out) from None
+
+
+def _write_locked(
+    out: Path, tree: FileTree, state: State, allow_cluster_removal: bool
+) -> WriteReport:
+    vanished = sorted(clusters_of(state.files) - clusters_of(tree))
+    if vanished and not allow_cluster_removal:
+        raise _error(
+            "these clusters would lose their whole folder: "
+            + ", ".join(vanished)
+            + ". Argo CD or Flux would then delete every workload they run. "
+            "Pass --allow-cluster-removal if they really left the fleet."
+        )
+    changed, same = plan_writes(out, tree, state.files)
+    stale = sorted(p for p in state.files if p not in tree)
+    report = WriteReport(unchanged=same)
+    new_state = state_bytes(tree)
+    if not changed and not stale and _read_bytes(out / STATE_FILE) == new_state:
+        return report
+    _atomic_write(out / JOURNAL_FILE, new_state)
+    temporaries: list[tuple[Path, Path]] = []
+    try:
+        for path in changed:  # phase 1: every new byte on disk under a temporary name
+            target = out / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}{TMP_SUFFIX}")
+            temporaries.append((tmp, target))
+            _write_tmp(tmp, tree[path])
+    except OSError:
+        for tmp, _ in temporaries:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        with contextlib.suppress(OSError):
+            (out / JOURNAL_FILE).unlink()
+        raise
+    for tmp, target in temporaries:  # phase 2: renames, each atomic
+        os.replace(tmp, target)
+    report.written = changed
+    for path in stale:
+        target = out / path
+        _check_no_symlinks(out, path)
+        if target.is_file():
+            target.unlink()
+            report.removed.append(path)
+        _remove_empty_parents(out, target.parent)
+    _atomic_write(out / STATE_FILE, new_state)
+    (out / JOURNAL_FILE).unlink()
+    return report
+
+
+def _remove_empty_parents(out: Path, directory: Path) -> None:
+    while directory != out and out in directory.parents:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+@dataclass
+class Drift:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def compare_tree(out: Path, tree: FileTree) -> Drift:
+    """What `build` would change in OUT, without writing anything."""
+    state = read_state(out) if out.is_dir() else None
+    owned = state.files if state else {}
+    drift = Drift()
+    for path, data in tree.items():
+        current = _read_bytes(out / path)
+        if current is None:
+            drift.added.append(path)
+        elif current != data:
+            drift.changed.append(path)
+    drift.removed = sorted(p for p in owned if p not in tree and (out / p).is_file())
+    return drift
+
+
+def read_existing(out: Path, path: str) -> bytes | None:
+    return _read_bytes(out / path)

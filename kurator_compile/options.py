@@ -1,0 +1,15 @@
+"""What the user asked for, as one frozen value: no click context below the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Options:
+    strict: bool = False  # warnings become errors
+    only_cluster: str | None = None  # render one cluster and do no other cluster's work
+    kustomization: bool = False  # also write clusters/<c>/kustomization.yaml
+    allow_outside: bool = False  # globs may leave the repository root
+    root: Path | None = None  # repository root; found from the fleet file when None

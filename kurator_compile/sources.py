@@ -1,0 +1,183 @@
+"""The only disk reader: the fleet file, the files its globs name, and its overlays."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import CompileError, Diagnostic, SourceLocation
+from .yamldoc import Document, load_stream
+
+TEMPLATE_SUFFIX = ".yaml.j2"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # relative to the root, POSIX separators; what diagnostics show
+    text: str
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Everything the compiler reads, read once, so every later stage is pure."""
+
+    root: Path
+    fleet: SourceFile
+    resources: tuple[SourceFile, ...]
+    overlays: tuple[SourceFile, ...]
+
+
+def find_root(fleet_path: Path) -> Path:
+    """The repository root: the nearest ancestor with `.git`, else the working directory
+    when it contains the fleet file, else the fleet file's directory."""
+    fleet_dir = fleet_path.resolve().parent
+    for candidate in (fleet_dir, *fleet_dir.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    cwd = Path.cwd().resolve()
+    if cwd in (fleet_dir, *fleet_dir.parents):
+        return cwd
+    return fleet_dir
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return Path(os.path.relpath(path, root)).as_posix()
+
+
+def read_text(path: Path, shown: str, origin: SourceLocation | None = None) -> str:
+    where = origin or SourceLocation(shown, 1, 1)
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise CompileError(
+            [Diagnostic.error(f"{shown} is a directory, not a file", where)]
+        ) from None
+    except OSError as error:
+        raise CompileError(
+            [Diagnostic.error(f"cannot read {shown}: {error.strerror}", where)]
+        ) from None
+    if b"\x00" in raw:
+        raise CompileError(
+            [Diagnostic.error("this is a binary file, not YAML text", SourceLocation(shown, 1, 1))]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise CompileError(
+            [
+                Diagnostic.error(
+                    "this file is not UTF-8 text (a binary file or another encoding?)",
+                    SourceLocation(shown, line, column),
+                )
+            ]
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _expand(
+    pattern: str,
+    base: Path,
+    root: Path,
+    origin: SourceLocation,
+    allow_outside: bool,
+    directories_as_yaml: bool,
+) -> Iterator[Path]:
+    """Paths matched by one glob, sorted; each resolved and checked against the root."""
+    full = base / pattern
+    matches = sorted(glob.glob(str(full), recursive=True))
+    if not matches:
+        raise CompileError([Diagnostic.error(f"{pattern!r} matches no file", origin)])
+    for match in matches:
+        path = Path(match)
+        if path.is_dir():
+            if not directories_as_yaml:
+                continue
+            inner = sorted(p for p in path.iterdir() if p.name.endswith((".yaml", ".yml")))
+            candidates = [p for p in inner if p.is_file()]
+        else:
+            candidates = [path]
+        for candidate in candidates:
+            resolved = candidate.resolve()
+            if not allow_outside and not _inside(resolved, root):
+                raise CompileError(
+                    [
+                        Diagnostic.error(
+                            f"{pattern!r} reaches {display_path(resolved, root)}, outside the "
+                            f"repository root {root.name}/ (through '..' or a symlink); pass "
+                            "--allow-outside to permit it",
+                            origin,
+                        )
+                    ]
+                )
+            yield resolved
+
+
+def _string_list(doc: Document, field: str) -> list[tuple[str, SourceLocation]]:
+    spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
+    values: Any = spec.get(field) if isinstance(spec, dict) else None
+    if not isinstance(values, list):
+        return []
+    return [
+        (value, doc.locate(f"/spec/{field}/{index}"))
+        for index, value in enumerate(values)
+        if isinstance(value, str) and value
+    ]
+
+
+def _collect(
+    doc: Document,
+    field: str,
+    base: Path,
+    root: Path,
+    allow_outside: bool,
+    seen: set[Path],
+) -> tuple[list[SourceFile], list[Diagnostic]]:
+    files: list[SourceFile] = []
+    errors: list[Diagnostic] = []
+    for pattern, origin in _string_list(doc, field):
+        try:
+            for path in _expand(pattern, base, root, origin, allow_outside, field == "overlays"):
+                if path in seen:
+                    continue
+                seen.add(path)
+                shown = display_path(path, root)
+                files.append(SourceFile(shown, read_text(path, shown, origin)))
+        except CompileError as error:
+            errors.extend(error.diagnostics)
+    return files, errors
+
+
+def read_sources(
+    fleet_path: Path, root: Path | None = None, allow_outside: bool = False
+) -> Sources:
+    """Read the fleet and everything it names; all problems are reported together."""
+    root = (root or find_root(fleet_path)).resolve()
+    fleet_path = fleet_path.resolve()
+    shown = display_path(fleet_path, root)
+    fleet = SourceFile(shown, read_text(fleet_path, shown))
+    docs = load_stream(fleet.text, shown)
+    if not docs:
+        raise CompileError(
+            [Diagnostic.error("the fleet file holds no documents", SourceLocation(shown, 1, 1))]
+        )
+    seen = {fleet_path}
+    resources, errors = _collect(docs[0], "resources", fleet_path.parent, root, allow_outside, seen)
+    overlays, overlay_errors = _collect(
+        docs[0], "overlays", fleet_path.parent, root, allow_outside, set()
+    )
+    if errors or overlay_errors:
+        raise CompileError(errors + overlay_errors)
+    return Sources(root, fleet, tuple(resources), tuple(overlays))

@@ -1,0 +1,236 @@
+"""Documents -> diagnostics: JSON Schema (shipped in the package), then checks across documents."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+from .errors import Diagnostic
+from .kinds import KINDS, Role, kind_spec
+from .model import Fleet, Policy
+from .yamldoc import Document, pointer_join
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Object names become file names: lowercase so they cannot collide on case-insensitive file
+# systems, no `/` or `..`; `:` is allowed because RBAC objects use it (system:aggregate-...).
+OBJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$")
+
+
+def _schema_text(name: str) -> str:
+    return resources.files("kurator_compile").joinpath("schemas", name).read_text("utf-8")
+
+
+@cache
+def _registry() -> Registry:
+    names = {spec.schema for spec in KINDS} | {"resource.json"}
+    pairs = []
+    for name in sorted(names):
+        schema = json.loads(_schema_text(name))
+        pairs.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(pairs)
+
+
+@cache
+def validator(schema_name: str) -> Draft202012Validator:
+    """One compiled validator per schema for the life of the process (schemas never change)."""
+    schema = json.loads(_schema_text(schema_name))
+    return Draft202012Validator(schema, registry=_registry())
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    pointer = ""
+    for token in path:
+        pointer = pointer_join(pointer, token)
+    return pointer
+
+
+def _leaf_errors(error: ValidationError) -> Iterator[ValidationError]:
+    """For `anyOf`/`oneOf` failures report the branch errors, which say what is wrong."""
+    if error.context:
+        for sub in error.context:
+            yield from _leaf_errors(sub)
+    else:
+        yield error
+
+
+def _describe(error: ValidationError, doc: Document) -> list[Diagnostic]:
+    base = _pointer(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        allowed = set(schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        hint = ", ".join(sorted(allowed))
+        return [
+            Diagnostic.error(
+                f"unknown field {key!r} (expected one of: {hint})",
+                doc.locate(pointer_join(base, key)),
+            )
+            for key in extra
+        ]
+    if error.validator == "required":
+        return [Diagnostic.error(f"missing required field: {error.message}", doc.locate(base))]
+    if error.validator == "const":
+        return [
+            Diagnostic.error(
+                f"{error.instance!r} is not allowed here; expected {error.validator_value!r}",
+                doc.locate(base),
+            )
+        ]
+    if error.validator == "enum":
+        values = error.validator_value if isinstance(error.validator_value, list) else []
+        choices = ", ".join(repr(v) for v in values)
+        return [
+            Diagnostic.error(
+                f"{error.instance!r} is not one of {choices}",
+                doc.locate(base),
+            )
+        ]
+    return [Diagnostic.error(error.message, doc.locate(base))]
+
+
+def schema_diagnostics(doc: Document) -> list[Diagnostic]:
+    data = doc.data
+    if not isinstance(data, dict):
+        return [
+            Diagnostic.error(
+                "a document must be a mapping with apiVersion, kind and metadata",
+                doc.locate(""),
+            )
+        ]
+    spec = kind_spec(data.get("apiVersion"), data.get("kind"))
+    found: list[Diagnostic] = []
+    for error in validator(spec.schema).iter_errors(data):
+        for leaf in _leaf_errors(error):
+            found.extend(_describe(leaf, doc))
+    return found
+
+
+def _duplicates(items: Iterable[tuple[object, Document, str]], what: str) -> Iterator[Diagnostic]:
+    first: dict[object, tuple[Document, str]] = {}
+    for key, doc, pointer in items:
+        if key in first:
+            prev_doc, prev_pointer = first[key]
+            prev = prev_doc.locate(prev_pointer)
+            yield Diagnostic.error(
+                f"duplicate {what} {key} (first defined at {prev.file}:{prev.line}:{prev.column})",
+                doc.locate(pointer),
+            )
+        else:
+            first[key] = (doc, pointer)
+
+
+def _affinity_cluster_names(affinity: Any, pointer: str) -> Iterator[tuple[str, str]]:
+    if not isinstance(affinity, dict):
+        return
+    for field in ("clusterNames", "exclude"):
+        for index, name in enumerate(affinity.get(field) or []):
+            yield name, f"{pointer}/{field}/{index}"
+
+
+def _policy_cluster_references(policy: Policy) -> Iterator[tuple[str, str]]:
+    placement = policy.spec.get("placement") or {}
+    yield from _affinity_cluster_names(
+        placement.get("clusterAffinity"), "/spec/placement/clusterAffinity"
+    )
+    for index, term in enumerate(placement.get("clusterAffinities") or []):
+        term_pointer = f"/spec/placement/clusterAffinities/{index}"
+        yield from _affinity_cluster_names(term, term_pointer)
+        for o_index, overflow in enumerate(term.get("overflowAffinities") or []):
+            yield from _affinity_cluster_names(
+                overflow, f"{term_pointer}/overflowAffinities/{o_index}"
+            )
+    scheduling = placement.get("replicaScheduling") or {}
+    weights = (scheduling.get("weightPreference") or {}).get("staticWeightList")
+    for field, rules in (
+        ("weightPreference/staticWeightList", weights),
+        ("weightList", scheduling.get("weightList")),
+    ):
+        for index, rule in enumerate(rules or []):
+            yield from _affinity_cluster_names(
+                rule.get("targetCluster"),
+                f"/spec/placement/replicaScheduling/{field}/{index}/targetCluster",
+            )
+
+
+def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
+    """Checks that need more than one document: duplicates and references to clusters."""
+    found: list[Diagnostic] = list(
+        _duplicates(
+            (
+                (c.name, fleet.document, f"/spec/clusters/{i}/name")
+                for i, c in enumerate(fleet.clusters)
+            ),
+            "cluster",
+        )
+    )
+    found.extend(_duplicates(((str(r.key), r.document, "") for r in fleet.resources), "object"))
+    found.extend(
+        _duplicates(
+            ((f"{p.kind}/{p.namespace or '-'}/{p.name}", p.document, "") for p in fleet.policies),
+            "policy",
+        )
+    )
+    known = {cluster.name for cluster in fleet.clusters}
+    for policy in fleet.policies:
+        for name, pointer in _policy_cluster_references(policy):
+            if name not in known:
+                choices = ", ".join(sorted(known))
+                found.append(
+                    Diagnostic.error(
+                        f"{policy.kind} {policy.name!r} names cluster {name!r}, which the fleet "
+                        f"does not have (clusters: {choices})",
+                        policy.locate(pointer),
+                    )
+                )
+    return found
+
+
+def name_diagnostics(doc: Document) -> list[Diagnostic]:
+    """Object names and namespaces become path segments, so they must be safe ones."""
+    if role_of(doc) is not Role.RESOURCE:
+        return []
+    metadata = doc.data.get("metadata")
+    if not isinstance(metadata, dict):
+        return []
+    found: list[Diagnostic] = []
+    name = metadata.get("name")
+    if isinstance(name, str) and (not OBJECT_NAME.match(name) or len(name) > 253):
+        found.append(
+            Diagnostic.error(
+                f"object name {name!r} cannot become a file name: use lowercase "
+                "letters, digits, '-', '.' and ':' (a DNS-1123 subdomain)",
+                doc.locate("/metadata/name"),
+            )
+        )
+    namespace = metadata.get("namespace")
+    if isinstance(namespace, str) and not DNS1123_LABEL.match(namespace):
+        found.append(
+            Diagnostic.error(
+                f"namespace {namespace!r} is not a valid DNS-1123 label",
+                doc.locate("/metadata/namespace"),
+            )
+        )
+    return found
+
+
+def validate_documents(docs: Sequence[Document]) -> list[Diagnostic]:
+    """Schema and name errors of every document, all at once."""
+    found: list[Diagnostic] = []
+    for doc in docs:
+        found.extend(schema_diagnostics(doc))
+        if isinstance(doc.data, dict):
+            found.extend(name_diagnostics(doc))
+    return found
+
+
+def role_of(doc: Document) -> Role:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    return kind_spec(data.get("apiVersion"), data.get("kind")).role

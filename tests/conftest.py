@@ -1,0 +1,119 @@
+"""Shared fixtures: no network, in-repo paths, and a small fleet builder."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from kurator_compile.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiler never touches the network; any attempt in a test fails loudly."""
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None) -> Result:
+    runner = CliRunner()
+    argv = [str(a) for a in args]
+    if cwd is None:
+        return runner.invoke(main, argv, catch_exceptions=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)
+        return runner.invoke(main, argv, catch_exceptions=False)
+
+
+FLEET_HEADER = """\
+apiVersion: compile.kurator.dev/v1alpha1
+kind: Fleet
+metadata:
+  name: test
+spec:
+  clusters:
+    - name: alpha
+      labels: {region: north}
+    - name: beta
+      labels: {region: south}
+  resources:
+    - apps/*.yaml
+"""
+
+POLICY_ALL = """\
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterPropagationPolicy
+metadata:
+  name: everything
+spec:
+  resourceSelectors:
+    - apiVersion: apps/v1
+      kind: Deployment
+    - apiVersion: v1
+      kind: ConfigMap
+"""
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: nginx
+          image: nginx:1.27
+"""
+
+
+def tree_of(path: Path) -> dict[str, bytes]:
+    """Every regular file below `path`, by POSIX relative path."""
+    return {
+        p.relative_to(path).as_posix(): p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+@pytest.fixture
+def make_fleet(tmp_path: Path) -> Callable[..., Path]:
+    """Write a small repo (`.git` marker, fleet, apps) and return the fleet path."""
+
+    def make(
+        fleet_extra: str = "---\n" + POLICY_ALL,
+        apps: dict[str, str] | None = None,
+        header: str = FLEET_HEADER,
+    ) -> Path:
+        (tmp_path / ".git").mkdir(exist_ok=True)
+        (tmp_path / "apps").mkdir(exist_ok=True)
+        for name, text in (apps if apps is not None else {"web.yaml": DEPLOYMENT}).items():
+            (tmp_path / "apps" / name).write_text(text, encoding="utf-8")
+        fleet = tmp_path / "fleet.yaml"
+        fleet.write_text(header + fleet_extra, encoding="utf-8")
+        return fleet
+
+    return make
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Iterator[Path]:
+    return tmp_path / "rendered"

@@ -1,0 +1,288 @@
+"""The output tree: atomic writes, no needless rewrites, pruning only what we wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kurator_compile.emit import (
+    JOURNAL_FILE,
+    STATE_FILE,
+    compare_tree,
+    is_safe_relpath,
+    read_state,
+    write_tree,
+)
+from kurator_compile.errors import CompileError
+
+from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, run_cli, tree_of
+
+TREE = {
+    "clusters/alpha/configmap_default_a.yaml": b"a: 1\n",
+    "clusters/alpha/configmap_default_b.yaml": b"b: 1\n",
+    "clusters/beta/configmap_default_a.yaml": b"a: 1\n",
+}
+
+
+def test_first_write_and_state(tmp_path: Path) -> None:
+    report = write_tree(tmp_path / "out", TREE)
+    assert sorted(report.written) == sorted(TREE)
+    files = tree_of(tmp_path / "out")
+    assert {k: v for k, v in files.items() if k.startswith("clusters/")} == TREE
+    state = json.loads(files[STATE_FILE])
+    assert sorted(state["files"]) == sorted(TREE)
+    assert JOURNAL_FILE not in files
+
+
+def test_unchanged_files_are_not_rewritten(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    before = {p: os.stat(out / p).st_mtime_ns for p in TREE}
+    inode = {p: os.stat(out / p).st_ino for p in TREE}
+    report = write_tree(out, TREE)
+    assert report.written == []
+    assert report.removed == []
+    assert report.unchanged == len(TREE)
+    assert {p: os.stat(out / p).st_mtime_ns for p in TREE} == before
+    assert {p: os.stat(out / p).st_ino for p in TREE} == inode
+
+
+def test_only_files_we_wrote_are_pruned(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    (out / "clusters/alpha/mine.yaml").write_bytes(b"hand-written\n")
+    flux = out / "clusters/alpha/flux-system"
+    flux.mkdir()
+    (flux / "gotk-sync.yaml").write_bytes(b"flux\n")
+    smaller = {k: v for k, v in TREE.items() if not k.endswith("_b.yaml")}
+    report = write_tree(out, smaller)
+    assert report.removed == ["clusters/alpha/configmap_default_b.yaml"]
+    assert (out / "clusters/alpha/mine.yaml").read_bytes() == b"hand-written\n"
+    assert (flux / "gotk-sync.yaml").read_bytes() == b"flux\n"
+
+
+def test_cluster_removal_needs_the_flag(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    without_beta = {k: v for k, v in TREE.items() if "/beta/" not in k}
+    with pytest.raises(CompileError, match=r"beta.*--allow-cluster-removal"):
+        write_tree(out, without_beta)
+    assert (out / "clusters/beta/configmap_default_a.yaml").exists()
+    write_tree(out, without_beta, allow_cluster_removal=True)
+    assert not (out / "clusters/beta").exists()
+
+
+def test_refuses_foreign_non_empty_output(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "README").write_text("not ours")
+    with pytest.raises(CompileError, match=r"holds no \.kurator/state\.json"):
+        write_tree(out, TREE)
+    assert sorted(p.name for p in out.iterdir()) == ["README"]
+
+
+def test_flux_bootstrap_folders_alone_are_accepted(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "clusters/alpha/flux-system").mkdir(parents=True)
+    (out / "clusters/alpha/flux-system/gotk-components.yaml").write_text("x")
+    write_tree(out, TREE)
+    assert (out / "clusters/alpha/flux-system/gotk-components.yaml").read_text() == "x"
+
+
+def test_does_not_overwrite_a_file_it_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    (out / "clusters/alpha/configmap_default_c.yaml").write_bytes(b"mine\n")
+    with pytest.raises(CompileError, match="was not written by kurator-compile"):
+        write_tree(out, {**TREE, "clusters/alpha/configmap_default_c.yaml": b"c: 1\n"})
+    assert (out / "clusters/alpha/configmap_default_c.yaml").read_bytes() == b"mine\n"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../etc/passwd",
+        "/etc/passwd",
+        "clusters/../../x",
+        "clusters/a/../../x",
+        "clusters/alpha/flux-system/gotk-sync.yaml",
+        "other/file.yaml",
+        "clusters\\alpha\\x",
+        "clusters",
+        "",
+    ],
+)
+def test_state_paths_are_untrusted(path: str) -> None:
+    assert not is_safe_relpath(path)
+
+
+def test_tampered_state_cannot_delete_outside(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    state = json.loads((out / STATE_FILE).read_text())
+    state["files"]["../victim.txt"] = "0" * 64
+    state["files"]["clusters/alpha/flux-system/x.yaml"] = "0" * 64
+    (out / STATE_FILE).write_text(json.dumps(state))
+    (out / "clusters/alpha/flux-system").mkdir()
+    (out / "clusters/alpha/flux-system/x.yaml").write_text("flux")
+    write_tree(out, TREE)
+    assert victim.read_text() == "keep me"
+    assert (out / "clusters/alpha/flux-system/x.yaml").read_text() == "flux"
+
+
+def test_symlinks_inside_output_are_not_followed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "clusters/gamma").symlink_to(elsewhere)
+    with pytest.raises(CompileError, match="is a symlink"):
+        write_tree(out, {**TREE, "clusters/gamma/configmap_default_a.yaml": b"a\n"})
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_read_only_output_fails_cleanly(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        # root ignores file modes; simulate the failure at the write instead
+        pytest.skip("running as root: permission bits are not enforced (see the ENOSPC test)")
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    (out / "clusters/alpha").chmod(0o555)
+    try:
+        with pytest.raises(CompileError, match="previous tree is intact"):
+            write_tree(out, {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"})
+    finally:
+        (out / "clusters/alpha").chmod(0o755)
+    assert (out / "clusters/alpha/configmap_default_a.yaml").read_bytes() == b"a: 1\n"
+
+
+def test_full_disk_keeps_old_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import kurator_compile.emit as emit
+
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    before = tree_of(out)
+    real_write = os.write
+    calls = {"n": 0}
+
+    def failing_write(fd: int, data: bytes | memoryview) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(emit.os, "write", failing_write)
+    changed = {path: data + b"# changed\n" for path, data in TREE.items()}
+    with pytest.raises(CompileError, match="no space left on device; the previous tree is intact"):
+        write_tree(out, changed)
+    monkeypatch.undo()
+    assert tree_of(out) == before
+
+
+def test_interrupted_run_is_completed_next_time(tmp_path: Path) -> None:
+    """A journal left by a killed run marks its files as ours, so the next run can prune them."""
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    extra = "clusters/alpha/configmap_default_z.yaml"
+    (out / extra).write_bytes(b"z\n")
+    journal = {"files": {**dict.fromkeys(TREE, ""), extra: ""}}
+    (out / JOURNAL_FILE).write_text(json.dumps(journal))
+    state = read_state(out)
+    assert state is not None
+    assert extra in state.files
+    write_tree(out, TREE)
+    assert not (out / extra).exists()
+    assert not (out / JOURNAL_FILE).exists()
+
+
+def test_compare_tree_reports_drift(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    assert not compare_tree(out, TREE)
+    changed = dict(TREE)
+    changed["clusters/alpha/configmap_default_a.yaml"] = b"a: 2\n"
+    del changed["clusters/alpha/configmap_default_b.yaml"]
+    changed["clusters/beta/configmap_default_c.yaml"] = b"c\n"
+    drift = compare_tree(out, changed)
+    assert drift.changed == ["clusters/alpha/configmap_default_a.yaml"]
+    assert drift.removed == ["clusters/alpha/configmap_default_b.yaml"]
+    assert drift.added == ["clusters/beta/configmap_default_c.yaml"]
+
+
+def test_check_command(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet()
+    out = tmp_path / "rendered"
+    assert run_cli("check", fleet, "-o", out).exit_code == 1
+    assert run_cli("build", fleet, "-o", out).exit_code == 0
+    snapshot = tree_of(out)
+    clean = run_cli("check", fleet, "-o", out)
+    assert clean.exit_code == 0, clean.output
+    (tmp_path / "apps" / "web.yaml").write_text(DEPLOYMENT.replace("replicas: 2", "replicas: 3"))
+    stale = run_cli("check", "--diff", fleet, "-o", out)
+    assert stale.exit_code == 1
+    assert "changed: " in stale.stdout
+    assert "-  replicas: 2" in stale.stdout
+    assert "+  replicas: 3" in stale.stdout
+    assert tree_of(out) == snapshot
+
+
+def test_build_twice_rewrites_nothing(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet()
+    out = tmp_path / "rendered"
+    run_cli("build", fleet, "-o", out)
+    again = run_cli("build", fleet, "-o", out)
+    assert "0 written, 0 removed" in again.stderr
+
+
+def test_kustomization_flag(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    out = tmp_path / "rendered"
+    assert run_cli("build", "--kustomization", make_fleet(), "-o", out).exit_code == 0
+    text = (out / "clusters/alpha/kustomization.yaml").read_text()
+    assert "deployment.apps_shop_web.yaml" in text
+    plain = tmp_path / "plain"
+    run_cli("build", make_fleet(), "-o", plain)
+    assert not (plain / "clusters/alpha/kustomization.yaml").exists()
+
+
+def test_render_prints_one_cluster(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet()
+    result = run_cli("render", fleet, "--cluster", "alpha")
+    assert result.exit_code == 0, result.output
+    assert "name: web" in result.stdout
+    assert result.stderr == ""
+    missing = run_cli("render", fleet, "--cluster", "gamma")
+    assert missing.exit_code == 2
+    assert "no cluster 'gamma'" in missing.stderr
+
+
+def test_render_refuses_empty_stream(make_fleet: Callable[..., Path]) -> None:
+    policy = POLICY_ALL + "  placement:\n    clusterAffinity:\n      clusterNames: [alpha]\n"
+    fleet = make_fleet("---\n" + policy)
+    result = run_cli("render", fleet, "--cluster", "beta")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "receives no objects" in result.stderr
+    allowed = run_cli("render", fleet, "--cluster", "beta", "--allow-empty")
+    assert allowed.exit_code == 0
+    assert allowed.stdout == ""
+
+
+def test_fleet_header_is_used_by_default(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "fleets").mkdir()
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "web.yaml").write_text(DEPLOYMENT)
+    (tmp_path / "fleets" / "only.yaml").write_text(
+        FLEET_HEADER.replace("apps/*.yaml", "../apps/*.yaml") + "---\n" + POLICY_ALL
+    )
+    result = run_cli("build", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "rendered/clusters/alpha/deployment.apps_shop_web.yaml").exists()
