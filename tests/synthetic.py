@@ -1,0 +1,102 @@
+"""Synthetic fleets for benchmarks and fault tests: N clusters in 3 regions, A apps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REGIONS = ("north", "east", "south")
+
+
+def cluster_name(index: int) -> str:
+    return f"cluster-{index:04d}"
+
+
+def app_documents(index: int) -> str:
+    name = f"app-{index:02d}"
+    return f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: apps
+  labels: {{app: {name}}}
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+        - name: main
+          image: registry.example.com/apps/{name}:1.0.0
+          ports:
+            - containerPort: 8080
+          env:
+            - {{name: APP_NAME, value: {name}}}
+          resources:
+            requests: {{cpu: 100m, memory: 128Mi}}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+  namespace: apps
+spec:
+  selector: {{app: {name}}}
+  ports:
+    - port: 80
+      targetPort: 8080
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {name}-config
+  namespace: apps
+data:
+  LOG_LEVEL: info
+  FEATURE_X: "on"
+"""
+
+
+POLICY = """\
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterPropagationPolicy
+metadata:
+  name: everything
+spec:
+  resourceSelectors:
+    - apiVersion: apps/v1
+      kind: Deployment
+    - apiVersion: v1
+      kind: Service
+    - apiVersion: v1
+      kind: ConfigMap
+"""
+
+
+def write_fleet(root: Path, clusters: int, apps: int = 20) -> Path:
+    """A repository under `root` with fleets/synthetic.yaml; returns the fleet path."""
+    (root / ".git").mkdir(parents=True, exist_ok=True)
+    (root / "fleets").mkdir(exist_ok=True)
+    (root / "apps").mkdir(exist_ok=True)
+    for index in range(apps):
+        (root / "apps" / f"app-{index:02d}.yaml").write_text(app_documents(index))
+    lines = [
+        "apiVersion: compile.kurator.dev/v1alpha1",
+        "kind: Fleet",
+        "metadata:",
+        "  name: synthetic",
+        "spec:",
+        "  clusters:",
+    ]
+    for index in range(clusters):
+        region = REGIONS[index % len(REGIONS)]
+        lines.append(f"    - name: {cluster_name(index)}")
+        lines.append(f"      labels: {{region: {region}}}")
+        lines.append(f"      region: {region}")
+    lines += ["  resources:", "    - ../apps/*.yaml"]
+    fleet = root / "fleets" / "synthetic.yaml"
+    fleet.write_text("\n".join(lines) + "\n---\n" + POLICY)
+    return fleet
