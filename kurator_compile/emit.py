@@ -144,6 +144,9 @@ def locked(out: Path) -> Iterator[None]:
     fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        ignore = out / STATE_DIR / ".gitignore"
+        if not ignore.exists():
+            _atomic_write(ignore, b"lock\njournal.json\n")
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)

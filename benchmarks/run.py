@@ -1,0 +1,164 @@
+"""Benchmarks: kurator-compile against a `kubectl kustomize` loop doing the same work.
+
+Prints wall time, peak memory and objects per second for `build`, a no-change rebuild and
+`render --cluster`, and the same fleet rendered as per-cluster kustomize overlays by
+`kubectl kustomize`, two processes at a time. Ratios are measured in the same run.
+
+    python benchmarks/run.py                 # N = 10 and 100, kustomize at 100
+    python benchmarks/run.py --sizes 10 100 1000 --kustomize 100 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.synthetic import app_documents, cluster_name, write_fleet  # noqa: E402
+
+CLI = [sys.executable, "-m", "kurator_compile"]
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+    stderr: str
+
+
+def measure(argv: list[str], cwd: Path | None = None) -> Run:
+    """Wall time and the child's own peak RSS (wait4 reports it per process)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{stderr}")
+    return Run(seconds, usage.ru_maxrss / 1024, stderr)
+
+
+def best_of(runs: int, argv: list[str], cwd: Path | None = None) -> Run:
+    return min((measure(argv, cwd) for _ in range(runs)), key=lambda r: r.seconds)
+
+
+def kustomize_tree(root: Path, clusters: int, apps: int) -> list[Path]:
+    """The same fleet as a kustomize user writes it: a base and one overlay per cluster."""
+    base = root / "base"
+    base.mkdir(parents=True)
+    names = []
+    for index in range(apps):
+        name = f"app-{index:02d}.yaml"
+        (base / name).write_text(app_documents(index))
+        names.append(name)
+    (base / "kustomization.yaml").write_text(
+        "resources:\n" + "".join(f"- {n}\n" for n in names)
+    )
+    overlays = []
+    for index in range(clusters):
+        overlay = root / "clusters" / cluster_name(index)
+        overlay.mkdir(parents=True)
+        (overlay / "kustomization.yaml").write_text("resources:\n- ../../base\n")
+        overlays.append(overlay)
+    return overlays
+
+
+def kustomize_loop(overlays: list[Path], out: Path) -> float:
+    out.mkdir(parents=True, exist_ok=True)
+
+    def one(overlay: Path) -> None:
+        subprocess.run(
+            ["kubectl", "kustomize", str(overlay), "-o", str(out / f"{overlay.name}.yaml")],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(one, overlays))
+    return time.perf_counter() - start
+
+
+def count_files(out: Path) -> int:
+    return sum(1 for p in (out / "clusters").rglob("*.yaml"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--kustomize", type=int, nargs="*", default=[100])
+    parser.add_argument("--apps", type=int, default=20)
+    args = parser.parse_args()
+    has_kubectl = shutil.which("kubectl") is not None
+    work = Path(tempfile.mkdtemp(prefix="kurator-bench-"))
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
+    print()
+    startup = {
+        "python -c pass": best_of(5, [sys.executable, "-c", "pass"]).seconds,
+        "python -c 'import click'": best_of(5, [sys.executable, "-c", "import click"]).seconds,
+        "kurator-compile --version": best_of(5, [*CLI, "--version"]).seconds,
+    }
+    print("start-up (best of 5)")
+    for label, seconds in startup.items():
+        print(f"  {label:<28} {seconds * 1000:7.0f} ms")
+    ratio = startup["kurator-compile --version"] / startup["python -c 'import click'"]
+    print(f"  --version / import click     {ratio:7.2f}x   (target <= 2x)")
+    print()
+    one_cluster = write_fleet(work / "fleet-1", clusters=1, apps=args.apps)
+    render_one = best_of(3, [*CLI, "render", str(one_cluster), "--cluster", cluster_name(0)])
+    header = (
+        f"{'N':>5} {'objects':>8} {'build s':>8} {'obj/s':>8} {'peak MB':>8} "
+        f"{'no-op s':>8} {'no-op %':>8} {'rewritten':>9} {'render s':>9} {'render/1':>9} "
+        f"{'kustomize s':>11} {'speed-up':>9}"
+    )
+    print(header)
+    for size in args.sizes:
+        fleet = write_fleet(work / f"fleet-{size}", clusters=size, apps=args.apps)
+        out = work / f"out-{size}"
+        build = measure([*CLI, "build", str(fleet), "-o", str(out)])
+        objects = count_files(out)
+        noop = best_of(3, [*CLI, "build", str(fleet), "-o", str(out)])
+        rewritten = noop.stderr.split(": ", 1)[-1].split(" written")[0]
+        render = best_of(3, [*CLI, "render", str(fleet), "--cluster", cluster_name(size // 2)])
+        kustomize_cell = speedup_cell = "-"
+        if has_kubectl and size in args.kustomize:
+            overlays = kustomize_tree(work / f"kustomize-{size}", size, args.apps)
+            seconds = kustomize_loop(overlays, work / f"kustomize-out-{size}")
+            kustomize_cell = f"{seconds:.2f}"
+            speedup_cell = f"{seconds / build.seconds:.1f}x"
+        print(
+            f"{size:>5} {objects:>8} {build.seconds:>8.2f} {objects / build.seconds:>8.0f} "
+            f"{build.peak_mb:>8.0f} {noop.seconds:>8.2f} "
+            f"{100 * noop.seconds / build.seconds:>7.0f}% {rewritten:>9} "
+            f"{render.seconds:>9.2f} {render.seconds / render_one.seconds:>8.2f}x "
+            f"{kustomize_cell:>11} {speedup_cell:>9}"
+        )
+    print()
+    print(
+        "build: fresh output dir; no-op: second build of the same inputs (best of 3); "
+        "render: `render --cluster` on the N-cluster fleet vs on a 1-cluster fleet; "
+        "kustomize: `kubectl kustomize` per cluster overlay, 2 at a time."
+    )
+    placement = REPO / "benchmarks" / "placement_bench.py"
+    if placement.exists():
+        print()
+        subprocess.run([sys.executable, str(placement)], check=True)
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
