@@ -65,9 +65,7 @@ def kustomize_tree(root: Path, clusters: int, apps: int) -> list[Path]:
         name = f"app-{index:02d}.yaml"
         (base / name).write_text(app_documents(index))
         names.append(name)
-    (base / "kustomization.yaml").write_text(
-        "resources:\n" + "".join(f"- {n}\n" for n in names)
-    )
+    (base / "kustomization.yaml").write_text("resources:\n" + "".join(f"- {n}\n" for n in names))
     overlays = []
     for index in range(clusters):
         overlay = root / "clusters" / cluster_name(index)

@@ -313,3 +313,53 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     several = run_cli("validate", cwd=tmp_path)
     assert several.exit_code == 2
     assert "fleets/a.yaml, fleets/b.yaml" in several.stderr
+
+
+def test_not_utf8_file(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet()
+    (tmp_path / "apps" / "latin1.yaml").write_bytes(b"apiVersion: v1\nkind: ConfigMap\n# caf\xe9\n")
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "apps/latin1.yaml:3:6: error: this file is not UTF-8 text" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_symlink_out_of_the_repository(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet()
+    secret = tmp_path.parent / f"{tmp_path.name}-outside.yaml"
+    secret.write_text(DEPLOYMENT.replace("name: web", "name: other"))
+    (tmp_path / "apps" / "link.yaml").symlink_to(secret)
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "fleet.yaml:12:7: error: 'apps/*.yaml' reaches" in result.stderr
+    assert "--allow-outside" in result.stderr
+    allowed = run_cli("build", "--allow-outside", fleet, "-o", tmp_path / "out")
+    assert allowed.exit_code == 0, allowed.output
+
+
+def test_missing_fleet_file(tmp_path: Path) -> None:
+    result = run_cli("build", tmp_path / "nope.yaml", "-o", tmp_path / "out", "--root", tmp_path)
+    assert result.exit_code == 2
+    assert "nope.yaml:1:1: error: cannot read nope.yaml: No such file or directory" in result.stderr
+
+
+def test_enormous_document(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    huge = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  x: '" + "y" * (17 << 20)
+    fleet = make_fleet(apps={"huge.yaml": huge + "'\n"})
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "apps/huge.yaml:1:1: error: file is larger than 16 MiB" in result.stderr
+
+
+def test_deep_nesting(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    deep = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: " + "[" * 5000 + "]" * 5000
+    fleet = make_fleet(apps={"deep.yaml": deep + "\n"})
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "apps/deep.yaml:1:1: error: YAML nesting is too deep" in result.stderr
+
+
+def test_empty_documents_are_skipped(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet(apps={"web.yaml": "---\n---\n" + DEPLOYMENT + "---\n# just a comment\n"})
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
