@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .sources import Sources
 
 EXIT_OK, EXIT_DRIFT, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-ISSUES_URL = "https://github.com/kurator-dev/kurator-compile/issues"
+ISSUES_URL = "the kurator-compile issue tracker"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,7 +69,8 @@ def _exit_codes(ctx: Context) -> Iterator[None]:
         _fail(
             EXIT_INTERNAL,
             f"internal error: {type(error).__name__}: {error}. This is a bug in kurator-compile "
-            f"{__version__}; please report it at {ISSUES_URL} (rerun with --debug for details)",
+            f"{__version__}; please report it to {ISSUES_URL} with the command and inputs "
+            "(rerun with --debug for the traceback)",
         )
 
 
@@ -98,7 +99,7 @@ def _common(func: F) -> F:
         type=click.Path(file_okay=False, path_type=Path),
         help="Repository root (default: nearest parent with .git).",
     )(func)
-    return click.argument("fleet", required=False)(func)
+    return click.argument("fleet", required=False, envvar=["ARGOCD_ENV_FLEET", "PARAM_FLEET"])(func)
 
 
 def _options(root: Path | None, strict: bool, allow_outside: bool, **extra: Any) -> Options:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import CompileError, Diagnostic, promote_warnings, raise_if_errors
+from .gitops import gitops_tree
 from .kinds import Role
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
@@ -136,4 +137,5 @@ def compile_fleet(
 ) -> Compilation:
     fleet, placements, warnings = analyse(sources, options)
     tree = render_tree(fleet, placements, options, progress=progress)
+    tree.update(gitops_tree(fleet, sources.fleet.path, options.only_cluster))
     return Compilation(fleet, placements, tree, warnings)

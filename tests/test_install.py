@@ -8,10 +8,13 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO
 
 
-def test_wheel_installs_and_compiles_demo(tmp_path: Path) -> None:
+def test_wheel_installs_and_compiles_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTHONPATH", raising=False)  # only the wheel may provide the package
     source = tmp_path / "src"
     shutil.copytree(
         REPO,
