@@ -28,9 +28,9 @@ class Compilation:
 
 def load_documents(sources: Sources) -> list[Document]:
     """Parse every file; a YAML error in one file does not hide errors in the others."""
-    docs: list[Document] = []
+    docs: list[Document] = list(sources.fleet_documents)
     errors: list[Diagnostic] = []
-    for source in (sources.fleet, *sources.resources, *sources.overlays):
+    for source in (*sources.resources, *sources.overlays):
         try:
             docs.extend(load_stream(source.text, source.path))
         except CompileError as error:

@@ -29,6 +29,7 @@ class Sources:
     fleet: SourceFile
     resources: tuple[SourceFile, ...]
     overlays: tuple[SourceFile, ...]
+    fleet_documents: tuple[Document, ...] = ()  # parsed once: the globs live in the first
 
 
 def find_root(fleet_path: Path) -> Path:
@@ -180,4 +181,4 @@ def read_sources(
     )
     if errors or overlay_errors:
         raise CompileError(errors + overlay_errors)
-    return Sources(root, fleet, tuple(resources), tuple(overlays))
+    return Sources(root, fleet, tuple(resources), tuple(overlays), tuple(docs))

@@ -206,7 +206,7 @@ def load_stream(text: str, file: str) -> list[Document]:
     nbsp = _indentation_errors(text, file, tabs=False)
     if nbsp:
         raise CompileError(nbsp)
-    yaml = YAML(typ="rt", pure=True)
+    yaml = YAML(typ="safe", pure=False)  # the C parser when ruamel.yaml.clib is there
     documents: list[Document] = []
     try:
         nodes: Iterator[Node | None] = yaml.compose_all(text)
