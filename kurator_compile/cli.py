@@ -166,6 +166,11 @@ def main(click_ctx: click.Context, debug: bool, quiet: bool) -> None:
     is_flag=True,
     help="Allow deleting the folder of a cluster that left the fleet.",
 )
+@click.option(
+    "--fail-on-change",
+    is_flag=True,
+    help="Exit 1 if anything was written or removed (for pre-commit, like a formatter).",
+)
 @click.pass_obj
 def build(
     ctx: Context,
@@ -176,14 +181,38 @@ def build(
     output: Path,
     kustomization: bool,
     allow_cluster_removal: bool,
+    fail_on_change: bool,
 ) -> None:
     """Write OUTPUT/clusters/<cluster>/ for every cluster of FLEET."""
     with _exit_codes(ctx):
-        from .emit import write_tree
+        from .emit import StatCache, write_tree
+        from .sources import code_digest, fingerprint
 
         options = _options(root, strict, allow_outside, kustomization=kustomization)
-        result = _compile(fleet, options, ctx)
-        report = write_tree(output, result.tree, allow_cluster_removal=allow_cluster_removal)
+        sources = _sources(fleet, options)
+        inputs = fingerprint(sources, options, code_digest())
+        cache = StatCache.load(output)
+        if cache.up_to_date(output, inputs):
+            if not ctx.quiet:
+                for line in cache.warnings:
+                    click.echo(line, err=True)
+                click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
+            return
+        from .compile import compile_fleet
+
+        progress = _Progress(sys.stderr.isatty() and not ctx.quiet)
+        try:
+            result = compile_fleet(sources, options, progress)
+        finally:
+            progress.finish()
+        ctx.warn(result.warnings)
+        report = write_tree(
+            output,
+            result.tree,
+            allow_cluster_removal=allow_cluster_removal,
+            fingerprint=inputs,
+            warnings=[w.render() for w in result.warnings],
+        )
         if not ctx.quiet:
             click.echo(
                 f"{len(result.tree)} files for {len(result.fleet.clusters)} clusters in "
@@ -191,6 +220,8 @@ def build(
                 f"{report.unchanged} unchanged",
                 err=True,
             )
+        if fail_on_change and (report.written or report.removed):
+            sys.exit(EXIT_DRIFT)
 
 
 @main.command()

@@ -12,8 +12,9 @@ from .kinds import Role
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
 from .placement import ResourcePlacement, resolve_placement
-from .render import FileTree, render_tree
+from .render import render_tree
 from .sources import Sources
+from .tree import FileTree
 from .validate import fleet_diagnostics, role_of, validate_documents
 from .yamldoc import Document, load_stream
 

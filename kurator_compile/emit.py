@@ -15,16 +15,17 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import __version__
 from .errors import CompileError, Diagnostic
-from .render import CLUSTERS_DIR, FileTree
+from .tree import CLUSTERS_DIR, FileTree
 
 STATE_DIR = ".kurator"
 STATE_FILE = f"{STATE_DIR}/state.json"
+CACHE_FILE = f"{STATE_DIR}/cache.json"  # local only (git-ignored): stat data, last inputs
 JOURNAL_FILE = f"{STATE_DIR}/journal.json"
 LOCK_FILE = f"{STATE_DIR}/lock"
 TMP_SUFFIX = ".kurator-tmp"
@@ -89,8 +90,8 @@ def read_state(out: Path) -> State | None:
     return State(merged, state.version if state else journal.version)
 
 
-def state_bytes(tree: FileTree) -> bytes:
-    files = {path: digest(data) for path, data in sorted(tree.items())}
+def state_bytes(digests: Mapping[str, str]) -> bytes:
+    files = dict(sorted(digests.items()))
     body = {"generator": f"kurator-compile {__version__}", "files": files}
     return (json.dumps(body, indent=1, sort_keys=True) + "\n").encode("utf-8")
 
@@ -146,11 +147,76 @@ def locked(out: Path) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_EX)
         ignore = out / STATE_DIR / ".gitignore"
         if not ignore.exists():
-            _atomic_write(ignore, b"lock\njournal.json\n")
+            _atomic_write(ignore, b"lock\njournal.json\ncache.json\n")
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+@dataclass
+class StatCache:
+    """What the last build wrote, as size and mtime per file, plus a fingerprint of its inputs.
+
+    Lets a rebuild skip reading files that nobody touched, and skip compiling altogether when
+    neither the inputs nor the output changed. Never committed: stat data is per checkout.
+    """
+
+    fingerprint: str = ""
+    stats: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    state_digest: str = ""
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, out: Path) -> StatCache:
+        try:
+            raw = json.loads((out / CACHE_FILE).read_text("utf-8"))
+            stats = {p: (int(v[0]), int(v[1])) for p, v in raw["stats"].items()}
+            return cls(
+                str(raw["fingerprint"]),
+                stats,
+                str(raw["state"]),
+                tuple(str(w) for w in raw.get("warnings", [])),
+            )
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return cls()
+
+    def matches(self, path: str, full: str) -> bool:
+        known = self.stats.get(path)
+        if known is None:
+            return False
+        try:
+            info = os.lstat(full)
+        except OSError:
+            return False
+        return (info.st_size, info.st_mtime_ns) == known
+
+    @staticmethod
+    def record(out: Path, tree: FileTree, fingerprint: str, warnings: Sequence[str]) -> None:
+        root = str(out)
+        stats = {}
+        for path in tree:
+            info = os.lstat(f"{root}/{path}")
+            stats[path] = [info.st_size, info.st_mtime_ns]
+        body = {
+            "fingerprint": fingerprint,
+            "state": digest(_read_bytes(out / STATE_FILE) or b""),
+            "stats": stats,
+            "warnings": list(warnings),
+        }
+        _atomic_write(out / CACHE_FILE, json.dumps(body, separators=(",", ":")).encode())
+
+    def up_to_date(self, out: Path, fingerprint: str) -> bool:
+        """True when the inputs are those of the last build and no output file was touched."""
+        if not fingerprint or fingerprint != self.fingerprint or not self.stats:
+            return False
+        state = _read_bytes(out / STATE_FILE)
+        if state is None or digest(state) != self.state_digest:
+            return False
+        if _read_bytes(out / JOURNAL_FILE) is not None:
+            return False
+        root = str(out)
+        return all(self.matches(path, f"{root}/{path}") for path in self.stats)
 
 
 @dataclass
@@ -185,26 +251,67 @@ def _os_error(error: OSError, out: Path) -> CompileError:
     return _error(f"cannot write {error.filename or out}: {reason}; the previous tree is intact")
 
 
-def plan_writes(out: Path, tree: FileTree, owned: Mapping[str, str]) -> tuple[list[str], int]:
-    """Paths whose bytes on disk differ from the tree; the rest are left untouched."""
-    changed: list[str] = []
-    same = 0
+def _listing(directory: str, listed: dict[str, set[str]]) -> set[str]:
+    names = listed.get(directory)
+    if names is None:
+        try:
+            names = set(os.listdir(directory))
+        except FileNotFoundError:
+            names = set()
+        listed[directory] = names
+    return names
+
+
+@dataclass
+class Plan:
+    new: list[str] = field(default_factory=list)  # no file there yet: written in place
+    changed: list[str] = field(default_factory=list)  # replaced through a temporary name
+    same: int = 0
+
+
+def plan_writes(
+    out: Path, tree: FileTree, state: State, digests: Mapping[str, str], stats: StatCache
+) -> Plan:
+    """Compare the tree with OUT, reading a file only when size, mtime or digest disagree."""
+    plan = Plan()
+    root = str(out)
+    listed: dict[str, set[str]] = {}
+    checked_dirs: set[str] = set()
     for path, data in tree.items():
-        _check_no_symlinks(out, path)
-        current = _read_bytes(out / path)
-        if current == data:
-            same += 1
+        directory, _, name = path.rpartition("/")
+        if directory not in checked_dirs:
+            _check_no_symlinks(out, directory)
+            checked_dirs.add(directory)
+        if name not in _listing(f"{root}/{directory}", listed):
+            plan.new.append(path)
             continue
-        if current is not None and path not in owned:
+        full = f"{root}/{path}"
+        if state.files.get(path) == digests[path] and stats.matches(path, full):
+            plan.same += 1
+            continue
+        if os.path.islink(full):
+            raise _error(f"{full} is a symlink; kurator-compile never writes through links")
+        current = _read_bytes(Path(full))
+        if current == data:
+            plan.same += 1
+        elif path not in state.files:
             raise _error(
-                f"{out / path} exists and was not written by kurator-compile; "
+                f"{full} exists and was not written by kurator-compile; "
                 "move it away or delete it yourself"
             )
-        changed.append(path)
-    return changed, same
+        else:
+            plan.changed.append(path)
+    return plan
 
 
-def write_tree(out: Path, tree: FileTree, *, allow_cluster_removal: bool = False) -> WriteReport:
+def write_tree(
+    out: Path,
+    tree: FileTree,
+    *,
+    allow_cluster_removal: bool = False,
+    fingerprint: str = "",
+    warnings: Sequence[str] = (),
+) -> WriteReport:
     """Make OUT hold `tree`; see the module docstring for what survives a crash."""
     if out.exists() and not out.is_dir():
         raise _error(f"{out} exists and is not a directory")
@@ -220,9 +327,32 @@ def write_tree(out: Path, tree: FileTree, *, allow_cluster_removal: bool = False
                     "Use an empty or new output directory."
                 )
         with locked(out):
-            return _write_locked(out, tree, read_state(out) or State(), allow_cluster_removal)
+            report = _write_locked(out, tree, read_state(out) or State(), allow_cluster_removal)
+            StatCache.record(out, tree, fingerprint, warnings)
+            return report
     except OSError as error:
         raise _os_error(error, out) from None
+
+
+def _digests(tree: FileTree) -> dict[str, str]:
+    by_object: dict[int, str] = {}
+    result = {}
+    for path, data in tree.items():
+        value = by_object.get(id(data))
+        if value is None:
+            value = by_object[id(data)] = digest(data)
+        result[path] = value
+    return result
+
+
+def _write_new(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _write_locked(
@@ -236,31 +366,48 @@ def _write_locked(
             + ". Argo CD or Flux would then delete every workload they run. "
             "Pass --allow-cluster-removal if they really left the fleet."
         )
-    changed, same = plan_writes(out, tree, state.files)
+    digests = _digests(tree)
+    plan = plan_writes(out, tree, state, digests, StatCache.load(out))
     stale = sorted(p for p in state.files if p not in tree)
-    report = WriteReport(unchanged=same)
-    new_state = state_bytes(tree)
-    if not changed and not stale and _read_bytes(out / STATE_FILE) == new_state:
+    report = WriteReport(unchanged=plan.same)
+    new_state = state_bytes(digests)
+    if not plan.new and not plan.changed and not stale:
+        if _read_bytes(out / STATE_FILE) != new_state:
+            _atomic_write(out / STATE_FILE, new_state)
         return report
     _atomic_write(out / JOURNAL_FILE, new_state)
-    temporaries: list[tuple[Path, Path]] = []
+    root = str(out)
+    created: list[str] = []
+    temporaries: list[tuple[str, str]] = []
+    made_dirs: set[str] = set()
     try:
-        for path in changed:  # phase 1: every new byte on disk under a temporary name
+        # Phase 1: every new byte on disk. Files that did not exist are written in place (the
+        # journal marks them ours, so a killed run's partial file is rewritten next time);
+        # files that did are written beside their target under a temporary name.
+        for path in plan.new:
+            directory = f"{root}/{path.rpartition('/')[0]}"
+            if directory not in made_dirs:
+                os.makedirs(directory, exist_ok=True)
+                made_dirs.add(directory)
+            created.append(f"{root}/{path}")
+            _write_new(f"{root}/{path}", tree[path])
+        for path in plan.changed:
             target = out / path
-            target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}{TMP_SUFFIX}")
-            temporaries.append((tmp, target))
+            temporaries.append((str(tmp), str(target)))
             _write_tmp(tmp, tree[path])
     except OSError:
-        for tmp, _ in temporaries:
+        for leftover in [*created, *(pending for pending, _ in temporaries)]:
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                os.unlink(leftover)
+        for directory in sorted(made_dirs, reverse=True):
+            _remove_empty_parents(out, Path(directory))
         with contextlib.suppress(OSError):
             (out / JOURNAL_FILE).unlink()
         raise
-    for tmp, target in temporaries:  # phase 2: renames, each atomic
-        os.replace(tmp, target)
-    report.written = changed
+    for pending, final in temporaries:  # phase 2: renames, each atomic
+        os.replace(pending, final)
+    report.written = sorted([*plan.new, *plan.changed])
     for path in stale:
         target = out / path
         _check_no_symlinks(out, path)

@@ -6,7 +6,8 @@ from typing import Any
 
 from .errors import CompileError, Diagnostic
 from .model import Fleet, ObjectKey
-from .render import CLUSTERS_DIR, FileTree, object_filename
+from .render import object_filename
+from .tree import CLUSTERS_DIR, FileTree
 from .yamlout import dump_document
 
 ARGOCD_DIR = "argocd"

@@ -10,13 +10,11 @@ from .kinds import apply_rank
 from .model import Fleet, ObjectKey
 from .options import Options
 from .placement import ResourcePlacement, revise_replicas
+from .tree import CLUSTERS_DIR, FileTree
 from .yamlout import dump_document, dump_stream
 
-FileTree = dict[str, bytes]
 # A later stage (overlays, overrides) rewriting one object for one cluster.
 Transform = Callable[[dict[str, Any], str, ResourcePlacement], dict[str, Any]]
-
-CLUSTERS_DIR = "clusters"
 
 
 @dataclass(frozen=True)

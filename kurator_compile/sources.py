@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,27 @@ class Sources:
     resources: tuple[SourceFile, ...]
     overlays: tuple[SourceFile, ...]
     fleet_documents: tuple[Document, ...] = ()  # parsed once: the globs live in the first
+
+
+def code_digest() -> str:
+    """A digest of this package's own files: output depends on the compiler, not only inputs."""
+    package = Path(__file__).resolve().parent
+    hasher = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".json") and path.is_file():
+            hasher.update(path.relative_to(package).as_posix().encode() + b"\0")
+            hasher.update(path.read_bytes())
+    return hasher.hexdigest()
+
+
+def fingerprint(sources: Sources, options: object, code: str) -> str:
+    """Everything the output depends on: compiler code, options and every input file."""
+    hasher = hashlib.sha256()
+    hasher.update(f"{code}\0{options!r}\0{sources.root}\0".encode())
+    for source in (sources.fleet, *sources.resources, *sources.overlays):
+        hasher.update(f"{source.path}\0{len(source.text)}\0".encode())
+        hasher.update(source.text.encode("utf-8"))
+    return hasher.hexdigest()
 
 
 def find_root(fleet_path: Path) -> Path:

@@ -85,13 +85,17 @@ spec:
 """
 
 
+LOCAL_ONLY = frozenset({".kurator/lock", ".kurator/cache.json"})
+
+
 def tree_of(path: Path) -> dict[str, bytes]:
-    """Every regular file below `path`, by POSIX relative path."""
-    return {
+    """Every regular file below `path` that belongs in git, by POSIX relative path."""
+    files = {
         p.relative_to(path).as_posix(): p.read_bytes()
         for p in sorted(path.rglob("*"))
         if p.is_file() and not p.is_symlink()
     }
+    return {k: v for k, v in files.items() if k not in LOCAL_ONLY}
 
 
 @pytest.fixture
