@@ -303,13 +303,13 @@ def render(
 ) -> None:
     """Print one cluster's objects as a YAML stream; writes nothing."""
     with _exit_codes(ctx):
-        from .compile import analyse
+        from .compile import analyse, finish_overlays
         from .render import cluster_objects, render_stream
 
         options = _options(root, strict, allow_outside, only_cluster=cluster)
-        found, placements, warnings = analyse(_sources(fleet, options), options)
-        ctx.warn(warnings)
-        objects = cluster_objects(found, placements, cluster)
+        analysis = analyse(_sources(fleet, options), options)
+        objects = cluster_objects(analysis.fleet, analysis.placements, cluster, analysis.stage)
+        ctx.warn([*analysis.warnings, *finish_overlays(analysis, options)])
         if not objects and not allow_empty:
             raise UsageError(
                 f"cluster {cluster!r} receives no objects; an empty stream would make Argo CD "
@@ -328,6 +328,12 @@ def render(
     show_default=True,
 )
 @click.option("--explain", metavar="KIND/NAMESPACE/NAME", help="Explain one object's placement.")
+@click.option(
+    "--cluster",
+    "explain_cluster",
+    metavar="NAME",
+    help="With --explain: also list the overlays and overrides that change it on NAME.",
+)
 @click.pass_obj
 def plan(
     ctx: Context,
@@ -337,6 +343,7 @@ def plan(
     allow_outside: bool,
     fmt: str,
     explain: str | None,
+    explain_cluster: str | None,
 ) -> None:
     """Show which objects go to which clusters, with how many replicas."""
     with _exit_codes(ctx):
@@ -344,23 +351,24 @@ def plan(
         from .report import plan_json, plan_markdown, plan_table
 
         options = _options(root, strict, allow_outside)
-        _, placements, warnings = analyse(_sources(fleet, options), options)
-        ctx.warn(warnings)
+        analysis = analyse(_sources(fleet, options), options)
+        placements = analysis.placements
+        ctx.warn(analysis.warnings)
         if explain:
-            click.echo(_explain(placements, explain), nl=False)
+            click.echo(_explain(analysis, explain, explain_cluster), nl=False)
             return
         render_plan = {"table": plan_table, "json": plan_json, "markdown": plan_markdown}[fmt]
         click.echo(render_plan(placements), nl=False)
 
 
-def _explain(placements: Any, wanted: str) -> str:
+def _explain(analysis: Any, wanted: str, cluster: str | None) -> str:
     parts = wanted.split("/")
     if len(parts) not in (2, 3):
         raise UsageError(f"--explain takes KIND/NAMESPACE/NAME or KIND/NAME, not {wanted!r}")
     kind, name = parts[0], parts[-1]
     namespace = parts[1] if len(parts) == 3 else None
     matches = []
-    for placement in placements:
+    for placement in analysis.placements:
         key = placement.resource.key
         full_kind = f"{key.kind}.{key.group}" if key.group else key.kind
         if kind.lower() not in (key.kind.lower(), full_kind.lower()) or key.name != name:
@@ -379,7 +387,25 @@ def _explain(placements: Any, wanted: str) -> str:
         if not placement.explanation:
             cells = ", ".join(f"{c}={r}" for c, r in sorted(placement.replicas.items()))
             lines.append(f"  clusters: {cells or '(none)'}")
+        if cluster is not None:
+            lines.extend(_changes_on(analysis, placement, cluster))
     return "\n".join(lines) + "\n"
+
+
+def _changes_on(analysis: Any, placement: Any, cluster: str) -> list[str]:
+    """Which overlays and overrides changed the object on one cluster, in the order applied."""
+    from .render import cluster_objects
+
+    if analysis.fleet.cluster(cluster) is None:
+        raise UsageError(f"the fleet has no cluster {cluster!r}")
+    if cluster not in placement.replicas:
+        return [f"  on {cluster}: not placed there"]
+    cluster_objects(analysis.fleet, analysis.placements, cluster, analysis.stage)
+    index = analysis.placements.index(placement)
+    steps = analysis.stage.trace.get((index, cluster), [])
+    if not steps:
+        return [f"  on {cluster}: no overlay or override changes it"]
+    return [f"  on {cluster}, in order:", *(f"    {n}. {s}" for n, s in enumerate(steps, 1))]
 
 
 @main.command()
@@ -393,8 +419,9 @@ def validate(
         from .compile import analyse
 
         options = _options(root, strict, allow_outside)
-        found, placements, warnings = analyse(_sources(fleet, options), options)
-        ctx.warn(warnings)
+        analysis = analyse(_sources(fleet, options), options)
+        found, placements = analysis.fleet, analysis.placements
+        ctx.warn(analysis.warnings)
         if not ctx.quiet:
             click.echo(
                 f"{found.name}: {len(found.clusters)} clusters, {len(placements)} objects, "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import CompileError, Diagnostic, promote_warnings, raise_if_errors
@@ -11,9 +11,11 @@ from .gitops import gitops_tree
 from .kinds import Role
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
+from .overlay.stage import OverlayStage
 from .placement import ResourcePlacement, resolve_placement
 from .render import render_tree
 from .sources import Sources
+from .templates import TemplateSet
 from .tree import FileTree
 from .validate import fleet_diagnostics, role_of, validate_documents
 from .yamldoc import Document, load_stream
@@ -114,21 +116,60 @@ def check_only_cluster(fleet: Fleet, options: Options) -> None:
     )
 
 
-def analyse(
-    sources: Sources, options: Options
-) -> tuple[Fleet, list[ResourcePlacement], list[Diagnostic]]:
-    """Everything up to placement: shared by build, render, plan and check."""
+@dataclass(frozen=True)
+class Analysis:
+    """Everything up to placement, shared by build, render, plan and check."""
+
+    fleet: Fleet
+    placements: list[ResourcePlacement]
+    stage: OverlayStage
+    warnings: list[Diagnostic]
+
+
+def analyse(sources: Sources, options: Options) -> Analysis:
     docs = load_documents(sources)
     if not docs or role_of(docs[0]) is not Role.FLEET:
         build_fleet(docs)  # raises the positioned "first document must be a Fleet" error
     raise_if_errors(validate_documents(docs))
     fleet = build_fleet(docs)
+    stage = OverlayStage.from_fleet(fleet)
+    if sources.templates:
+        fleet = _add_templates(fleet, sources, stage)
     raise_if_errors(fleet_diagnostics(fleet))
     check_only_cluster(fleet, options)
     placements, diagnostics = resolve_placement(fleet)
     diagnostics = promote_warnings(diagnostics, options.strict)
     raise_if_errors(diagnostics)
-    return fleet, placements, diagnostics
+    return Analysis(fleet, placements, stage, diagnostics)
+
+
+def _add_templates(fleet: Fleet, sources: Sources, stage: OverlayStage) -> Fleet:
+    """Templates rendered for the first cluster name their objects, which are then placed."""
+    templates = TemplateSet(sources.templates, fleet.clusters, fleet.name, stage.values)
+    probe = templates.probe()
+    raise_if_errors(validate_documents(probe))
+    raise_if_errors(
+        Diagnostic.error(
+            "a template may only yield Kubernetes objects, not fleets, policies or overlays",
+            doc.locate(""),
+        )
+        for doc in probe
+        if role_of(doc) is not Role.RESOURCE
+    )
+    stage.templates = templates
+    added = tuple(Resource(doc, templated=True) for doc in probe)
+    return replace(fleet, resources=(*fleet.resources, *added))
+
+
+def finish_overlays(analysis: Analysis, options: Options) -> list[Diagnostic]:
+    """Errors from applying overlays, and (for a whole-fleet run) patches that matched nothing."""
+    templates = analysis.stage.templates
+    raise_if_errors([*analysis.stage.diagnostics, *(templates.diagnostics if templates else [])])
+    if options.only_cluster is not None:
+        return []
+    warnings = promote_warnings(analysis.stage.unused_patches(), options.strict)
+    raise_if_errors(warnings)
+    return warnings
 
 
 def compile_fleet(
@@ -136,7 +177,9 @@ def compile_fleet(
     options: Options,
     progress: Callable[[int, int], None] | None = None,
 ) -> Compilation:
-    fleet, placements, warnings = analyse(sources, options)
-    tree = render_tree(fleet, placements, options, progress=progress)
+    analysis = analyse(sources, options)
+    fleet = analysis.fleet
+    tree = render_tree(fleet, analysis.placements, options, analysis.stage, progress=progress)
+    warnings = [*analysis.warnings, *finish_overlays(analysis, options)]
     tree.update(gitops_tree(fleet, sources.fleet.path, options.only_cluster))
-    return Compilation(fleet, placements, tree, warnings)
+    return Compilation(fleet, analysis.placements, tree, warnings)

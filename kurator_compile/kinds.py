@@ -40,6 +40,11 @@ KINDS: tuple[KindSpec, ...] = (
         Role.PROPAGATION,
         "clusterpropagationpolicy.json",
     ),
+    KindSpec("compile.kurator.dev", "Overlay", Role.EXTENSION, "overlay.json"),
+    KindSpec("policy.karmada.io", "OverridePolicy", Role.EXTENSION, "overridepolicy.json"),
+    KindSpec(
+        "policy.karmada.io", "ClusterOverridePolicy", Role.EXTENSION, "clusteroverridepolicy.json"
+    ),
 )
 
 _BY_GROUP_KIND = {(spec.group, spec.kind): spec for spec in KINDS}

@@ -56,6 +56,7 @@ class Resource:
     """An input object (any Kubernetes kind) and the document it came from."""
 
     document: Document
+    templated: bool = False  # from a *.yaml.j2 file: its content is rendered per cluster
 
     @property
     def data(self) -> dict[str, Any]:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .kinds import apply_rank
 from .model import Fleet, ObjectKey
 from .options import Options
+from .overlay.stage import OverlayStage
 from .placement import ResourcePlacement, revise_replicas
 from .tree import CLUSTERS_DIR, FileTree
 from .yamlout import dump_document, dump_stream
-
-# A later stage (overlays, overrides) rewriting one object for one cluster.
-Transform = Callable[[dict[str, Any], str, ResourcePlacement], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -38,21 +36,57 @@ def object_filename(key: ObjectKey) -> str:
     return "_".join(parts) + ".yaml"
 
 
+class Variants:
+    """Each distinct (object, replicas, overlay set) computed once and shared by the clusters
+    that receive it, so a fleet of identical clusters costs about one cluster."""
+
+    def __init__(self) -> None:
+        self._data: dict[Hashable, dict[str, Any] | None] = {}
+
+    def get(
+        self, key: Hashable, make: Callable[[], dict[str, Any] | None]
+    ) -> dict[str, Any] | None:
+        if key in self._data:
+            return self._data[key]
+        value = self._data[key] = make()
+        return value
+
+
 def cluster_objects(
     fleet: Fleet,
     placements: Sequence[ResourcePlacement],
-    cluster: str,
-    transforms: Sequence[Transform] = (),
+    cluster_name: str,
+    stage: OverlayStage | None = None,
+    variants: Variants | None = None,
 ) -> list[ClusterObject]:
     """What one cluster runs, in apply order; touches no other cluster's objects."""
+    cluster = fleet.cluster(cluster_name)
+    if cluster is None:
+        return []
+    variants = variants or Variants()
+    signature = stage.signature(cluster) if stage is not None else ()
     result = []
-    for placement in placements:
-        if cluster not in placement.replicas:
+    for index, placement in enumerate(placements):
+        if cluster_name not in placement.replicas:
             continue
-        data = revise_replicas(placement.resource.data, placement, cluster)
-        for transform in transforms:
-            data = transform(data, cluster, placement)
-        result.append(ClusterObject(placement.resource.key, data))
+        completions = (placement.job_completions or {}).get(cluster_name)
+        per_cluster = cluster_name if placement.resource.templated else None
+        key = (index, placement.replicas[cluster_name], completions, signature, per_cluster)
+
+        def make(
+            placement: ResourcePlacement = placement, index: int = index
+        ) -> dict[str, Any] | None:
+            if stage is None:
+                return revise_replicas(placement.resource.data, placement, cluster_name)
+            base = stage.base_data(placement.resource, cluster_name)
+            if base is None:
+                return None
+            data = revise_replicas(base, placement, cluster_name)
+            return stage.apply(data, cluster, placement.resource, index)
+
+        data = variants.get(key, make)
+        if data is not None:
+            result.append(ClusterObject(placement.resource.key, data))
     return sorted(result, key=ClusterObject.sort_key)
 
 
@@ -84,18 +118,19 @@ def render_tree(
     fleet: Fleet,
     placements: Sequence[ResourcePlacement],
     options: Options,
-    transforms: Sequence[Transform] = (),
+    stage: OverlayStage | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> FileTree:
     tree: FileTree = {}
     cache = _TextCache()
+    variants = Variants()
     names = sorted(c.name for c in fleet.clusters)
     if options.only_cluster is not None:
         names = [n for n in names if n == options.only_cluster]
     for done, cluster in enumerate(names):
         if progress is not None:
             progress(done, len(names))
-        objects = cluster_objects(fleet, placements, cluster, transforms)
+        objects = cluster_objects(fleet, placements, cluster, stage, variants)
         for obj in objects:
             tree[f"{CLUSTERS_DIR}/{cluster}/{obj.filename}"] = cache.text(obj.data)
         if options.kustomization and objects:

@@ -31,6 +31,7 @@ class Sources:
     resources: tuple[SourceFile, ...]
     overlays: tuple[SourceFile, ...]
     fleet_documents: tuple[Document, ...] = ()  # parsed once: the globs live in the first
+    templates: tuple[SourceFile, ...] = ()  # *.yaml.j2 resources, rendered per cluster
 
 
 def code_digest() -> str:
@@ -48,7 +49,7 @@ def fingerprint(sources: Sources, options: object, code: str) -> str:
     """Everything the output depends on: compiler code, options and every input file."""
     hasher = hashlib.sha256()
     hasher.update(f"{code}\0{options!r}\0{sources.root}\0".encode())
-    for source in (sources.fleet, *sources.resources, *sources.overlays):
+    for source in (sources.fleet, *sources.resources, *sources.overlays, *sources.templates):
         hasher.update(f"{source.path}\0{len(source.text)}\0".encode())
         hasher.update(source.text.encode("utf-8"))
     return hasher.hexdigest()
@@ -203,4 +204,6 @@ def read_sources(
     )
     if errors or overlay_errors:
         raise CompileError(errors + overlay_errors)
-    return Sources(root, fleet, tuple(resources), tuple(overlays), tuple(docs))
+    plain = tuple(r for r in resources if not r.path.endswith(TEMPLATE_SUFFIX))
+    templates = tuple(r for r in resources if r.path.endswith(TEMPLATE_SUFFIX))
+    return Sources(root, fleet, plain, tuple(overlays), tuple(docs), templates)

@@ -26,7 +26,7 @@ def _shuffled(value: Any, rng: random.Random) -> Any:
 
 
 def _copy_demo(target: Path) -> None:
-    for folder in ("fleets", "apps"):
+    for folder in ("fleets", "apps", "overlays"):
         shutil.copytree(REPO / folder, target / folder)
     (target / ".git").mkdir()
 

@@ -154,7 +154,7 @@ def _plugin() -> dict[str, Any]:
 
 def _repo_copy(tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
-    for folder in ("fleets", "apps"):
+    for folder in ("fleets", "apps", "overlays"):
         shutil.copytree(REPO / folder, repo / folder)
     (repo / ".git").mkdir()
     return repo

@@ -59,7 +59,7 @@ def test_wheel_installs_and_compiles_demo(tmp_path: Path, monkeypatch: pytest.Mo
         check=True,
     )
     demo = tmp_path / "demo"
-    for folder in ("fleets", "apps"):
+    for folder in ("fleets", "apps", "overlays"):
         shutil.copytree(REPO / folder, demo / folder)
     (demo / ".git").mkdir()
     result = subprocess.run(

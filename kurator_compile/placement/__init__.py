@@ -1,16 +1,37 @@
-"""Which clusters get each object and with how many replicas: Karmada's scheduler, offline."""
+"""Which clusters get each object and with how many replicas: Karmada's scheduler, offline.
+
+Targets Karmada v1.16 and later (Webster division) and reproduces a *fresh* schedule: no
+previous result, every cluster score 0. See `/work/shared/karmada/karmada-semantics.md`.
+"""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import Diagnostic
-from ..model import Cluster, Fleet, Policy, Resource
+from ..model import Fleet, Policy, Resource
+from .explain import (
+    Explanation,
+    outcome_lines,
+    policy_label,
+    policy_lines,
+    result_text,
+    strategy_line,
+    where,
+    workload_line,
+)
+from .policy import CompiledPolicy, PolicyChoice, choose_policy, namespace_is_skipped
+from .scheduler import FleetScheduler, Outcome, Result
+from .spec import PlacementSpec, parse_placement
+from .webster import dispense, names_descending
+from .workload import Workload, read_workload
 
-__all__ = ["ResourcePlacement", "resolve_placement", "revise_replicas"]
+__all__ = ["ResourcePlacement", "explain_placement", "resolve_placement", "revise_replicas"]
+
+_NOWHERE: Mapping[str, int | None] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -18,104 +39,289 @@ class ResourcePlacement:
     """The decision for one input object.
 
     `replicas` maps each selected cluster to its replica count, or to None when the object is
-    not a workload and is emitted unchanged. `explanation` is what `plan --explain` prints.
+    not a workload in Karmada's sense (any kind with 0 replicas and no requirements, including
+    a Deployment with `replicas: 0`) and is emitted unchanged. Clusters that get 0 replicas
+    are absent, as in Karmada's result. The mapping is read-only and may be shared between
+    objects placed alike. `explanation` is what `plan --explain` prints (rendered on demand).
     """
 
     resource: Resource
     policy: Policy | None
     replicas: Mapping[str, int | None]
-    explanation: tuple[str, ...] = ()
+    explanation: Sequence[str] = ()
+    # Duplicated, StaticWeight, DynamicWeight, Aggregated; "" for non-workloads/failures.
+    strategy: str = ""
+    # replicaSchedulingType is Divided (and the object is a workload): Job completions too.
+    divided: bool = False
+    # Other policies that matched the object, best first ("ClusterPropagationPolicy/x").
+    competitors: tuple[str, ...] = ()
+    # Job only: spec.completions per cluster when Divided (`divideReplicasByJobCompletions`).
+    job_completions: Mapping[str, int] | None = None
+    # The clusterAffinities term that succeeded, if the policy uses clusterAffinities.
+    affinity_term: str | None = None
+    # Clusters the filters dropped (in the attempt that succeeded), with every reason.
+    dropped: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Recomputes the full scheduling trace on demand (candidates, selection, weights).
+    trace: Callable[[], Outcome] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def weights(self) -> tuple[tuple[str, int], ...]:
+        """The weights fed to Webster (static weights or available replicas), by name."""
+        chosen = self.trace().chosen if self.trace is not None else None
+        division = chosen.division if chosen is not None else None
+        return division.weights if division is not None else ()
 
 
-def _label_selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        present = key in labels
-        if op == "In" and not (present and labels[key] in values):
-            return False
-        if op == "NotIn" and present and labels[key] in values:
-            return False
-        if op == "Exists" and not present:
-            return False
-        if op == "DoesNotExist" and present:
-            return False
-    return True
+def _policy_index(policies: Sequence[Policy]) -> dict[tuple[str, str], list[int]]:
+    """Policies by the (apiVersion, kind) pairs their selectors name: the only ones that can
+    match an object of that type."""
+    index: dict[tuple[str, str], list[int]] = {}
+    for number, policy in enumerate(policies):
+        selectors = policy.spec.get("resourceSelectors")
+        for selector in selectors if isinstance(selectors, list) else []:
+            if isinstance(selector, Mapping):
+                key = (str(selector.get("apiVersion")), str(selector.get("kind")))
+                numbers = index.setdefault(key, [])
+                if not numbers or numbers[-1] != number:
+                    numbers.append(number)
+    return index
 
 
-def _cluster_matches(affinity: Mapping[str, Any], cluster: Cluster) -> bool:
-    if cluster.name in (affinity.get("exclude") or []):
+def _policy_diagnostics(policy: Policy, spec: PlacementSpec) -> list[Diagnostic]:
+    found = [
+        (Diagnostic.error if issue.error else Diagnostic.warning)(
+            f"{policy_label(policy)}: {issue.message}", policy.locate(issue.pointer)
+        )
+        for issue in spec.issues
+    ]
+    if policy.kind == "PropagationPolicy":
+        selectors = policy.spec.get("resourceSelectors")
+        for i, selector in enumerate(selectors if isinstance(selectors, list) else []):
+            ns = selector.get("namespace") if isinstance(selector, Mapping) else None
+            if ns and ns != policy.namespace:
+                found.append(
+                    Diagnostic.error(
+                        f"{policy_label(policy)}: namespace of resource selector ({ns}) must be "
+                        f"the same as the namespace of the policy ({policy.namespace})",
+                        policy.locate(f"/spec/resourceSelectors/{i}/namespace"),
+                    )
+                )
+    return found
+
+
+def _auto_propagated_namespace(resource: Resource) -> bool:
+    """Karmada's namespace sync controller sends every Namespace to every cluster, except
+    default, reserved and kube-* ones and those labelled to skip."""
+    if resource.api_version != "v1" or resource.kind != "Namespace":
         return False
-    selector = affinity.get("labelSelector")
-    if selector is not None and not _label_selector_matches(selector, cluster.labels):
+    name = resource.name
+    if name == "default" or namespace_is_skipped(name):
         return False
-    names = affinity.get("clusterNames") or []
-    return not names or cluster.name in names
+    skip = resource.labels.get("namespace.karmada.io/skip-auto-propagation", "")
+    return str(skip).lower() != "true"
 
 
-def _selector_priority(selector: Mapping[str, Any], resource: Resource) -> int:
-    if selector.get("apiVersion") != resource.api_version or selector.get("kind") != resource.kind:
-        return 0
-    if selector.get("namespace") and selector["namespace"] != resource.namespace:
-        return 0
-    if selector.get("name"):
-        return 3 if selector["name"] == resource.name else 0
-    if selector.get("labelSelector") is not None:
-        return 2 if _label_selector_matches(selector["labelSelector"], resource.labels) else 0
-    return 1
+def _job_completions(
+    resource: Resource, replicas: Mapping[str, int | None], divided: bool, uid: str
+) -> Mapping[str, int] | None:
+    """`divideReplicasByJobCompletions`: completions split by Webster over parallelism."""
+    if resource.api_version != "batch/v1" or resource.kind != "Job" or not divided:
+        return None
+    spec = resource.data.get("spec")
+    spec = spec if isinstance(spec, Mapping) else {}
+    completions = spec.get("completions")
+    if completions is None and spec.get("parallelism") is None:
+        completions = 1  # kube-apiserver defaults both to 1
+    if not isinstance(completions, int) or isinstance(completions, bool):
+        return None
+    weights = {name: count for name, count in replicas.items() if count}
+    if not weights:
+        return None
+    return dispense(completions, weights, descending=names_descending(uid))
 
 
-def _choose_policy(resource: Resource, policies: Sequence[Policy]) -> Policy | None:
-    for cluster_scoped in (False, True):
-        ranked = []
-        for policy in policies:
-            if policy.kind.startswith("Cluster") != cluster_scoped:
-                continue
-            if not cluster_scoped and policy.namespace != resource.namespace:
-                continue
-            implicit = max(
-                (_selector_priority(s, resource) for s in policy.spec.get("resourceSelectors", [])),
-                default=0,
+_NAMESPACE_NOTE = (
+    "namespace: Karmada's namespace sync controller propagates every Namespace (except "
+    "default, kube-* and karmada-* ones, or those labelled "
+    'namespace.karmada.io/skip-auto-propagation: "true") to every cluster, whatever the '
+    "policies say"
+)
+
+
+class _Resolver:
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet = fleet
+        self.scheduler = FleetScheduler(fleet.clusters)
+        self.specs = [parse_placement(p.spec.get("placement")) for p in fleet.policies]
+        self.compiled = [CompiledPolicy.of(p) for p in fleet.policies]
+        self.index = _policy_index(fleet.policies)
+        self.numbers = {id(p): n for n, p in enumerate(fleet.policies)}
+        self.diagnostics: list[Diagnostic] = []
+        self.everywhere = MappingProxyType({c.name: None for c in self.scheduler.clusters})
+        for cluster, name, message in self.scheduler.capacity_problems:
+            location = cluster.location or fleet.document.locate()
+            self.diagnostics.append(
+                Diagnostic.error(
+                    f"cluster {cluster.name}: capacity {name}: {message}",
+                    location.child(f"{location.pointer}/capacity/{name}"),
+                )
             )
-            if implicit:
-                explicit = int(policy.spec.get("priority") or 0)
-                ranked.append(((-explicit, -implicit, policy.name), policy))
-        if ranked:
-            return min(ranked, key=lambda item: item[0])[1]
-    return None
+        for policy, spec in zip(fleet.policies, self.specs, strict=True):
+            self.diagnostics.extend(_policy_diagnostics(policy, spec))
 
-
-def resolve_placement(fleet: Fleet) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
-    """Place every input object of the fleet; objects no policy selects land nowhere."""
-    placements: list[ResourcePlacement] = []
-    diagnostics: list[Diagnostic] = []
-    for resource in fleet.resources:
-        policy = _choose_policy(resource, fleet.policies)
-        if policy is None:
-            diagnostics.append(
+    def place(self, resource: Resource) -> ResourcePlacement:
+        key = resource.key
+        if _auto_propagated_namespace(resource):
+            choice = self._choose(resource)
+            lines = (
+                *(policy_lines(choice) if choice.winner is not None else ()),
+                _NAMESPACE_NOTE,
+                f"result: {result_text(self.everywhere)}",
+            )
+            owner = choice.winner.policy if choice.winner is not None else None
+            return ResourcePlacement(resource, owner, self.everywhere, lines)
+        if resource.namespace and namespace_is_skipped(resource.namespace):
+            self.diagnostics.append(
                 Diagnostic.warning(
-                    f"{resource.key} is selected by no propagation policy; it is rendered nowhere",
+                    f"{key} is in namespace {resource.namespace!r}, which Karmada never "
+                    "propagates (reserved or kube-* namespace); it is rendered nowhere",
                     resource.locate(),
                 )
             )
-            placements.append(ResourcePlacement(resource, None, {}))
-            continue
-        affinity = policy.spec.get("placement", {}).get("clusterAffinity") or {}
-        selected = [c.name for c in fleet.clusters if _cluster_matches(affinity, c)]
-        replicas = resource.data.get("spec", {}).get("replicas")
-        placements.append(
-            ResourcePlacement(resource, policy, {name: replicas for name in sorted(selected)})
+            return ResourcePlacement(resource, None, _NOWHERE, ("namespace: skipped by Karmada",))
+        choice = self._choose(resource)
+        if choice.winner is None:
+            self.diagnostics.append(
+                Diagnostic.warning(
+                    f"{key} is selected by no propagation policy; it is rendered nowhere",
+                    resource.locate(),
+                )
+            )
+            return ResourcePlacement(resource, None, _NOWHERE, tuple(policy_lines(choice)))
+        policy = choice.winner.policy
+        number = self.numbers[id(policy)]
+        spec = self.specs[number]
+        competitors = tuple(policy_label(c.policy) for c in choice.ranked[1:])
+        workload, problems = read_workload(resource.data)
+        for problem in problems:
+            self.diagnostics.append(
+                Diagnostic.error(f"{key}: {problem.message}", resource.locate(problem.pointer))
+            )
+        if spec.errors:
+            explanation = Explanation(
+                lambda: [
+                    *self._head(choice, resource, workload, spec),
+                    f"error: {policy_label(policy)} is invalid; see its errors",
+                ]
+            )
+            return ResourcePlacement(
+                resource, policy, _NOWHERE, explanation, competitors=competitors
+            )
+        descending = names_descending(workload.uid)
+        result = self.scheduler.schedule(number, spec, workload, descending)
+
+        def trace() -> Outcome:
+            return self.scheduler.trace(number, spec, workload, descending)
+
+        explanation = Explanation(
+            lambda: [*self._head(choice, resource, workload, spec), *outcome_lines(trace(), spec)]
         )
-    return placements, diagnostics
+        replicas = result.replicas
+        if replicas is None:
+            self.diagnostics.append(self._failure(resource, policy, result))
+            return ResourcePlacement(
+                resource, policy, _NOWHERE, explanation, competitors=competitors, trace=trace
+            )
+        if not replicas and workload.is_workload:
+            self.diagnostics.append(
+                Diagnostic.warning(
+                    f"{key} has 0 replicas but resource requirements, so Karmada schedules it "
+                    "to no cluster (zero-replica clusters are dropped); it is rendered nowhere",
+                    resource.locate("/spec"),
+                )
+            )
+        divided = spec.divided and workload.is_workload
+        return ResourcePlacement(
+            resource,
+            policy,
+            replicas,
+            explanation,
+            strategy=spec.strategy if workload.is_workload else "",
+            divided=divided,
+            competitors=competitors,
+            job_completions=_job_completions(
+                resource, replicas, divided and workload.replicas > 0, workload.uid
+            ),
+            affinity_term=result.term.name if result.term is not None else None,
+            dropped=result.dropped,
+            trace=trace,
+        )
+
+    def _choose(self, resource: Resource) -> PolicyChoice:
+        numbers = self.index.get((resource.api_version, resource.kind), [])
+        return choose_policy(resource, [self.compiled[n] for n in numbers])
+
+    @staticmethod
+    def _head(
+        choice: PolicyChoice, resource: Resource, workload: Workload, spec: PlacementSpec
+    ) -> list[str]:
+        return [*policy_lines(choice), workload_line(resource.kind, workload), strategy_line(spec)]
+
+    def _failure(self, resource: Resource, policy: Policy, result: Result) -> Diagnostic:
+        error = result.error or "no clusters available to schedule"
+        if result.attempts > 1:
+            error = "every clusterAffinities term failed; the first: " + error
+        return Diagnostic.error(
+            f"{resource.key} cannot be scheduled: {error} "
+            f"(policy {policy_label(policy)} at {where(policy)})",
+            resource.locate(),
+        )
 
 
-def revise_replicas(data: dict[str, Any], placement: ResourcePlacement, cluster: str) -> dict[str, Any]:
-    """The object as `cluster` runs it: the replica count placement gave that cluster."""
+def resolve_placement(fleet: Fleet) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
+    """Place every input object of the fleet; objects no policy selects land nowhere.
+
+    Policy problems are reported once, at the policy; scheduling failures at the object,
+    naming the policy and where it is written.
+    """
+    resolver = _Resolver(fleet)
+    placements = [resolver.place(resource) for resource in fleet.resources]
+    return placements, resolver.diagnostics
+
+
+def explain_placement(fleet: Fleet, placement: ResourcePlacement) -> list[str]:
+    """The explanation lines of one placement (the same as `placement.explanation`)."""
+    del fleet  # the explanation is computed with the placement; kept for the interface
+    return list(placement.explanation)
+
+
+_REPLICA_KINDS = {
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "ReplicaSet"),
+    ("apps/v1", "StatefulSet"),
+}
+
+
+def revise_replicas(
+    data: dict[str, Any], placement: ResourcePlacement, cluster: str
+) -> dict[str, Any]:
+    """The object as `cluster` runs it: Karmada's ReviseReplica and Job completions.
+
+    Returns a new dict; only the mappings on the changed path are copied.
+    """
     replicas = placement.replicas.get(cluster)
     if replicas is None:
-        return data
-    revised = copy.deepcopy(data)
-    revised.setdefault("spec", {})["replicas"] = replicas
-    return revised
+        return dict(data)
+    kind = (data.get("apiVersion"), data.get("kind"))
+    spec = data.get("spec")
+    spec = dict(spec) if isinstance(spec, Mapping) else {}
+    if kind in _REPLICA_KINDS:
+        spec["replicas"] = replicas
+    elif kind == ("batch/v1", "Job"):
+        spec["parallelism"] = replicas
+        completions = (placement.job_completions or {}).get(cluster)
+        if completions is not None:
+            spec["completions"] = completions
+    else:
+        return dict(data)
+    return {**data, "spec": spec}

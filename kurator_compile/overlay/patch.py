@@ -1,0 +1,224 @@
+"""kustomize `patches:` entries: telling the two patch kinds apart and applying one to objects."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import CompileError
+from ..yamldoc import load_stream
+from .errors import PatchError
+from .jsonpatch import json_patch
+from .strategic import strategic_merge
+from .target import identity_matches, split_api_version, target_matches
+
+__all__ = ["JsonPatch", "Patch", "StrategicMergePatch", "apply_patch", "parse_patch"]
+
+# Build annotations kustomize puts on every object while a JSON patch runs (StorePreviousId)
+# and strips from its output; a patch can see, test and remove them.
+_PREVIOUS = "internal.config.kubernetes.io/previous"
+
+
+@dataclass(frozen=True)
+class StrategicMergePatch:
+    """One or more strategic-merge documents, each naming its target by kind and name."""
+
+    documents: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class JsonPatch:
+    """RFC 6902 operations; kustomize requires a `target` to apply them."""
+
+    operations: tuple[dict[str, Any], ...]
+
+
+Patch = StrategicMergePatch | JsonPatch
+
+
+def parse_patch(source: str | Mapping[str, Any] | Sequence[Any], *, file: str = "<patch>") -> Patch:
+    """Classify a patch as kustomize's PatchTransformer does.
+
+    The text is read both ways: as strategic merge (every YAML document a map with `kind` and
+    `metadata.name`, no null list items) and as a JSON patch (the first document a list of
+    operation maps). Exactly one reading must succeed: `[]` or an empty text qualifies as both
+    and is refused, as is text that is neither. Already-parsed input follows the same rule: a
+    map is a strategic-merge document and a list is JSON patch operations. Invalid YAML raises
+    the loader's CompileError.
+    """
+    if isinstance(source, str):
+        try:
+            documents = [d.data for d in load_stream(source, file)]
+        except CompileError:
+            raise
+        as_json = documents[0] if documents else None
+    elif isinstance(source, Mapping):
+        documents, as_json = [dict(source)], dict(source)
+    else:
+        documents, as_json = [list(source)], list(source)
+    smp, smp_error = _as_strategic(documents)
+    ops, json_error = _as_json(as_json)
+    if smp is not None and ops is not None:
+        raise PatchError("patch illegally qualifies as both an SM and JSON patch")
+    if smp is not None:
+        return StrategicMergePatch(tuple(smp))
+    if ops is not None:
+        return JsonPatch(tuple(ops))
+    raise PatchError(f"unable to parse SM or JSON patch: {smp_error}; {json_error}")
+
+
+def _as_strategic(documents: list[Any]) -> tuple[list[dict[str, Any]] | None, str]:
+    found: list[dict[str, Any]] = []
+    for index, document in enumerate(documents):
+        if document in (None, {}, []):
+            continue
+        if not isinstance(document, dict):
+            return None, f"document {index} is not a map"
+        kind = document.get("kind")
+        if not isinstance(kind, str) or not kind:
+            return None, f"missing kind in document {index}"
+        items = document.get("items")
+        if kind.endswith("List") and isinstance(items, list):
+            found.extend(i for i in items if isinstance(i, dict))
+            continue
+        metadata = document.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if name in (None, "", {}, []):
+            return None, f"missing metadata.name in document {index}"
+        if _has_null_item(document):
+            return None, f"empty item in a list of document {index}"
+        found.append(document)
+    return found, ""
+
+
+def _has_null_item(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(_has_null_item(v) for v in node.values())
+    if isinstance(node, list):
+        return any(item is None or _has_null_item(item) for item in node)
+    return False
+
+
+def _as_json(document: Any) -> tuple[list[dict[str, Any]] | None, str]:
+    if document is None:
+        return [], ""  # an empty text reads as an empty JSON patch
+    if not isinstance(document, list):
+        return None, "a JSON patch is a list of operations"
+    if not all(isinstance(op, dict) or op is None for op in document):
+        return None, "every JSON patch operation must be a map"
+    return [op or {} for op in document], ""
+
+
+def apply_patch(
+    resources: Sequence[dict[str, Any]],
+    patch: Patch,
+    target: Mapping[str, Any] | None = None,
+    *,
+    allow_name_change: bool = False,
+    allow_kind_change: bool = False,
+) -> list[dict[str, Any]]:
+    """The objects after one kustomize `patches:` entry, in their order; deleted ones dropped.
+
+    A strategic-merge patch without `target` applies to the one object with its group,
+    version, kind, name and namespace (PatchError if none or several match); with `target`,
+    to every selected object, and then it may hold a single document. A JSON patch needs a
+    target. Objects the entry does not select are returned as they are.
+    """
+    if isinstance(patch, JsonPatch):
+        if target is None:
+            raise PatchError("must specify a target for a JSON patch")
+        return [
+            _json_patch_object(r, patch.operations) if target_matches(r, target) else r
+            for r in resources
+        ]
+    result: list[dict[str, Any] | None] = list(resources)
+    options = {"allow_name_change": allow_name_change, "allow_kind_change": allow_kind_change}
+    if target is not None:
+        if len(patch.documents) != 1:
+            raise PatchError(
+                "multiple strategic-merge patches in one `patches` entry cannot set a target"
+            )
+        for i, obj in enumerate(resources):
+            if target_matches(obj, target):
+                document = dict(patch.documents[0])
+                document["apiVersion"] = _api_version(obj)  # kustomize's SetGvk on the copy
+                result[i] = strategic_merge(obj, document, **options)
+        return [r for r in result if r is not None]
+    for document in patch.documents:
+        matches = [
+            i for i, r in enumerate(result) if r is not None and identity_matches(r, document)
+        ]
+        if len(matches) != 1:
+            found = "no resource matches" if not matches else "several resources match"
+            raise PatchError(f"{found} strategic merge patch {_describe(document)}")
+        found_obj = result[matches[0]]
+        assert found_obj is not None
+        result[matches[0]] = strategic_merge(found_obj, document, **options)
+    return [r for r in result if r is not None]
+
+
+def _api_version(obj: Mapping[str, Any]) -> str:
+    value = obj.get("apiVersion")
+    group, version = split_api_version(value if isinstance(value, str) else "")
+    return f"{group}/{version}" if group else version
+
+
+def _describe(document: Mapping[str, Any]) -> str:
+    metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
+    assert isinstance(metadata, dict)
+    namespace = metadata.get("namespace")
+    where = f"{namespace}/" if namespace else ""
+    return f"{document.get('kind')} {where}{metadata.get('name')}"
+
+
+def _json_patch_object(obj: dict[str, Any], operations: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A JSON patch as kustomize runs it: over the object with its build annotations visible,
+    with resource annotations read back as strings and an emptied annotation map dropped."""
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    assert isinstance(metadata, dict)
+    annotations = metadata.get("annotations")
+    internal = {
+        _PREVIOUS + "Kinds": _text(obj.get("kind")),
+        _PREVIOUS + "Names": _text(metadata.get("name")),
+        _PREVIOUS + "Namespaces": _text(metadata.get("namespace")) or "default",
+    }
+    visible = dict(annotations) if isinstance(annotations, dict) else {}
+    visible.update(internal)
+    doc = dict(obj)
+    doc["metadata"] = {**metadata, "annotations": visible}
+    patched = json_patch(doc, operations, dialect="kustomize")
+    if not isinstance(patched, dict):
+        raise PatchError("a JSON patch must leave an object, not an array")
+    result = copy.copy(patched)
+    meta = result.get("metadata")
+    if isinstance(meta, dict):
+        meta = dict(meta)
+        result["metadata"] = meta
+        kept = meta.get("annotations")
+        if isinstance(kept, list):  # kustomize reads a scalar there as no annotations
+            raise PatchError("a JSON patch must not leave metadata.annotations a list")
+        kept = {k: _annotation_text(v) for k, v in kept.items()} if isinstance(kept, dict) else {}
+        for key in internal:
+            kept.pop(key, None)
+        if kept:
+            meta["annotations"] = kept
+        else:
+            meta.pop("annotations", None)
+    if not _text(result.get("kind")) or not isinstance(meta, dict) or not _text(meta.get("name")):
+        raise PatchError("a JSON patch must leave the object its kind and metadata.name")
+    return result
+
+
+def _text(value: Any) -> str:
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _annotation_text(value: Any) -> str:
+    """An annotation value as kustomize writes it back: the YAML text, `null` included."""
+    return "null" if value is None else _text(value)

@@ -1,0 +1,248 @@
+"""Spread constraints: which of the feasible clusters are selected (`spreadconstraint/`).
+
+Candidates arrive sorted by overflow tier, score (0 at a first schedule), available replicas
+descending, then name. A region constraint runs the region algorithm; otherwise a cluster
+constraint runs the cluster algorithm; zone and provider constraints only filter (see
+filters.py) and `spreadByLabel` alone is an error, as in Karmada.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from ..model import Cluster
+from .spec import PlacementSpec, SpreadConstraint
+
+__all__ = [
+    "ClusterInfo",
+    "Group",
+    "ScheduleError",
+    "select_best_clusters",
+    "select_groups",
+    "sort_clusters",
+]
+
+WEIGHT_UNIT = 1000
+# Karmada searches region combinations exhaustively; past this many we stop with an error
+# rather than run for minutes (Karmada itself would take as long).
+MAX_GROUP_SEARCH = 200_000
+
+
+class ScheduleError(Exception):
+    """The scheduler cannot place the object with this placement (message as Karmada's)."""
+
+    def __init__(self, message: str, *, fit_error: bool = False) -> None:
+        super().__init__(message)
+        self.fit_error = fit_error
+
+
+class ClusterInfo(NamedTuple):
+    """A feasible cluster as the scheduler ranks it.
+
+    A tuple of plain values (no reference to the Cluster): thousands are built per run and
+    the garbage collector need not track them.
+    """
+
+    name: str
+    available: int
+    # Whether `available` is the workload's replica count standing in for unknown capacity.
+    estimated: bool = True
+    overflow: int = 0
+    score: int = 0
+    region: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        cluster: Cluster,
+        available: int,
+        estimated: bool = True,
+        overflow: int = 0,
+        score: int = 0,
+    ) -> ClusterInfo:
+        return cls(cluster.name, available, estimated, overflow, score, cluster.region)
+
+
+def _order(info: ClusterInfo) -> tuple[int, int, int, str]:
+    return (info.overflow, -info.score, -info.available, info.name)
+
+
+def sort_clusters(infos: Sequence[ClusterInfo]) -> list[ClusterInfo]:
+    """`sortClusters`: overflow tier, score desc, available desc, name."""
+    return sorted(infos, key=_order)
+
+
+def select_best_clusters(
+    placement: PlacementSpec, infos: Sequence[ClusterInfo], replicas: int
+) -> list[ClusterInfo]:
+    """`SelectBestClusters` over candidates already in `sort_clusters` order."""
+    if not placement.spread or placement.ignore_spread:
+        return list(infos)
+    need_replicas = -1 if placement.ignore_capacity else replicas
+    region = placement.spread_by("region")
+    cluster = placement.spread_by("cluster")
+    if region is not None:
+        return _by_region(placement, region, cluster, infos, replicas)
+    if cluster is not None:
+        return _by_cluster(cluster, infos, need_replicas)
+    raise ScheduleError("just support cluster and region spread constraint")
+
+
+def _by_cluster(
+    constraint: SpreadConstraint, infos: Sequence[ClusterInfo], need_replicas: int
+) -> list[ClusterInfo]:
+    if len(infos) < constraint.min_groups:
+        raise ScheduleError(
+            "the number of feasible clusters is less than spreadConstraint.MinGroups"
+        )
+    need = min(len(infos), constraint.max_groups)
+    if need_replicas == -1:
+        return list(infos[:need])
+    selected = _by_available(list(infos), need, need_replicas)
+    if not selected:
+        raise ScheduleError(f"no enough resource when selecting {need} clusters")
+    return selected
+
+
+def _by_available(
+    candidates: list[ClusterInfo], need: int, need_replicas: int
+) -> list[ClusterInfo]:
+    """`selectClustersByAvailableResource`: swap richer clusters in from the back."""
+
+    def enough() -> bool:
+        return sum(c.available for c in candidates[:need]) >= need_replicas
+
+    index = need - 1
+    while not enough() and index >= 0:
+        best, best_available = -1, candidates[index].available
+        for j in range(need, len(candidates)):
+            if candidates[j].available > best_available:
+                best, best_available = j, candidates[j].available
+        if best != -1:
+            candidates[index], candidates[best] = candidates[best], candidates[index]
+        index -= 1
+    return candidates[:need] if enough() else []
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A region as `selectGroups` sees it: value = #clusters, weight = region score."""
+
+    name: str
+    value: int
+    weight: int
+
+
+def _group_score(
+    placement: PlacementSpec, clusters: Sequence[ClusterInfo], replicas: int, min_groups: int
+) -> int:
+    """`calcGroupScore`: how well a region can host the workload, in units of 1000."""
+    if placement.ignore_capacity:
+        valid = [c for c in clusters if c.available >= replicas]
+        if not valid:
+            return 0
+        return len(valid) * WEIGHT_UNIT + sum(c.score for c in valid) // len(valid)
+    target = math.ceil(replicas / min_groups) if min_groups else 0
+    cluster = placement.spread_by("cluster")
+    cluster_min = max(cluster.min_groups if cluster else 0, min_groups)
+    total = score = taken = 0
+    for info in clusters:
+        total += info.available
+        score += info.score
+        taken += 1
+        if taken >= cluster_min and total >= target:
+            break
+    if total < target:
+        return total * WEIGHT_UNIT + score // len(clusters)
+    return target * WEIGHT_UNIT + score // taken
+
+
+def _by_region(
+    placement: PlacementSpec,
+    region: SpreadConstraint,
+    cluster: SpreadConstraint | None,
+    infos: Sequence[ClusterInfo],
+    replicas: int,
+) -> list[ClusterInfo]:
+    members: dict[str, list[ClusterInfo]] = {}
+    for info in infos:
+        if info.region:
+            members.setdefault(info.region, []).append(info)
+    if len(members) < region.min_groups:
+        raise ScheduleError("the number of feasible region is less than spreadConstraint.MinGroups")
+    groups = [
+        Group(name, len(clusters), _group_score(placement, clusters, replicas, region.min_groups))
+        for name, clusters in sorted(members.items())
+    ]
+    chosen = select_groups(
+        groups, region.min_groups, region.max_groups, cluster.min_groups if cluster else 0
+    )
+    if not chosen:
+        raise ScheduleError(
+            "the number of clusters is less than the cluster spreadConstraint.MinGroups"
+        )
+    selected = [members[g.name][0] for g in chosen]
+    rest = [info for g in chosen for info in members[g.name][1:]]
+    need = min(len(rest) + len(selected), cluster.max_groups if cluster else 0)
+    if need - len(selected) > 0:
+        selected.extend(sort_clusters(rest)[: need - len(selected)])
+    return selected
+
+
+def select_groups(
+    groups: Sequence[Group], min_groups: int, max_groups: int, target: int
+) -> list[Group] | None:
+    """`selectGroups`: the best feasible combination of regions, or None.
+
+    A depth-first search over groups sorted by (value asc, weight desc, name) lists every
+    path whose clusters reach `target` with min..max groups; the best path by total weight,
+    then total value, then discovery order wins, unless one of the others is a strict prefix
+    of it (both sorted by weight desc, name), in which case the shorter path is taken.
+    """
+    if not groups:
+        return None
+    ordered = sorted(groups, key=lambda g: (g.value, -g.weight, g.name))
+    paths: list[tuple[int, int, int, list[Group]]] = []  # (weight, value, id, groups)
+    path: list[Group] = []
+    stop = False
+    visited = 0
+
+    def search(total: int, begin: int) -> None:
+        nonlocal stop, visited
+        visited += 1
+        if visited > MAX_GROUP_SEARCH:
+            raise ScheduleError(
+                f"the region spread search visits more than {MAX_GROUP_SEARCH} combinations "
+                f"of {len(ordered)} regions; lower the region maxGroups or the cluster minGroups"
+            )
+        if total >= target and min_groups <= len(path) <= max_groups:
+            found = sorted(path, key=lambda g: (-g.weight, g.name))
+            paths.append(
+                (sum(g.weight for g in found), sum(g.value for g in found), len(paths) + 1, found)
+            )
+            return
+        if len(path) >= max_groups:
+            return
+        for i in range(begin, len(ordered)):
+            path.append(ordered[i])
+            search(total + ordered[i].value, i + 1)
+            if stop or len(ordered) == min_groups:
+                # Karmada stops backtracking once every group is needed for minGroups.
+                stop = True
+                return
+            path.pop()
+
+    search(0, 0)
+    if not paths:
+        return None
+    ranked = sorted(paths, key=lambda p: (-p[0], -p[1], p[2]))
+    final = ranked[0][3]
+    for _, _, _, other in ranked[1:]:
+        if len(other) < len(final) and all(
+            a.name == b.name for a, b in zip(other, final, strict=False)
+        ):
+            final = other
+    return final

@@ -1,0 +1,66 @@
+"""Go-compatible text for fieldOverrider: go-yaml v2 in and out, encoding/json out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kurator_compile.overlay import PatchError
+from kurator_compile.overlay.encoding import (
+    dump_go_json,
+    dump_go_yaml,
+    go_json_float,
+    load_go_json,
+    load_go_yaml,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1.0, "1"),
+        (1.5, "1.5"),
+        (1e-7, "1e-7"),
+        (0.00001, "0.00001"),
+        (1e21, "1e+21"),
+        (123456789012345678.0, "123456789012345680"),
+        (-2.5e-9, "-2.5e-9"),
+    ],
+)
+def test_go_json_float(value: float, text: str) -> None:
+    assert go_json_float(value) == text
+
+
+def test_json_round_trip_keeps_order_and_number_text() -> None:
+    text = '{"z": 1.50, "a": [1e3, 7, "x<y"], "n": null}'
+    assert dump_go_json(load_go_json(text)) == '{"z":1.50,"a":[1e3,7,"x\\u003cy"],"n":null}'
+    with pytest.raises(PatchError):
+        load_go_json("{")
+
+
+def test_yaml_reads_as_yaml_1_1() -> None:
+    data = load_go_yaml("a: yes\nb: 'yes'\nc: 0777\nd: 1_000\ne: y\nf: ~\n7: x\n")
+    assert data == {"a": True, "b": "yes", "c": 511, "d": 1000, "e": True, "f": None, "7": "x"}
+    with pytest.raises(PatchError):
+        load_go_yaml("a: [1,\n")
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (
+            {"b": 1, "a": {"y": [1, "x"], "x": None}},
+            'a:\n  x: null\n  "y":\n  - 1\n  - x\nb: 1\n',
+        ),  # y is a boolean to go-yaml v2
+        ({"k10": 1, "k8": 2, "2": 3, "10": 4}, '"2": 3\n"10": 4\nk8: 2\nk10: 1\n'),
+        (
+            {"s": "true", "n": "123", "e": "", "o": "on", "t": "2001-12-14"},
+            'e: ""\n"n": "123"\no: "on"\ns: "true"\nt: "2001-12-14"\n',
+        ),
+        ({"m": "line1\nline2\n", "c": "a: b"}, "c: 'a: b'\nm: |\n  line1\n  line2\n"),
+        ({"empty": {}, "none": []}, "empty: {}\nnone: []\n"),
+    ],
+)
+def test_yaml_out_like_go_yaml_v2(value: Any, text: str) -> None:
+    assert dump_go_yaml(value) == text

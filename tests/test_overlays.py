@@ -1,0 +1,237 @@
+"""Overlays, Karmada overrides and templates in the pipeline: order, errors, explain."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, run_cli
+
+HEADER = FLEET_HEADER + "  overlays:\n    - overlays\n"
+
+
+def overlay(name: str, patch: str, selector: str = "", target: str = "") -> str:
+    target = target or "{group: apps, version: v1, kind: Deployment, name: web}"
+    patch_block = "\n".join("        " + line for line in patch.strip().splitlines())
+    return (
+        "apiVersion: compile.kurator.dev/v1alpha1\nkind: Overlay\n"
+        f"metadata:\n  name: {name}\nspec:\n{selector}"
+        f"  patches:\n    - target: {target}\n      patch: |\n{patch_block}\n"
+    )
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def render(fleet: Path, cluster: str) -> dict[str, dict[str, object]]:
+    result = run_cli("render", fleet, "--cluster", cluster)
+    assert result.exit_code == 0, result.output
+    return {d["kind"]: d for d in yaml.safe_load_all(result.stdout)}
+
+
+WEIGHTED = POLICY_ALL + (
+    "  placement:\n    replicaScheduling:\n      replicaSchedulingType: Divided\n"
+    "      replicaDivisionPreference: Weighted\n"
+)
+
+
+def test_order_placement_then_overlays_then_overrides(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Placement sets replicas, an overlay for south overrides them, a plaintext override last."""
+    override = (
+        "apiVersion: policy.karmada.io/v1alpha1\nkind: ClusterOverridePolicy\n"
+        "metadata:\n  name: last-word\nspec:\n  overrideRules:\n"
+        "    - targetCluster: {clusterNames: [beta]}\n      overriders:\n        plaintext:\n"
+        "          - {path: /spec/template/spec/containers/0/image, operator: replace,"
+        " value: 'nginx:override'}\n"
+    )
+    fleet = make_fleet("---\n" + WEIGHTED + "---\n" + override, header=HEADER)
+    write(
+        tmp_path,
+        {
+            "overlays/south.yaml": overlay(
+                "south",
+                "spec:\n  replicas: 7\n  template:\n    spec:\n      containers:\n"
+                "        - name: nginx\n          image: nginx:overlay",
+                "  clusterSelector:\n    labelSelector:\n      matchLabels: {region: south}\n",
+            )
+        },
+    )
+    alpha, beta = render(fleet, "alpha"), render(fleet, "beta")
+    assert alpha["Deployment"]["spec"]["replicas"] == 1  # Webster 1:1 over 2 replicas
+    assert beta["Deployment"]["spec"]["replicas"] == 7  # the overlay wins over placement
+    containers = beta["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert containers[0]["image"] == "nginx:override"  # the override wins over the overlay
+    explained = run_cli(
+        "plan", fleet, "--explain", "Deployment/shop/web", "--cluster", "beta"
+    ).stdout
+    assert "1. overlay south patch 0 (overlays/south.yaml:" in explained
+    assert "2. ClusterOverridePolicy last-word rule 0 (fleet.yaml:" in explained
+
+
+def test_overlays_apply_in_fleet_order(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet("---\n" + POLICY_ALL, header=HEADER)
+    write(
+        tmp_path,
+        {
+            "overlays/10-first.yaml": overlay("first", "spec:\n  replicas: 4"),
+            "overlays/20-second.yaml": overlay("second", "spec:\n  replicas: 5"),
+        },
+    )
+    assert render(fleet, "alpha")["Deployment"]["spec"]["replicas"] == 5
+
+
+def test_json_patch_path_missing_is_positioned(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    fleet = make_fleet("---\n" + POLICY_ALL, header=HEADER)
+    write(
+        tmp_path,
+        {"overlays/bad.yaml": overlay("bad", "- {op: remove, path: /spec/nothing/here}")},
+    )
+    out = tmp_path / "out"
+    result = run_cli("build", fleet, "-o", out)
+    assert result.exit_code == 2
+    assert "overlays/bad.yaml:8:7: error:" in result.stderr
+    assert "on cluster alpha" in result.stderr
+    assert not out.exists()
+
+
+def test_unmatched_patch_warns_and_strict_fails(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    fleet = make_fleet("---\n" + POLICY_ALL, header=HEADER)
+    write(
+        tmp_path,
+        {
+            "overlays/typo.yaml": overlay(
+                "typo", "spec:\n  replicas: 4", target="{kind: Deployment, name: wbe}"
+            )
+        },
+    )
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 0
+    assert (
+        "overlays/typo.yaml:8:7: warning: overlay typo: patch 0 matches no object" in result.stderr
+    )
+    strict = run_cli("build", "--strict", fleet, "-o", tmp_path / "strict")
+    assert strict.exit_code == 2
+    assert not (tmp_path / "strict").exists()
+
+
+def test_bad_overlay_document(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet("---\n" + POLICY_ALL, header=HEADER)
+    write(
+        tmp_path,
+        {
+            "overlays/x.yaml": "apiVersion: compile.kurator.dev/v1alpha1\nkind: Overlay\n"
+            "metadata: {name: x}\nspec:\n  patchs: []\n"
+        },
+    )
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "overlays/x.yaml:5:3: error: unknown field 'patchs'" in result.stderr
+
+
+TEMPLATE = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: info
+  namespace: shop
+data:
+  cluster: {{ cluster.name }}
+  region: {{ cluster.labels.region }}
+  greeting: {{ values.greeting }}
+  prometheus: "{{ '{{ $labels.instance }}' }}"
+"""
+
+VALUES_OVERLAY = """\
+apiVersion: compile.kurator.dev/v1alpha1
+kind: Overlay
+metadata: {name: greetings}
+spec:
+  values: {greeting: hello, nested: {a: 1}}
+---
+apiVersion: compile.kurator.dev/v1alpha1
+kind: Overlay
+metadata: {name: south-greetings}
+spec:
+  clusterSelector: {clusterNames: [beta]}
+  values: {greeting: bonjour}
+"""
+
+
+def _template_fleet(make_fleet: Callable[..., Path], tmp_path: Path, template: str) -> Path:
+    header = HEADER.replace("    - apps/*.yaml\n", "    - apps/*.yaml\n    - apps/*.yaml.j2\n")
+    fleet = make_fleet("---\n" + POLICY_ALL, header=header)
+    write(tmp_path, {"apps/info.yaml.j2": template, "overlays/values.yaml": VALUES_OVERLAY})
+    return fleet
+
+
+def test_templates_render_per_cluster(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = _template_fleet(make_fleet, tmp_path, TEMPLATE)
+    alpha, beta = render(fleet, "alpha"), render(fleet, "beta")
+    assert alpha["ConfigMap"]["data"] == {
+        "cluster": "alpha",
+        "region": "north",
+        "greeting": "hello",
+        "prometheus": "{{ $labels.instance }}",
+    }
+    assert beta["ConfigMap"]["data"]["greeting"] == "bonjour"
+
+
+def test_plain_yaml_is_never_templated(make_fleet: Callable[..., Path]) -> None:
+    rule = DEPLOYMENT.replace(
+        "name: web\n", "name: web\n  annotations: {x: '{{ $labels.x }}'}\n", 1
+    )
+    fleet = make_fleet(apps={"web.yaml": rule})
+    deployment = render(fleet, "alpha")["Deployment"]
+    assert deployment["metadata"]["annotations"] == {"x": "{{ $labels.x }}"}
+
+
+@pytest.mark.parametrize(
+    ("template", "message", "line"),
+    [
+        (TEMPLATE.replace("cluster.name", "cluster.nmae"), "has no attribute 'nmae'", 7),
+        (TEMPLATE.replace("values.greeting", "values.nope"), "has no attribute 'nope'", 9),
+        ("{% if %}\n", "syntax", 1),
+        ("{{ ''.__class__.__mro__ }}\n", "not allowed in the sandbox", 1),
+        ("{{ cycler.__init__.__globals__ }}\n", "not allowed in the sandbox", 1),
+        ("{{ ().__class__.__base__.__subclasses__() }}\n", "not allowed in the sandbox", 1),
+        ("{% for i in range(10**9) %}x{% endfor %}\n", "The sandbox blocks ranges", 1),
+        ("{{ 'x' * 10**9 }}\n", "not allowed in the sandbox", 1),
+        ("{% include '/etc/passwd' %}\n", "no loader for this environment", 1),
+        ("{{ lipsum.__globals__['os'] }}\n", "not allowed in the sandbox", 1),
+    ],
+)
+def test_template_errors_are_positioned_and_fast(
+    make_fleet: Callable[..., Path], tmp_path: Path, template: str, message: str, line: int
+) -> None:
+    fleet = _template_fleet(make_fleet, tmp_path, template)
+    start = time.monotonic()
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert time.monotonic() - start < 10
+    assert result.exit_code == 2, result.output
+    assert f"apps/info.yaml.j2:{line}:1: error: template error for cluster alpha" in result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_template_must_yield_the_same_objects(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    varying = TEMPLATE.replace("name: info", "name: info-{{ cluster.name }}")
+    fleet = _template_fleet(make_fleet, tmp_path, varying)
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "template renders different objects for cluster beta than for alpha" in result.stderr
