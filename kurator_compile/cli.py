@@ -392,6 +392,92 @@ def _explain(analysis: Any, wanted: str, cluster: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _tree_at_revision(revision: str, fleet_path: Path, options: Options) -> dict[str, bytes]:
+    """What the fleet compiled to at a git revision, built in a temporary worktree."""
+    import subprocess
+    import tempfile
+
+    from .compile import compile_fleet
+    from .sources import read_sources
+
+    def git(*args: str, cwd: Path) -> str:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise UsageError(f"git {' '.join(args)}: {done.stderr.strip() or 'failed'}")
+        return done.stdout.strip()
+
+    fleet_path = fleet_path.resolve()
+    top = Path(git("rev-parse", "--show-toplevel", cwd=fleet_path.parent)).resolve()
+    with tempfile.TemporaryDirectory(prefix="kurator-diff-") as temporary:
+        worktree = Path(temporary) / "tree"
+        git("worktree", "add", "--detach", "--quiet", str(worktree), revision, cwd=top)
+        try:
+            fleet_there = worktree / fleet_path.relative_to(top)
+            if not fleet_there.exists():
+                raise UsageError(f"{fleet_path.relative_to(top)} does not exist at {revision}")
+            root = worktree / options.root.resolve().relative_to(top) if options.root else None
+            sources = read_sources(fleet_there, root, options.allow_outside)
+            return compile_fleet(sources, options).tree
+        finally:
+            git("worktree", "remove", "--force", str(worktree), cwd=top)
+
+
+@main.command(name="diff")
+@_common
+@click.option(
+    "--against",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="An output directory to compare with (e.g. the committed rendered/).",
+)
+@click.option("--against-ref", metavar="REV", help="A git revision to compile and compare with.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--patch", is_flag=True, help="Also print the unified diff.")
+@click.option(
+    "--kustomization", is_flag=True, help="Compile with a kustomization.yaml per cluster."
+)
+@click.pass_obj
+def diff_command(
+    ctx: Context,
+    fleet: str | None,
+    root: Path | None,
+    strict: bool,
+    allow_outside: bool,
+    against: Path | None,
+    against_ref: str | None,
+    fmt: str,
+    patch: bool,
+    kustomization: bool,
+) -> None:
+    """Compare what this checkout compiles to with a directory or another revision.
+
+    Exit 1 when they differ, 0 when they do not.
+    """
+    with _exit_codes(ctx):
+        from .diff import diff_trees, read_tree, render_markdown, render_patch, render_text
+
+        if (against is None) == (against_ref is None):
+            raise UsageError("give exactly one of --against DIR or --against-ref REV")
+        options = _options(root, strict, allow_outside, kustomization=kustomization)
+        current = _compile(fleet, options, ctx).tree
+        if against is not None:
+            before = read_tree(against)
+        else:
+            assert against_ref is not None
+            before = _tree_at_revision(against_ref, find_fleet(fleet), options)
+        changes = diff_trees(before, current)
+        click.echo((render_markdown if fmt == "markdown" else render_text)(changes), nl=False)
+        if patch:
+            click.echo(render_patch(before, current), nl=False)
+        if changes:
+            sys.exit(EXIT_DRIFT)
+
+
 def _changes_on(analysis: Any, placement: Any, cluster: str) -> list[str]:
     """Which overlays and overrides changed the object on one cluster, in the order applied."""
     from .render import cluster_objects

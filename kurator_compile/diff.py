@@ -1,0 +1,157 @@
+"""Two compiled trees -> what a reviewer needs: per-cluster objects added, removed, changed."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import CompileError
+from .tree import FileTree
+from .yamldoc import load_stream
+
+# Only what the compiler emits is compared; its own state and flux bootstrap are not.
+COMPARED_TOP_DIRS = ("clusters", "argocd", "flux")
+
+
+def read_tree(out: Path) -> FileTree:
+    """The compiled files under an output directory, as `build` would have written them."""
+    tree: FileTree = {}
+    for top in COMPARED_TOP_DIRS:
+        base = out / top
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*.yaml")):
+            relative = path.relative_to(out).as_posix()
+            if "/flux-system/" in relative or path.is_symlink() or not path.is_file():
+                continue
+            tree[relative] = path.read_bytes()
+    return tree
+
+
+def _group(path: str) -> str:
+    parts = PurePosixPath(path).parts
+    return parts[1] if parts[0] in ("clusters", "flux") and len(parts) > 2 else parts[0]
+
+
+def _describe(data: bytes, path: str) -> tuple[str, Any]:
+    try:
+        docs = load_stream(data.decode("utf-8", "replace"), path)
+    except CompileError:
+        return PurePosixPath(path).name, None
+    obj = docs[0].data if docs else None
+    if not isinstance(obj, dict):
+        return PurePosixPath(path).name, obj
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    assert isinstance(meta, dict)
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    kind = f"{obj.get('kind')}.{group}" if group else str(obj.get("kind"))
+    where = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else meta.get("name")
+    return f"{kind} {where}", obj
+
+
+def _replicas(obj: Any) -> Any:
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    return spec.get("replicas") if isinstance(spec, dict) else None
+
+
+@dataclass
+class Change:
+    kind: str  # added | removed | changed
+    path: str
+    label: str
+    note: str = ""
+
+
+@dataclass
+class TreeDiff:
+    groups: dict[str, list[Change]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return any(self.groups.values())
+
+
+def diff_trees(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> TreeDiff:
+    result = TreeDiff()
+    for path in sorted(set(before) | set(after)):
+        old, new = before.get(path), after.get(path)
+        if old == new:
+            continue
+        if old is None:
+            assert new is not None
+            label, _ = _describe(new, path)
+            change = Change("added", path, label)
+        elif new is None:
+            label, _ = _describe(old, path)
+            change = Change("removed", path, label)
+        else:
+            label, old_obj = _describe(old, path)
+            _, new_obj = _describe(new, path)
+            was, now = _replicas(old_obj), _replicas(new_obj)
+            note = f"replicas {was} -> {now}" if was != now else ""
+            change = Change("changed", path, label, note)
+        result.groups.setdefault(_group(path), []).append(change)
+    return result
+
+
+_SIGN = {"added": "+", "removed": "-", "changed": "~"}
+
+
+def _counts(changes: list[Change]) -> str:
+    return ", ".join(
+        f"{sum(c.kind == kind for c in changes)} {kind}" for kind in ("added", "changed", "removed")
+    )
+
+
+def render_text(diff: TreeDiff) -> str:
+    if not diff:
+        return "no differences\n"
+    lines = []
+    for group, changes in sorted(diff.groups.items()):
+        lines.append(f"{group}: {_counts(changes)}")
+        for change in changes:
+            note = f": {change.note}" if change.note else ""
+            lines.append(f"  {_SIGN[change.kind]} {change.label}{note}")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(diff: TreeDiff) -> str:
+    if not diff:
+        return "**kurator-compile**: no changes to the compiled manifests.\n"
+    lines = [
+        f"### kurator-compile: {len(diff.groups)} cluster folder(s) change",
+        "",
+        "| Cluster | Added | Changed | Removed |",
+        "|---|---:|---:|---:|",
+    ]
+    for group, changes in sorted(diff.groups.items()):
+        counts = [sum(c.kind == kind for c in changes) for kind in ("added", "changed", "removed")]
+        lines.append(f"| `{group}` | {counts[0]} | {counts[1]} | {counts[2]} |")
+    for group, changes in sorted(diff.groups.items()):
+        lines += ["", f"<details><summary><code>{group}</code></summary>", ""]
+        for change in changes:
+            note = f": {change.note.replace('->', '→')}" if change.note else ""
+            lines.append(f"- {_SIGN[change.kind]} `{change.label}`{note}")
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def render_patch(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> str:
+    chunks = []
+    for path in sorted(set(before) | set(after)):
+        old, new = before.get(path, b""), after.get(path, b"")
+        if old == new:
+            continue
+        chunks.append(
+            "".join(
+                difflib.unified_diff(
+                    old.decode("utf-8", "replace").splitlines(keepends=True),
+                    new.decode("utf-8", "replace").splitlines(keepends=True),
+                    f"a/{path}",
+                    f"b/{path}",
+                )
+            )
+        )
+    return "".join(chunks)
