@@ -1,0 +1,72 @@
+"""The shipped pre-commit hooks, run by the real `pre-commit` against a fleet repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("pre-commit") is None or shutil.which("git") is None,
+    reason="pre-commit or git not installed: the hook cannot be run for real",
+)
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def _try_repo(repo: Path, hook: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return subprocess.run(
+        ["pre-commit", "try-repo", str(REPO), hook, "--all-files", "--verbose"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def test_hooks_fail_on_a_stale_tree_and_pass_after_a_build(tmp_path: Path) -> None:
+    repo = tmp_path / "platform"
+    for folder in ("fleets", "apps", "overlays"):
+        shutil.copytree(REPO / folder, repo / folder)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.email", "ci@example.com")
+    _git(repo, "config", "user.name", "ci")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "fleet")
+    home = tmp_path / "pre-commit-home"
+
+    stale = _try_repo(repo, "kurator-compile-check", home)
+    assert stale.returncode == 1, stale.stdout + stale.stderr
+    assert "added: rendered/clusters/cluster-beijing/" in stale.stdout
+
+    build = _try_repo(repo, "kurator-compile-build", home)
+    assert build.returncode == 1, build.stdout + build.stderr  # it wrote files: fail like black
+    assert (repo / "rendered/clusters/cluster-beijing/deployment.apps_shop_web.yaml").exists()
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "compiled")
+
+    clean = _try_repo(repo, "kurator-compile-check", home)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    again = _try_repo(repo, "kurator-compile-build", home)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+    (repo / "apps/web/web.yaml").write_text(
+        (repo / "apps/web/web.yaml").read_text().replace("replicas: 2", "replicas: 3")
+    )
+    drift = _try_repo(repo, "kurator-compile-check", home)
+    assert drift.returncode == 1
+    assert (
+        "changed: rendered/clusters/cluster-beijing/deployment.apps_shop_web.yaml" in drift.stdout
+    )
+    assert sys.executable  # the hook ran in pre-commit's own environment, not this one
