@@ -108,6 +108,15 @@ def _options(root: Path | None, strict: bool, allow_outside: bool, **extra: Any)
     return Options(strict=strict, allow_outside=allow_outside, root=root, **extra)
 
 
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise UsageError(f"--shard takes I/N with 1 <= I <= N, not {text!r}")
+    return int(index), int(count)
+
+
 def _sources(fleet: str | None, options: Options) -> Sources:
     from .sources import read_sources
 
@@ -167,6 +176,11 @@ def main(click_ctx: click.Context, debug: bool, quiet: bool) -> None:
     help="Allow deleting the folder of a cluster that left the fleet.",
 )
 @click.option(
+    "--shard",
+    metavar="I/N",
+    help="Build only shard I of N (clusters by name, round robin) for a CI matrix.",
+)
+@click.option(
     "--fail-on-change",
     is_flag=True,
     help="Exit 1 if anything was written or removed (for pre-commit, like a formatter).",
@@ -181,18 +195,21 @@ def build(
     output: Path,
     kustomization: bool,
     allow_cluster_removal: bool,
+    shard: str | None,
     fail_on_change: bool,
 ) -> None:
     """Write OUTPUT/clusters/<cluster>/ for every cluster of FLEET."""
     with _exit_codes(ctx):
-        from .emit import StatCache, write_tree
+        from .emit import StatCache, StateNames, write_tree
         from .sources import code_digest, fingerprint
 
-        options = _options(root, strict, allow_outside, kustomization=kustomization)
+        shard_of = _parse_shard(shard)
+        names = StateNames.for_shard(shard_of)
+        options = _options(root, strict, allow_outside, kustomization=kustomization, shard=shard_of)
         sources = _sources(fleet, options)
         inputs = fingerprint(sources, options, code_digest())
-        cache = StatCache.load(output)
-        if cache.up_to_date(output, inputs):
+        cache = StatCache.load(output, names)
+        if cache.up_to_date(output, inputs, names):
             if not ctx.quiet:
                 for line in cache.warnings:
                     click.echo(line, err=True)
@@ -212,6 +229,7 @@ def build(
             allow_cluster_removal=allow_cluster_removal,
             fingerprint=inputs,
             warnings=[w.render() for w in result.warnings],
+            names=names,
         )
         if not ctx.quiet:
             click.echo(

@@ -181,5 +181,5 @@ def compile_fleet(
     fleet = analysis.fleet
     tree = render_tree(fleet, analysis.placements, options, analysis.stage, progress=progress)
     warnings = [*analysis.warnings, *finish_overlays(analysis, options)]
-    tree.update(gitops_tree(fleet, sources.fleet.path, options.only_cluster))
+    tree.update(gitops_tree(fleet, sources.fleet.path, options))
     return Compilation(fleet, analysis.placements, tree, warnings)

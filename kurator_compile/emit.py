@@ -35,6 +35,29 @@ OWNED_TOP_DIRS = frozenset({CLUSTERS_DIR, "argocd", "flux"})
 FLUX_SYSTEM = "flux-system"
 
 
+@dataclass(frozen=True)
+class StateNames:
+    """Where a build keeps its state; each `--shard I/N` of a fleet keeps its own."""
+
+    state: str = STATE_FILE
+    cache: str = CACHE_FILE
+    journal: str = JOURNAL_FILE
+
+    @classmethod
+    def for_shard(cls, shard: tuple[int, int] | None) -> StateNames:
+        if shard is None:
+            return cls()
+        tag = f"shard-{shard[0]}-of-{shard[1]}"
+        return cls(
+            f"{STATE_DIR}/state.{tag}.json",
+            f"{STATE_DIR}/cache.{tag}.json",
+            f"{STATE_DIR}/journal.{tag}.json",
+        )
+
+
+DEFAULT_NAMES = StateNames()
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -79,10 +102,10 @@ def _load_state_file(path: Path) -> State | None:
     return State(safe, str(raw.get("generator", "")))
 
 
-def read_state(out: Path) -> State | None:
+def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
     """The files we own: the last state plus the journal of an interrupted run, if any."""
-    state = _load_state_file(out / STATE_FILE)
-    journal = _load_state_file(out / JOURNAL_FILE)
+    state = _load_state_file(out / names.state)
+    journal = _load_state_file(out / names.journal)
     if journal is None:
         return state
     merged = dict(journal.files)
@@ -131,11 +154,8 @@ def _foreign_entries(out: Path) -> list[str]:
 
 
 def clusters_of(paths: Mapping[str, object] | FileTree) -> set[str]:
-    return {
-        PurePosixPath(p).parts[1]
-        for p in paths
-        if PurePosixPath(p).parts[0] == CLUSTERS_DIR and len(PurePosixPath(p).parts) > 2
-    }
+    prefix = f"{CLUSTERS_DIR}/"
+    return {p.split("/", 2)[1] for p in paths if p.startswith(prefix) and p.count("/") >= 2}
 
 
 @contextlib.contextmanager
@@ -147,7 +167,7 @@ def locked(out: Path) -> Iterator[None]:
         fcntl.flock(fd, fcntl.LOCK_EX)
         ignore = out / STATE_DIR / ".gitignore"
         if not ignore.exists():
-            _atomic_write(ignore, b"lock\njournal.json\ncache.json\n")
+            _atomic_write(ignore, b"lock\njournal*.json\ncache*.json\n")
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -168,9 +188,9 @@ class StatCache:
     warnings: tuple[str, ...] = ()
 
     @classmethod
-    def load(cls, out: Path) -> StatCache:
+    def load(cls, out: Path, names: StateNames = DEFAULT_NAMES) -> StatCache:
         try:
-            raw = json.loads((out / CACHE_FILE).read_text("utf-8"))
+            raw = json.loads((out / names.cache).read_text("utf-8"))
             stats = {p: (int(v[0]), int(v[1])) for p, v in raw["stats"].items()}
             return cls(
                 str(raw["fingerprint"]),
@@ -192,7 +212,13 @@ class StatCache:
         return (info.st_size, info.st_mtime_ns) == known
 
     @staticmethod
-    def record(out: Path, tree: FileTree, fingerprint: str, warnings: Sequence[str]) -> None:
+    def record(
+        out: Path,
+        tree: FileTree,
+        fingerprint: str,
+        warnings: Sequence[str],
+        names: StateNames = DEFAULT_NAMES,
+    ) -> None:
         root = str(out)
         stats = {}
         for path in tree:
@@ -200,20 +226,20 @@ class StatCache:
             stats[path] = [info.st_size, info.st_mtime_ns]
         body = {
             "fingerprint": fingerprint,
-            "state": digest(_read_bytes(out / STATE_FILE) or b""),
+            "state": digest(_read_bytes(out / names.state) or b""),
             "stats": stats,
             "warnings": list(warnings),
         }
-        _atomic_write(out / CACHE_FILE, json.dumps(body, separators=(",", ":")).encode())
+        _atomic_write(out / names.cache, json.dumps(body, separators=(",", ":")).encode())
 
-    def up_to_date(self, out: Path, fingerprint: str) -> bool:
+    def up_to_date(self, out: Path, fingerprint: str, names: StateNames = DEFAULT_NAMES) -> bool:
         """True when the inputs are those of the last build and no output file was touched."""
         if not fingerprint or fingerprint != self.fingerprint or not self.stats:
             return False
-        state = _read_bytes(out / STATE_FILE)
+        state = _read_bytes(out / names.state)
         if state is None or digest(state) != self.state_digest:
             return False
-        if _read_bytes(out / JOURNAL_FILE) is not None:
+        if _read_bytes(out / names.journal) is not None:
             return False
         root = str(out)
         return all(self.matches(path, f"{root}/{path}") for path in self.stats)
@@ -311,14 +337,15 @@ def write_tree(
     allow_cluster_removal: bool = False,
     fingerprint: str = "",
     warnings: Sequence[str] = (),
+    names: StateNames = DEFAULT_NAMES,
 ) -> WriteReport:
     """Make OUT hold `tree`; see the module docstring for what survives a crash."""
     if out.exists() and not out.is_dir():
         raise _error(f"{out} exists and is not a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        state = read_state(out)
-        if state is None:
+        state = read_state(out, names)
+        if state is None and names == DEFAULT_NAMES:
             foreign = _foreign_entries(out)
             if foreign:
                 raise _error(
@@ -327,8 +354,9 @@ def write_tree(
                     "Use an empty or new output directory."
                 )
         with locked(out):
-            report = _write_locked(out, tree, read_state(out) or State(), allow_cluster_removal)
-            StatCache.record(out, tree, fingerprint, warnings)
+            state = read_state(out, names) or State()
+            report = _write_locked(out, tree, state, allow_cluster_removal, names)
+            StatCache.record(out, tree, fingerprint, warnings, names)
             return report
     except OSError as error:
         raise _os_error(error, out) from None
@@ -356,7 +384,11 @@ def _write_new(path: str, data: bytes) -> None:
 
 
 def _write_locked(
-    out: Path, tree: FileTree, state: State, allow_cluster_removal: bool
+    out: Path,
+    tree: FileTree,
+    state: State,
+    allow_cluster_removal: bool,
+    names: StateNames = DEFAULT_NAMES,
 ) -> WriteReport:
     vanished = sorted(clusters_of(state.files) - clusters_of(tree))
     if vanished and not allow_cluster_removal:
@@ -367,15 +399,15 @@ def _write_locked(
             "Pass --allow-cluster-removal if they really left the fleet."
         )
     digests = _digests(tree)
-    plan = plan_writes(out, tree, state, digests, StatCache.load(out))
+    plan = plan_writes(out, tree, state, digests, StatCache.load(out, names))
     stale = sorted(p for p in state.files if p not in tree)
     report = WriteReport(unchanged=plan.same)
     new_state = state_bytes(digests)
     if not plan.new and not plan.changed and not stale:
-        if _read_bytes(out / STATE_FILE) != new_state:
-            _atomic_write(out / STATE_FILE, new_state)
+        if _read_bytes(out / names.state) != new_state:
+            _atomic_write(out / names.state, new_state)
         return report
-    _atomic_write(out / JOURNAL_FILE, new_state)
+    _atomic_write(out / names.journal, new_state)
     root = str(out)
     created: list[str] = []
     temporaries: list[tuple[str, str]] = []
@@ -403,7 +435,7 @@ def _write_locked(
         for directory in sorted(made_dirs, reverse=True):
             _remove_empty_parents(out, Path(directory))
         with contextlib.suppress(OSError):
-            (out / JOURNAL_FILE).unlink()
+            (out / names.journal).unlink()
         raise
     for pending, final in temporaries:  # phase 2: renames, each atomic
         os.replace(pending, final)
@@ -415,8 +447,8 @@ def _write_locked(
             target.unlink()
             report.removed.append(path)
         _remove_empty_parents(out, target.parent)
-    _atomic_write(out / STATE_FILE, new_state)
-    (out / JOURNAL_FILE).unlink()
+    _atomic_write(out / names.state, new_state)
+    (out / names.journal).unlink()
     return report
 
 
@@ -439,9 +471,9 @@ class Drift:
         return bool(self.added or self.changed or self.removed)
 
 
-def compare_tree(out: Path, tree: FileTree) -> Drift:
+def compare_tree(out: Path, tree: FileTree, names: StateNames = DEFAULT_NAMES) -> Drift:
     """What `build` would change in OUT, without writing anything."""
-    state = read_state(out) if out.is_dir() else None
+    state = read_state(out, names) if out.is_dir() else None
     owned = state.files if state else {}
     drift = Drift()
     for path, data in tree.items():

@@ -6,6 +6,7 @@ from typing import Any
 
 from .errors import CompileError, Diagnostic
 from .model import Fleet, ObjectKey
+from .options import Options
 from .render import object_filename
 from .tree import CLUSTERS_DIR, FileTree
 from .yamlout import dump_document
@@ -193,14 +194,15 @@ def _key(obj: dict[str, Any]) -> ObjectKey:
     return ObjectKey(group, obj["kind"], meta.get("namespace", ""), meta["name"])
 
 
-def gitops_tree(fleet: Fleet, fleet_path: str, only_cluster: str | None = None) -> FileTree:
-    """OUT/argocd/ and OUT/flux/<cluster>/ for the fleet's `spec.gitops`."""
+def gitops_tree(fleet: Fleet, fleet_path: str, options: Options) -> FileTree:
+    """OUT/argocd/ (written by an unsharded run or shard 1) and OUT/flux/<cluster>/."""
     tree: FileTree = {}
-    if only_cluster is None:
+    if options.only_cluster is None and (options.shard is None or options.shard[0] == 1):
         for obj in argocd_objects(fleet, fleet_path):
             tree[f"{ARGOCD_DIR}/{object_filename(_key(obj))}"] = dump_document(obj).encode()
-    for cluster in sorted(c.name for c in fleet.clusters):
-        if only_cluster is not None and cluster != only_cluster:
+    ordered = sorted(c.name for c in fleet.clusters)
+    for position, cluster in enumerate(ordered):
+        if not options.wants(cluster, position):
             continue
         for obj in flux_objects(fleet, cluster):
             path = f"{FLUX_DIR}/{cluster}/{object_filename(_key(obj))}"

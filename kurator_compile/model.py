@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .errors import SourceLocation
@@ -84,7 +85,7 @@ class Resource:
     def group(self) -> str:
         return split_api_version(self.api_version)[0]
 
-    @property
+    @cached_property
     def namespace(self) -> str:
         """The namespace the object lives in: "" if cluster-scoped, "default" if unset."""
         if is_cluster_scoped(self.group, self.kind):
@@ -96,7 +97,7 @@ class Resource:
         labels = self.metadata.get("labels")
         return labels if isinstance(labels, dict) else {}
 
-    @property
+    @cached_property
     def key(self) -> ObjectKey:
         return ObjectKey(self.group, self.kind, self.namespace, self.name)
 

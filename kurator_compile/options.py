@@ -13,3 +13,10 @@ class Options:
     kustomization: bool = False  # also write clusters/<c>/kustomization.yaml
     allow_outside: bool = False  # globs may leave the repository root
     root: Path | None = None  # repository root; found from the fleet file when None
+    shard: tuple[int, int] | None = None  # (I, N): only the clusters of shard I of N
+
+    def wants(self, cluster: str, position: int) -> bool:
+        """Whether this run renders `cluster`, the `position`-th in name order (from 0)."""
+        if self.only_cluster is not None and cluster != self.only_cluster:
+            return False
+        return self.shard is None or position % self.shard[1] == self.shard[0] - 1

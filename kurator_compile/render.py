@@ -124,9 +124,8 @@ def render_tree(
     tree: FileTree = {}
     cache = _TextCache()
     variants = Variants()
-    names = sorted(c.name for c in fleet.clusters)
-    if options.only_cluster is not None:
-        names = [n for n in names if n == options.only_cluster]
+    ordered = sorted(c.name for c in fleet.clusters)
+    names = [name for i, name in enumerate(ordered) if options.wants(name, i)]
     for done, cluster in enumerate(names):
         if progress is not None:
             progress(done, len(names))

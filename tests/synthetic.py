@@ -76,11 +76,67 @@ spec:
 """
 
 
-def write_fleet(root: Path, clusters: int, apps: int = 20) -> Path:
-    """A repository under `root` with fleets/synthetic.yaml; returns the fleet path."""
+REGION_REPLICAS = {"north": 2, "east": 4, "south": 5}
+REGION_TAGS = {"north": "1.1.0", "east": "1.2.0", "south": "1.3.0"}
+
+
+def region_overlay(region: str) -> str:
+    """Replicas per region, as an Overlay patch over every Deployment."""
+    return f"""\
+apiVersion: compile.kurator.dev/v1alpha1
+kind: Overlay
+metadata:
+  name: region-{region}
+spec:
+  clusterSelector:
+    labelSelector:
+      matchLabels: {{region: {region}}}
+  patches:
+    - target: {{group: apps, kind: Deployment}}
+      patch: |
+        - {{op: replace, path: /spec/replicas, value: {REGION_REPLICAS[region]}}}
+"""
+
+
+def tag_override() -> str:
+    """Image tag per region, as a Karmada ClusterOverridePolicy."""
+    rules = "".join(
+        f"""\
+    - targetCluster:
+        labelSelector:
+          matchLabels: {{region: {region}}}
+      overriders:
+        imageOverrider:
+          - {{component: Tag, operator: replace, value: "{tag}"}}
+"""
+        for region, tag in REGION_TAGS.items()
+    )
+    return f"""\
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterOverridePolicy
+metadata:
+  name: region-tags
+spec:
+  resourceSelectors:
+    - apiVersion: apps/v1
+      kind: Deployment
+  overrideRules:
+{rules}"""
+
+
+def write_fleet(root: Path, clusters: int, apps: int = 20, overlays: bool = False) -> Path:
+    """A repository under `root` with fleets/synthetic.yaml; returns the fleet path.
+
+    With `overlays`, each region changes replicas (an Overlay) and image tags (a
+    ClusterOverridePolicy), so every Deployment has three variants across the fleet.
+    """
     (root / ".git").mkdir(parents=True, exist_ok=True)
     (root / "fleets").mkdir(exist_ok=True)
     (root / "apps").mkdir(exist_ok=True)
+    if overlays:
+        (root / "overlays").mkdir(exist_ok=True)
+        for region in REGIONS:
+            (root / "overlays" / f"{region}.yaml").write_text(region_overlay(region))
     for index in range(apps):
         (root / "apps" / f"app-{index:02d}.yaml").write_text(app_documents(index))
     lines = [
@@ -97,6 +153,10 @@ def write_fleet(root: Path, clusters: int, apps: int = 20) -> Path:
         lines.append(f"      labels: {{region: {region}}}")
         lines.append(f"      region: {region}")
     lines += ["  resources:", "    - ../apps/*.yaml"]
+    extra = ""
+    if overlays:
+        lines += ["  overlays:", "    - ../overlays"]
+        extra = "---\n" + tag_override()
     fleet = root / "fleets" / "synthetic.yaml"
-    fleet.write_text("\n".join(lines) + "\n---\n" + POLICY)
+    fleet.write_text("\n".join(lines) + "\n---\n" + POLICY + extra)
     return fleet
