@@ -90,6 +90,22 @@ def find_fleet(fleet: str | None) -> Path:
 def _common(func: F) -> F:
     func = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(func)
     func = click.option(
+        "--crd-schemas",
+        "crd_schemas",
+        multiple=True,
+        type=click.Path(file_okay=False, exists=True, path_type=Path),
+        help="Folder of custom resource JSON schemas ({group}/{kind}_{version}.json); repeatable.",
+    )(func)
+    func = click.option("--loose", is_flag=True, help="Allow unknown fields in emitted objects.")(
+        func
+    )
+    func = click.option(
+        "--no-validate",
+        "no_validate",
+        is_flag=True,
+        help="Skip checking emitted objects against Kubernetes and CRD schemas.",
+    )(func)
+    func = click.option(
         "--allow-outside",
         is_flag=True,
         help="Let resource globs read files outside the repository root.",
@@ -105,7 +121,16 @@ def _common(func: F) -> F:
 def _options(root: Path | None, strict: bool, allow_outside: bool, **extra: Any) -> Options:
     from .options import Options
 
-    return Options(strict=strict, allow_outside=allow_outside, root=root, **extra)
+    checks = click.get_current_context().params
+    return Options(
+        strict=strict,
+        allow_outside=allow_outside,
+        root=root,
+        validate_output=not checks.get("no_validate", False),
+        loose=bool(checks.get("loose", False)),
+        crd_schemas=tuple(checks.get("crd_schemas", ())),
+        **extra,
+    )
 
 
 def _parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -188,6 +213,7 @@ def main(click_ctx: click.Context, debug: bool, quiet: bool) -> None:
 @click.pass_obj
 def build(
     ctx: Context,
+    /,
     fleet: str | None,
     root: Path | None,
     strict: bool,
@@ -197,6 +223,7 @@ def build(
     allow_cluster_removal: bool,
     shard: str | None,
     fail_on_change: bool,
+    **validation: Any,
 ) -> None:
     """Write OUTPUT/clusters/<cluster>/ for every cluster of FLEET."""
     with _exit_codes(ctx):
@@ -252,6 +279,7 @@ def build(
 @click.pass_obj
 def check(
     ctx: Context,
+    /,
     fleet: str | None,
     root: Path | None,
     strict: bool,
@@ -259,6 +287,7 @@ def check(
     output: Path,
     kustomization: bool,
     show_diff: bool,
+    **validation: Any,
 ) -> None:
     """Exit 1 if OUTPUT is not what `build` would write; writes nothing."""
     with _exit_codes(ctx):
@@ -312,22 +341,32 @@ def check(
 @click.pass_obj
 def render(
     ctx: Context,
+    /,
     fleet: str | None,
     root: Path | None,
     strict: bool,
     allow_outside: bool,
     cluster: str,
     allow_empty: bool,
+    **validation: Any,
 ) -> None:
     """Print one cluster's objects as a YAML stream; writes nothing."""
     with _exit_codes(ctx):
-        from .compile import analyse, finish_overlays
+        from .compile import analyse, finish_overlays, output_checker
         from .render import cluster_objects, render_stream
 
         options = _options(root, strict, allow_outside, only_cluster=cluster)
         analysis = analyse(_sources(fleet, options), options)
         objects = cluster_objects(analysis.fleet, analysis.placements, cluster, analysis.stage)
-        ctx.warn([*analysis.warnings, *finish_overlays(analysis, options)])
+        warnings = [*analysis.warnings, *finish_overlays(analysis, options)]
+        checker = output_checker(options)
+        if checker is not None:
+            target = analysis.fleet.cluster(cluster)
+            assert target is not None
+            for obj in objects:
+                checker.check_object(obj, target)
+            warnings.extend(checker.finish(options))
+        ctx.warn(warnings)
         if not objects and not allow_empty:
             raise UsageError(
                 f"cluster {cluster!r} receives no objects; an empty stream would make Argo CD "
@@ -355,6 +394,7 @@ def render(
 @click.pass_obj
 def plan(
     ctx: Context,
+    /,
     fleet: str | None,
     root: Path | None,
     strict: bool,
@@ -362,6 +402,7 @@ def plan(
     fmt: str,
     explain: str | None,
     explain_cluster: str | None,
+    **validation: Any,
 ) -> None:
     """Show which objects go to which clusters, with how many replicas."""
     with _exit_codes(ctx):
@@ -462,6 +503,7 @@ def _tree_at_revision(revision: str, fleet_path: Path, options: Options) -> dict
 @click.pass_obj
 def diff_command(
     ctx: Context,
+    /,
     fleet: str | None,
     root: Path | None,
     strict: bool,
@@ -471,6 +513,7 @@ def diff_command(
     fmt: str,
     patch: bool,
     kustomization: bool,
+    **validation: Any,
 ) -> None:
     """Compare what this checkout compiles to with a directory or another revision.
 
@@ -516,7 +559,13 @@ def _changes_on(analysis: Any, placement: Any, cluster: str) -> list[str]:
 @_common
 @click.pass_obj
 def validate(
-    ctx: Context, fleet: str | None, root: Path | None, strict: bool, allow_outside: bool
+    ctx: Context,
+    /,
+    fleet: str | None,
+    root: Path | None,
+    strict: bool,
+    allow_outside: bool,
+    **validation: Any,
 ) -> None:
     """Load and validate FLEET and its inputs; writes nothing."""
     with _exit_codes(ctx):

@@ -13,8 +13,14 @@ from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
 from .overlay.stage import OverlayStage
 from .placement import ResourcePlacement, resolve_placement
-from .render import render_tree
+from .render import ClusterObject, render_tree
 from .sources import Sources
+from .stack import (
+    consistency_checks,
+    expand_after_placement,
+    expand_before_placement,
+    follow_workloads,
+)
 from .templates import TemplateSet
 from .tree import FileTree
 from .validate import fleet_diagnostics, role_of, validate_documents
@@ -135,12 +141,40 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     stage = OverlayStage.from_fleet(fleet)
     if sources.templates:
         fleet = _add_templates(fleet, sources, stage)
+    expansion = expand_before_placement(fleet)
+    raise_if_errors(expansion.diagnostics)
+    pinned = [p.resource for p in expansion.pinned]
+    placed_by_policies = replace(fleet, resources=(*fleet.resources, *expansion.resources))
+    fleet = replace(placed_by_policies, resources=(*placed_by_policies.resources, *pinned))
     raise_if_errors(fleet_diagnostics(fleet))
     check_only_cluster(fleet, options)
-    placements, diagnostics = resolve_placement(fleet)
+    placements, diagnostics = resolve_placement(placed_by_policies)
+    placements = [*placements, *expansion.pinned]
+    if fleet.document.data["spec"].get("followWorkloads", True):
+        placements, diagnostics = _follow(placements, diagnostics)
+    added, found = expand_after_placement(fleet, placements)
+    placements = [*placements, *added]
+    fleet = replace(fleet, resources=(*fleet.resources, *(p.resource for p in added)))
+    diagnostics = [*diagnostics, *found, *consistency_checks(placements)]
     diagnostics = promote_warnings(diagnostics, options.strict)
     raise_if_errors(diagnostics)
     return Analysis(fleet, placements, stage, diagnostics)
+
+
+def _follow(
+    placements: list[ResourcePlacement], diagnostics: list[Diagnostic]
+) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
+    """Dependents follow their workloads; the "no policy" warnings of those that now have a
+    place are dropped (they are the only warnings placement reports at an object's origin)."""
+    followed = follow_workloads(placements)
+    now_placed = {
+        id(after.resource)
+        for before, after in zip(placements, followed, strict=True)
+        if after is not before
+    }
+    origins = {p.resource.locate() for p in followed if id(p.resource) in now_placed}
+    kept = [d for d in diagnostics if d.is_error or d.location not in origins]
+    return followed, kept
 
 
 def _add_templates(fleet: Fleet, sources: Sources, stage: OverlayStage) -> Fleet:
@@ -161,6 +195,30 @@ def _add_templates(fleet: Fleet, sources: Sources, stage: OverlayStage) -> Fleet
     return replace(fleet, resources=(*fleet.resources, *added))
 
 
+class OutputCheck:
+    """Every emitted object against its cluster's Kubernetes version and the CRD schemas."""
+
+    def __init__(self, options: Options) -> None:
+        from .outputcheck import OutputValidator, SchemaStore
+
+        store = SchemaStore(options.crd_schemas, loose=options.loose, strict=options.strict)
+        self.validator = OutputValidator(store)
+
+    def check_object(self, obj: ClusterObject, cluster: Cluster) -> None:
+        if obj.resource is None:
+            return
+        self.validator.check(obj.data, cluster.kube_version, cluster.name, obj.resource.locate)
+
+    def finish(self, options: Options) -> list[Diagnostic]:
+        found = promote_warnings(self.validator.diagnostics, options.strict)
+        raise_if_errors(found)
+        return found
+
+
+def output_checker(options: Options) -> OutputCheck | None:
+    return OutputCheck(options) if options.validate_output else None
+
+
 def finish_overlays(analysis: Analysis, options: Options) -> list[Diagnostic]:
     """Errors from applying overlays, and (for a whole-fleet run) patches that matched nothing."""
     templates = analysis.stage.templates
@@ -179,7 +237,17 @@ def compile_fleet(
 ) -> Compilation:
     analysis = analyse(sources, options)
     fleet = analysis.fleet
-    tree = render_tree(fleet, analysis.placements, options, analysis.stage, progress=progress)
+    checker = output_checker(options)
+    tree = render_tree(
+        fleet,
+        analysis.placements,
+        options,
+        analysis.stage,
+        progress=progress,
+        check=checker.check_object if checker else None,
+    )
     warnings = [*analysis.warnings, *finish_overlays(analysis, options)]
+    if checker is not None:
+        warnings.extend(checker.finish(options))
     tree.update(gitops_tree(fleet, sources.fleet.path, options))
     return Compilation(fleet, analysis.placements, tree, warnings)

@@ -45,6 +45,8 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec(
         "policy.karmada.io", "ClusterOverridePolicy", Role.EXTENSION, "clusteroverridepolicy.json"
     ),
+    KindSpec("apps.kurator.dev", "FederatedDeployment", Role.EXTENSION, "federateddeployment.json"),
+    KindSpec("backup.kurator.dev", "BackupPolicy", Role.EXTENSION, "backuppolicy.json"),
 )
 
 _BY_GROUP_KIND = {(spec.group, spec.kind): spec for spec in KINDS}

@@ -14,6 +14,9 @@ class Options:
     allow_outside: bool = False  # globs may leave the repository root
     root: Path | None = None  # repository root; found from the fleet file when None
     shard: tuple[int, int] | None = None  # (I, N): only the clusters of shard I of N
+    validate_output: bool = True  # check every emitted object against its cluster's schemas
+    loose: bool = False  # unknown fields in emitted objects are allowed
+    crd_schemas: tuple[Path, ...] = ()  # kubeconform-layout folders of custom resource schemas
 
     def wants(self, cluster: str, position: int) -> bool:
         """Whether this run renders `cluster`, the `position`-th in name order (from 0)."""

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .kinds import apply_rank
-from .model import Fleet, ObjectKey
+from .model import Cluster, Fleet, ObjectKey, Resource
 from .options import Options
 from .overlay.stage import OverlayStage
 from .placement import ResourcePlacement, revise_replicas
+from .stack import varies_per_cluster
 from .tree import CLUSTERS_DIR, FileTree
 from .yamlout import dump_document, dump_stream
 
@@ -19,6 +20,7 @@ from .yamlout import dump_document, dump_stream
 class ClusterObject:
     key: ObjectKey
     data: dict[str, Any]
+    resource: Resource | None = None  # where it came from, for positioned diagnostics
 
     @property
     def filename(self) -> str:
@@ -70,7 +72,8 @@ def cluster_objects(
         if cluster_name not in placement.replicas:
             continue
         completions = (placement.job_completions or {}).get(cluster_name)
-        per_cluster = cluster_name if placement.resource.templated else None
+        varies = placement.resource.templated or varies_per_cluster(placement.resource)
+        per_cluster = cluster_name if varies else None
         key = (index, placement.replicas[cluster_name], completions, signature, per_cluster)
 
         def make(
@@ -86,7 +89,7 @@ def cluster_objects(
 
         data = variants.get(key, make)
         if data is not None:
-            result.append(ClusterObject(placement.resource.key, data))
+            result.append(ClusterObject(placement.resource.key, data, placement.resource))
     return sorted(result, key=ClusterObject.sort_key)
 
 
@@ -120,6 +123,7 @@ def render_tree(
     options: Options,
     stage: OverlayStage | None = None,
     progress: Callable[[int, int], None] | None = None,
+    check: Callable[[ClusterObject, Cluster], None] | None = None,
 ) -> FileTree:
     tree: FileTree = {}
     cache = _TextCache()
@@ -130,6 +134,11 @@ def render_tree(
         if progress is not None:
             progress(done, len(names))
         objects = cluster_objects(fleet, placements, cluster, stage, variants)
+        if check is not None:
+            target = fleet.cluster(cluster)
+            assert target is not None
+            for obj in objects:
+                check(obj, target)
         for obj in objects:
             tree[f"{CLUSTERS_DIR}/{cluster}/{obj.filename}"] = cache.text(obj.data)
         if options.kustomization and objects:

@@ -82,6 +82,9 @@ spec:
       containers:
         - name: nginx
           image: nginx:1.27
+      topologySpreadConstraints:
+        - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway,
+           labelSelector: {matchLabels: {app: web}}}
 """
 
 

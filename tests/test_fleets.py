@@ -15,7 +15,7 @@ FLEETS = sorted((REPO / "fleets").glob("*.yaml"))
 @pytest.mark.parametrize("fleet", FLEETS, ids=[f.stem for f in FLEETS])
 def test_fleet_output_tree(fleet: Path, tmp_path: Path, snapshot: SnapshotAssertion) -> None:
     out = tmp_path / "out"
-    result = run_cli("build", fleet, "-o", out, "--root", REPO)
+    result = run_cli("build", "--strict", fleet, "-o", out, "--root", REPO)
     assert result.exit_code == 0, result.output
     tree = {path: data.decode("utf-8") for path, data in tree_of(out).items()}
     assert tree == snapshot

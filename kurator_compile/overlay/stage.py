@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CompileError, Diagnostic, SourceLocation
 from ..model import Cluster, Fleet, Resource
 from ..placement.selectors import cluster_matches, selector_priority
+from ..stack import per_cluster, varies_per_cluster
 from ..yamldoc import Document
 from .errors import PatchError
 from .jsonpatch import json_patch
@@ -203,6 +204,8 @@ class OverlayStage:
                 current = after
         if current is not None:
             current = self._override(current, cluster, resource, steps)
+        if current is not None and varies_per_cluster(resource):
+            current = per_cluster(current, cluster, self.fleet.name)
         self.trace[(index, cluster.name)] = steps
         return current
 

@@ -1,0 +1,206 @@
+"""Emitted objects -> diagnostics against the target cluster's Kubernetes and CRD schemas.
+
+Findings about an object depend only on the object and the cluster's Kubernetes version, so
+they are computed once per distinct object and version (clusters mostly receive the very same
+dict) and only then given each cluster's name and the object's source position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Diagnostic, Severity, SourceLocation
+from ..kinds import is_cluster_scoped, split_api_version
+from .messages import describe
+from .store import SchemaStore, is_builtin_group
+from .versions import KubeVersion, api_lifecycle, parse_kube_version, show_version
+
+Locate = Callable[[str], SourceLocation]
+
+# Local kustomize files, never applied to a cluster (the `kustomize.toolkit.fluxcd.io`
+# Kustomization is a real custom resource and is validated).
+_NOT_CLUSTER_OBJECTS = frozenset({"kustomize.config.k8s.io"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with one object, before a cluster name or source position is attached."""
+
+    pointer: str
+    text: str
+    severity: Severity = Severity.ERROR
+
+
+@dataclass(frozen=True)
+class Target:
+    """A cluster's Kubernetes version, the schema set that checks it, and a note about it."""
+
+    version: KubeVersion | None
+    schemas: KubeVersion | None
+    note: Finding | None = None
+
+
+def resolve_target(store: SchemaStore, kube_version: str | None) -> Target:
+    """`None` means the fleet names no version: the newest version the package ships."""
+    text = store.default_version if kube_version is None else kube_version
+    version = parse_kube_version(text)
+    if version is None:
+        return Target(None, None, Finding("", f"kubeVersion {text!r} is not a Kubernetes version"))
+    schemas = store.schema_version(version)
+    oldest, newest = store.versions[0], store.versions[-1]
+    if schemas is None:
+        severity = Severity.ERROR if store.strict else Severity.WARNING
+        text = (
+            f"Kubernetes {show_version(version)} is older than the oldest schemas installed "
+            f"({show_version(oldest)}); objects for it are not validated"
+        )
+        return Target(version, None, Finding("", text, severity))
+    if version > newest:
+        text = (
+            f"Kubernetes {show_version(version)} is newer than the newest schemas installed "
+            f"({show_version(newest)}); validated against {show_version(newest)}"
+        )
+        return Target(version, schemas, Finding("", text, Severity.WARNING))
+    return Target(version, schemas)
+
+
+def object_label(obj: Mapping[str, Any]) -> str:
+    """`Deployment.apps/shop/web`, as ObjectKey prints it."""
+    metadata = obj.get("metadata")
+    meta = metadata if isinstance(metadata, Mapping) else {}
+    kind = str(obj.get("kind", ""))
+    group, _ = split_api_version(str(obj.get("apiVersion", "")))
+    name = str(meta.get("name", ""))
+    label = f"{kind}.{group}" if group else kind
+    if is_cluster_scoped(group, kind):
+        return f"{label}/{name}"
+    return f"{label}/{meta.get('namespace') or 'default'}/{name}"
+
+
+def object_findings(store: SchemaStore, obj: Mapping[str, Any], target: Target) -> list[Finding]:
+    """Every problem of `obj` on a cluster of `target`, sorted; no cluster or position yet."""
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        return [Finding("", "object has no apiVersion and kind to validate against")]
+    group, _ = split_api_version(api_version)
+    if group in _NOT_CLUSTER_OBJECTS or target.version is None or target.schemas is None:
+        return []
+    label = object_label(obj)
+    found: set[Finding] = set()
+    lifecycle = api_lifecycle(api_version, kind, target.version)
+    if lifecycle is not None:
+        severity, text = lifecycle
+        found.add(Finding("/apiVersion", f"{label}: {text}", severity))
+        if severity is Severity.ERROR:
+            return _sorted(found)
+    schema = store.builtin(target.schemas, api_version, kind) or store.crd(api_version, kind)
+    if schema is None:
+        found.add(_no_schema(store, api_version, kind, target.version, label))
+    elif schema.validator is None:
+        found.add(Finding("", f"{label}: {schema.problem}"))
+    else:
+        store.validations += 1
+        for error in schema.validator.iter_errors(obj):
+            found.update(Finding(p, f"{label}: {text}") for p, text in describe(error))
+    return _sorted(found)
+
+
+def _sorted(found: set[Finding]) -> list[Finding]:
+    return sorted(found, key=lambda f: (f.pointer, f.text, f.severity.value))
+
+
+def _no_schema(
+    store: SchemaStore, api_version: str, kind: str, target: KubeVersion, label: str
+) -> Finding:
+    group, version = split_api_version(api_version)
+    where = show_version(target)
+    served = store.served_in(api_version, kind) if is_builtin_group(group) else []
+    if served:
+        first, last = show_version(served[0]), show_version(served[-1])
+        span = first if first == last else f"{first} to {last}"
+        text = f"Kubernetes {where} does not serve {api_version} {kind} (served in {span})"
+        return Finding("/apiVersion", f"{label}: {text}")
+    crd_file = f"{group or '<core>'}/{kind.lower()}_{version}.json"
+    severity = Severity.ERROR if store.strict else Severity.WARNING
+    text = (
+        f"no schema for {api_version} {kind}: not a Kubernetes {where} kind and no CRD schema "
+        f"{crd_file} in the schema directories; not validated"
+    )
+    return Finding("", f"{label}: {text}", severity)
+
+
+def _diagnostic(finding: Finding, cluster: str, locate: Locate) -> Diagnostic:
+    return Diagnostic(
+        finding.severity, f"cluster {cluster}: {finding.text}", locate(finding.pointer)
+    )
+
+
+def validate_object(
+    store: SchemaStore,
+    obj: Mapping[str, Any],
+    kube_version: str | None,
+    cluster: str,
+    locate: Locate,
+) -> list[Diagnostic]:
+    """Diagnostics for one emitted object on one cluster; `locate` maps a JSON pointer inside
+    `obj` to where the value was written (a Resource's `document.locate`)."""
+    target = resolve_target(store, kube_version)
+    found = [target.note] if target.note is not None else []
+    found += object_findings(store, obj, target)
+    return [_diagnostic(f, cluster, locate) for f in found]
+
+
+def _clusters_text(clusters: set[str]) -> str:
+    names = sorted(clusters)
+    if len(names) == 1:
+        return f"cluster {names[0]}"
+    if len(names) <= 3:
+        return f"clusters {', '.join(names[:-1])} and {names[-1]}"
+    return f"clusters {', '.join(names[:3])} and {len(names) - 3} more"
+
+
+class OutputValidator:
+    """Checks every emitted object of a run, each distinct object once per kubeVersion.
+
+    The caller hands the same dict to many clusters; it is recognised by identity (a reference
+    is kept, so its id cannot be reused by another object while the validator lives). Objects
+    must not be changed after they were checked. A problem shared by many clusters is reported
+    once, naming them.
+    """
+
+    def __init__(self, store: SchemaStore) -> None:
+        self.store = store
+        self._targets: dict[str | None, Target] = {}
+        self._seen: dict[tuple[int, KubeVersion | None], tuple[object, list[Finding]]] = {}
+        self._found: dict[tuple[Severity, str, SourceLocation | None], set[str]] = {}
+
+    def check(
+        self, obj: Mapping[str, Any], kube_version: str | None, cluster: str, locate: Locate
+    ) -> None:
+        target = self._targets.get(kube_version)
+        if target is None:
+            target = self._targets[kube_version] = resolve_target(self.store, kube_version)
+        if target.note is not None:
+            self._add(target.note.severity, target.note.text, None, cluster)
+        key = (id(obj), target.version)
+        seen = self._seen.get(key)
+        if seen is None or seen[0] is not obj:
+            seen = self._seen[key] = (obj, object_findings(self.store, obj, target))
+        for finding in seen[1]:
+            self._add(finding.severity, finding.text, locate(finding.pointer), cluster)
+
+    def _add(
+        self, severity: Severity, text: str, location: SourceLocation | None, cluster: str
+    ) -> None:
+        self._found.setdefault((severity, text, location), set()).add(cluster)
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        """Everything found so far, sorted by source position."""
+        found = [
+            Diagnostic(severity, f"{_clusters_text(clusters)}: {text}", location)
+            for (severity, text, location), clusters in self._found.items()
+        ]
+        return sorted(found, key=Diagnostic.sort_key)

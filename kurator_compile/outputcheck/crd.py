@@ -1,0 +1,99 @@
+"""A CRD's openAPIV3Schema -> a JSON Schema that judges objects the way the API server does.
+
+The files come in two flavours (see shared/crd-schemas/README.md): catalog conversions that
+already forbid unknown fields, and verbatim upstream schemas that allow them. The API server
+rejects unknown fields (kubectl's default field validation is Strict) except below
+`x-kubernetes-preserve-unknown-fields`, so both are brought to that rule here; loose mode allows
+unknown fields everywhere instead. Nulls (which the server prunes or, for `nullable` fields,
+keeps), `x-kubernetes-int-or-string` and Go (RE2) regular expressions are translated for a
+Python validator.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_JUNCTORS = ("allOf", "anyOf", "oneOf")
+_INLINE_FLAGS = re.compile(r"\(\?([imsU]+)\)")
+
+
+def python_pattern(pattern: str) -> str | None:
+    """An RE2 pattern as Python `re` reads it, or None when it cannot be carried over.
+
+    RE2 allows `(?i)` after a leading `^` (prometheus-operator writes `^(?i)(abort|warn)?$`);
+    Python wants global flags first, which means the same when only anchors precede them.
+    """
+    candidate = pattern.replace(r"\z", r"\Z")
+    match = _INLINE_FLAGS.search(candidate)
+    if match is not None and match.start() > 0 and candidate[: match.start()].strip("^") == "":
+        candidate = f"(?{match.group(1)})" + candidate[: match.start()] + candidate[match.end() :]
+    try:
+        re.compile(candidate)
+    except re.error:
+        return None  # left unchecked rather than failing every object of the kind
+    return candidate
+
+
+def prepare_crd_schema(schema: dict[str, Any], loose: bool) -> dict[str, Any]:
+    """Rewrite `schema` in place (it was just parsed for this purpose) and return it."""
+    _prepare(schema, structural=True, loose=loose)
+    if schema.get("additionalProperties") is False:
+        # Every object has these, whether or not the CRD author listed them.
+        for field in ("apiVersion", "kind", "metadata"):
+            schema.setdefault("properties", {}).setdefault(field, {})
+    return schema
+
+
+def _prepare(node: Any, structural: bool, loose: bool) -> None:
+    if not isinstance(node, dict):
+        return
+    _translate_openapi(node)
+    preserve = node.get("x-kubernetes-preserve-unknown-fields") is True
+    if loose or preserve:
+        if node.get("additionalProperties") is False:
+            del node["additionalProperties"]
+    elif (
+        structural
+        and "properties" in node
+        and "additionalProperties" not in node
+        and node.get("x-kubernetes-embedded-resource") is not True
+    ):
+        # Only the structural schema lists every field; a branch of anyOf/oneOf/allOf lists
+        # some of them, so forbidding the others there would reject valid objects.
+        node["additionalProperties"] = False
+    for child in (node.get("properties") or {}).values():
+        _prepare(child, structural, loose)
+    items = node.get("items")
+    for child in items if isinstance(items, list) else [items]:
+        _prepare(child, structural, loose)
+    _prepare(node.get("additionalProperties"), structural, loose)
+    for junctor in _JUNCTORS:
+        for branch in node.get(junctor) or ():
+            _prepare(branch, False, loose)
+    _prepare(node.get("not"), False, loose)
+
+
+def _translate_openapi(node: dict[str, Any]) -> None:
+    # The API server drops nulls of non-nullable fields before it validates a custom resource
+    # (and keeps those of nullable ones), so a null is never a type error there.
+    kind = node.get("type")
+    if isinstance(kind, str):
+        node["type"] = [kind, "null"]
+    elif isinstance(kind, list) and "null" not in kind:
+        node["type"] = [*kind, "null"]
+    if isinstance(node.get("enum"), list) and None not in node["enum"]:
+        node["enum"] = [*node["enum"], None]
+    if (
+        node.get("x-kubernetes-int-or-string") is True
+        and "type" not in node
+        and not any(j in node for j in _JUNCTORS)
+    ):
+        node["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    pattern = node.get("pattern")
+    if isinstance(pattern, str):
+        fixed = python_pattern(pattern)
+        if fixed is None:
+            del node["pattern"]
+        else:
+            node["pattern"] = fixed

@@ -1,0 +1,73 @@
+"""The Kurator application stack on top of placement: FederatedDeployment, BackupPolicy to
+Velero, Prometheus/Thanos, dependents that follow their workloads, and consistency checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Diagnostic
+from ..model import Cluster, Fleet, Resource
+from ..placement import ResourcePlacement
+from . import backup, federated, observability
+from .checks import consistency_checks
+from .dependents import follow_workloads
+
+__all__ = [
+    "Expansion",
+    "consistency_checks",
+    "expand_after_placement",
+    "expand_before_placement",
+    "follow_workloads",
+    "per_cluster",
+    "varies_per_cluster",
+]
+
+
+@dataclass
+class Expansion:
+    resources: list[Resource] = field(default_factory=list)  # placed by propagation policies
+    pinned: list[ResourcePlacement] = field(default_factory=list)  # placed by the stack
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def expand_before_placement(fleet: Fleet) -> Expansion:
+    """Kinds that become ordinary objects, some with clusters chosen by the object itself."""
+    expansion = Expansion()
+    for doc in fleet.extensions.get(federated.KIND, ()):
+        resource, pinned, errors = federated.expand(fleet, doc)
+        expansion.diagnostics.extend(errors)
+        if pinned is None:
+            expansion.resources.append(resource)
+        else:
+            expansion.pinned.append(pinned)
+    return expansion
+
+
+def expand_after_placement(
+    fleet: Fleet, placements: Sequence[ResourcePlacement]
+) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
+    """Objects whose clusters depend on where everything else landed."""
+    added: list[ResourcePlacement] = []
+    diagnostics: list[Diagnostic] = []
+    for doc in fleet.extensions.get("BackupPolicy", ()):
+        generated, found = backup.expand(doc, fleet, placements)
+        added.extend(generated)
+        diagnostics.extend(found)
+    generated, found = observability.query_objects(fleet, placements)
+    return [*added, *generated], [*diagnostics, *found]
+
+
+def varies_per_cluster(resource: Resource) -> bool:
+    """Whether `per_cluster` may change this object, so its copies differ between clusters."""
+    data = resource.data
+    return observability.is_prometheus(data) or (
+        data.get("apiVersion") == "velero.io/v1" and data.get("kind") == "BackupStorageLocation"
+    )
+
+
+def per_cluster(data: dict[str, Any], cluster: Cluster, fleet_name: str) -> dict[str, Any]:
+    """Changes the stack makes for each cluster, after overlays and overrides."""
+    data = observability.per_cluster(data, cluster)
+    return backup.per_cluster(data, cluster, fleet_name)

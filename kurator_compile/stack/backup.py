@@ -1,0 +1,138 @@
+"""BackupPolicy (backup.kurator.dev/v1alpha1) -> Velero Schedule + BackupStorageLocation.
+
+Rendered on each cluster the policy selects (`clusterSelector`; by default every cluster
+that hosts an object in the listed namespaces). Each cluster's BackupStorageLocation gets its
+own prefix, `<fleet>/<cluster>`, so clusters never overwrite each other's backups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import Diagnostic
+from ..model import Cluster, Fleet, Resource
+from ..placement import ResourcePlacement
+from ..placement.selectors import cluster_matches
+from ..yamldoc import Document
+from .cron import CronError, parse_cron
+
+VELERO_NAMESPACE = "velero"
+KINDS = ("BackupPolicy",)
+
+
+def ttl_hours(keep_last: int, period_minutes: int) -> int:
+    """Backups live long enough that `keep_last` of them exist: keepLast x the longest gap
+    between two runs of the schedule, in whole hours (rounded up)."""
+    return -(-(keep_last * period_minutes) // 60)
+
+
+def _generated(doc: Document, data: dict[str, Any]) -> Resource:
+    positions = {"": doc.positions.get("", (1, 1))}
+    return Resource(Document(doc.file, doc.index, data, positions))
+
+
+def _targets(doc: Document, fleet: Fleet, placements: Sequence[ResourcePlacement]) -> list[str]:
+    spec = doc.data["spec"]
+    if "clusterSelector" in spec:
+        return sorted(c.name for c in fleet.clusters if cluster_matches(spec["clusterSelector"], c))
+    namespaces = set(spec["backupContent"]["namespaces"])
+    hosting: set[str] = set()
+    for placement in placements:
+        resource = placement.resource
+        if resource.namespace in namespaces or (
+            resource.kind == "Namespace" and resource.name in namespaces
+        ):
+            hosting.update(placement.replicas)
+    return sorted(hosting)
+
+
+def expand(
+    doc: Document, fleet: Fleet, placements: Sequence[ResourcePlacement]
+) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
+    spec = doc.data["spec"]
+    name = doc.data["metadata"]["name"]
+    try:
+        period = parse_cron(spec["schedule"]).longest_gap_minutes()
+    except CronError as error:
+        return [], [
+            Diagnostic.error(f"invalid cron schedule: {error}", doc.locate("/spec/schedule"))
+        ]
+    retention = spec.get("retentionPolicy") or {}
+    ttl = retention.get("ttl") or f"{ttl_hours(retention.get('keepLast', 1), period)}h0m0s"
+    location = spec["storageLocation"]
+    schedule = {
+        "apiVersion": "velero.io/v1",
+        "kind": "Schedule",
+        "metadata": {"name": name, "namespace": VELERO_NAMESPACE},
+        "spec": {
+            "schedule": spec["schedule"],
+            "template": {
+                "includedNamespaces": list(spec["backupContent"]["namespaces"]),
+                "storageLocation": name,
+                "ttl": ttl,
+                **(
+                    {"excludedResources": spec["backupContent"]["excludedResources"]}
+                    if spec["backupContent"].get("excludedResources")
+                    else {}
+                ),
+                **(
+                    {"includedResources": spec["backupContent"]["includedResources"]}
+                    if spec["backupContent"].get("includedResources")
+                    else {}
+                ),
+            },
+        },
+    }
+    storage: dict[str, Any] = {
+        "provider": location["provider"],
+        "objectStorage": {"bucket": location["bucket"], "prefix": location.get("prefix", "")},
+    }
+    config = dict(location.get("config") or {})
+    if location.get("region"):
+        config["region"] = location["region"]
+    if config:
+        storage["config"] = config
+    if location.get("credential"):
+        storage["credential"] = dict(location["credential"])
+    bsl = {
+        "apiVersion": "velero.io/v1",
+        "kind": "BackupStorageLocation",
+        "metadata": {"name": name, "namespace": VELERO_NAMESPACE},
+        "spec": storage,
+    }
+    targets = _targets(doc, fleet, placements)
+    diagnostics = []
+    if not targets:
+        diagnostics.append(
+            Diagnostic.warning(
+                f"BackupPolicy {name!r} selects no cluster: nothing is backed up",
+                doc.locate("/spec"),
+            )
+        )
+    replicas = MappingProxyType(dict.fromkeys(targets))
+    loc = doc.locate("")
+    explanation = (
+        f"placement: BackupPolicy {name} ({loc.file}:{loc.line}) on the clusters "
+        + ("its clusterSelector picks" if "clusterSelector" in spec else "hosting its namespaces"),
+        f"ttl: {ttl} (keepLast {retention.get('keepLast', 1)} x the longest gap of "
+        f"{period} min between runs of {spec['schedule']!r})",
+        "result: " + (", ".join(targets) or "(none)"),
+    )
+    return [
+        ResourcePlacement(_generated(doc, schedule), None, replicas, explanation),
+        ResourcePlacement(_generated(doc, bsl), None, replicas, explanation),
+    ], diagnostics
+
+
+def per_cluster(data: dict[str, Any], cluster: Cluster, fleet_name: str) -> dict[str, Any]:
+    """Each cluster writes below its own prefix in the shared bucket."""
+    if data.get("apiVersion") != "velero.io/v1" or data.get("kind") != "BackupStorageLocation":
+        return data
+    spec = dict(data["spec"])
+    storage = dict(spec["objectStorage"])
+    base = str(storage.get("prefix") or "").strip("/")
+    storage["prefix"] = "/".join(p for p in (base, fleet_name, cluster.name) if p)
+    spec["objectStorage"] = storage
+    return {**data, "spec": spec}

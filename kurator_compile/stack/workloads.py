@@ -1,0 +1,110 @@
+"""What a workload's pod template refers to and which pods a selector picks: shared by the
+dependents that follow workloads and by the consistency checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ..placement.selectors import label_selector_matches
+
+WORKLOAD_KINDS = frozenset(
+    {
+        ("apps", "Deployment"),
+        ("apps", "StatefulSet"),
+        ("apps", "DaemonSet"),
+        ("apps", "ReplicaSet"),
+        ("batch", "Job"),
+        ("batch", "CronJob"),
+    }
+)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def pod_template(data: Mapping[str, Any]) -> dict[str, Any]:
+    spec = _dict(data.get("spec"))
+    if data.get("kind") == "CronJob":
+        spec = _dict(_dict(spec.get("jobTemplate")).get("spec"))
+    return _dict(spec.get("template"))
+
+
+def pod_labels(data: Mapping[str, Any]) -> dict[str, str]:
+    labels = _dict(_dict(pod_template(data).get("metadata")).get("labels"))
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+def _containers(pod_spec: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        for container in _list(pod_spec.get(field)):
+            if isinstance(container, dict):
+                yield container
+
+
+def references(data: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(kind, name) of the ConfigMaps, Secrets, ServiceAccounts and PVCs a pod template uses,
+    the dependencies Karmada's propagateDeps follows."""
+    pod = _dict(pod_template(data).get("spec"))
+    found: set[tuple[str, str]] = set()
+
+    def add(kind: str, name: Any) -> None:
+        if isinstance(name, str) and name:
+            found.add((kind, name))
+
+    add("ServiceAccount", pod.get("serviceAccountName"))
+    for secret in _list(pod.get("imagePullSecrets")):
+        add("Secret", _dict(secret).get("name"))
+    for volume in _list(pod.get("volumes")):
+        volume = _dict(volume)
+        add("ConfigMap", _dict(volume.get("configMap")).get("name"))
+        add("Secret", _dict(volume.get("secret")).get("secretName"))
+        add("PersistentVolumeClaim", _dict(volume.get("persistentVolumeClaim")).get("claimName"))
+        for source in _list(_dict(volume.get("projected")).get("sources")):
+            add("ConfigMap", _dict(_dict(source).get("configMap")).get("name"))
+            add("Secret", _dict(_dict(source).get("secret")).get("name"))
+    for container in _containers(pod):
+        for env_from in _list(container.get("envFrom")):
+            add("ConfigMap", _dict(_dict(env_from).get("configMapRef")).get("name"))
+            add("Secret", _dict(_dict(env_from).get("secretRef")).get("name"))
+        for env in _list(container.get("env")):
+            source = _dict(_dict(env).get("valueFrom"))
+            add("ConfigMap", _dict(source.get("configMapKeyRef")).get("name"))
+            add("Secret", _dict(source.get("secretKeyRef")).get("name"))
+    return found
+
+
+def service_selects(service: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    selector = _dict(_dict(service.get("spec")).get("selector"))
+    return bool(selector) and all(labels.get(str(k)) == str(v) for k, v in selector.items())
+
+
+def selector_selects(selector: Any, labels: Mapping[str, str]) -> bool:
+    """A metav1.LabelSelector (PDB); an empty or missing one selects nothing here."""
+    return bool(selector) and label_selector_matches(selector, labels)
+
+
+def ingress_services(ingress: Mapping[str, Any]) -> set[str]:
+    spec = _dict(ingress.get("spec"))
+    names = set()
+    default = _dict(_dict(spec.get("defaultBackend")).get("service")).get("name")
+    if isinstance(default, str):
+        names.add(default)
+    for rule in _list(spec.get("rules")):
+        for path in _list(_dict(_dict(rule).get("http")).get("paths")):
+            name = _dict(_dict(_dict(path).get("backend")).get("service")).get("name")
+            if isinstance(name, str):
+                names.add(name)
+    return names
+
+
+def has_spreading(data: Mapping[str, Any]) -> bool:
+    """Pod anti-affinity or topology spread constraints: replicas will not share a node."""
+    pod = _dict(pod_template(data).get("spec"))
+    anti = _dict(_dict(pod.get("affinity")).get("podAntiAffinity"))
+    return bool(anti) or bool(_list(pod.get("topologySpreadConstraints")))

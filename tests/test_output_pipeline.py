@@ -1,0 +1,60 @@
+"""Emitted objects are checked against their cluster's schemas; errors point at the source."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .conftest import DEPLOYMENT, POLICY_ALL, SHARED, run_cli
+
+TYPO = DEPLOYMENT.replace("  replicas: 2\n", "  replicas: 2\n  replicass: 3\n")
+NO_SELECTOR = DEPLOYMENT.replace("  selector:\n    matchLabels: {app: web}\n", "")
+
+
+def test_unknown_field_fails_at_its_source(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet(apps={"web.yaml": TYPO})
+    out = tmp_path / "out"
+    result = run_cli("build", fleet, "-o", out)
+    assert result.exit_code == 2, result.output
+    assert "apps/web.yaml:8:3: error: clusters alpha and beta: Deployment.apps/shop/web:" in (
+        result.stderr
+    )
+    assert "replicass" in result.stderr
+    assert not out.exists()
+    assert run_cli("build", "--loose", fleet, "-o", tmp_path / "loose").exit_code == 0
+    assert run_cli("build", "--no-validate", fleet, "-o", tmp_path / "off").exit_code == 0
+
+
+def test_missing_selector_is_reported(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet(apps={"web.yaml": NO_SELECTOR})
+    result = run_cli("render", fleet, "--cluster", "alpha")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "apps/web.yaml:6:1: error: cluster alpha: Deployment.apps/shop/web:" in result.stderr
+    assert "'selector' is a required property" in result.stderr
+
+
+def test_custom_resources_need_a_schema(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    schedule = (
+        "apiVersion: velero.io/v1\nkind: Schedule\nmetadata: {name: nightly, namespace: velero}\n"
+        "spec: {schedule: '0 2 * * *', template: {includedNamespaces: [shop]}}\n"
+    )
+    policy = POLICY_ALL + "    - apiVersion: velero.io/v1\n      kind: Schedule\n"
+    fleet = make_fleet("---\n" + policy, apps={"s.yaml": schedule})
+    warned = run_cli("build", fleet, "-o", tmp_path / "a")
+    assert warned.exit_code == 0
+    assert "warning:" in warned.stderr
+    assert "no schema" in warned.stderr
+    strict = run_cli("build", "--strict", fleet, "-o", tmp_path / "b")
+    assert strict.exit_code == 2
+    if (SHARED / "crd-schemas").is_dir():
+        checked = run_cli(
+            "build",
+            "--strict",
+            "--crd-schemas",
+            SHARED / "crd-schemas",
+            fleet,
+            "-o",
+            tmp_path / "c",
+        )
+        assert checked.exit_code == 0, checked.output
