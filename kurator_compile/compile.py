@@ -143,6 +143,7 @@ def analyse(sources: Sources, options: Options) -> Analysis:
         fleet = _add_templates(fleet, sources, stage)
     expansion = expand_before_placement(fleet)
     raise_if_errors(expansion.diagnostics)
+    stack_warnings = expansion.diagnostics
     pinned = [p.resource for p in expansion.pinned]
     placed_by_policies = replace(fleet, resources=(*fleet.resources, *expansion.resources))
     fleet = replace(placed_by_policies, resources=(*placed_by_policies.resources, *pinned))
@@ -155,7 +156,7 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     added, found = expand_after_placement(fleet, placements)
     placements = [*placements, *added]
     fleet = replace(fleet, resources=(*fleet.resources, *(p.resource for p in added)))
-    diagnostics = [*diagnostics, *found, *consistency_checks(placements)]
+    diagnostics = [*stack_warnings, *diagnostics, *found, *consistency_checks(placements)]
     diagnostics = promote_warnings(diagnostics, options.strict)
     raise_if_errors(diagnostics)
     return Analysis(fleet, placements, stage, diagnostics)

@@ -7,17 +7,27 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from .conftest import REPO, run_cli, tree_of
+from .conftest import REPO, SHARED, run_cli, tree_of
 
-FLEETS = sorted((REPO / "fleets").glob("*.yaml"))
+FLEETS = sorted((REPO / "fleets").glob("*.yaml")) + sorted((REPO / "fleets/seed").glob("*.yaml"))
+CRD_SCHEMAS = SHARED / "crd-schemas"
+
+
+def _schemas() -> list[str | Path]:
+    """Custom resources are validated when the CRD schemas are beside the repo."""
+    return ["--crd-schemas", CRD_SCHEMAS] if CRD_SCHEMAS.is_dir() else []
 
 
 @pytest.mark.parametrize("fleet", FLEETS, ids=[f.stem for f in FLEETS])
 def test_fleet_output_tree(fleet: Path, tmp_path: Path, snapshot: SnapshotAssertion) -> None:
     out = tmp_path / "out"
-    result = run_cli("build", "--strict", fleet, "-o", out, "--root", REPO)
+    strict = ["--strict"] if fleet.parent.name != "seed" else []  # seed warnings are expected
+    result = run_cli("build", *strict, *_schemas(), fleet, "-o", out, "--root", REPO)
     assert result.exit_code == 0, result.output
     tree = {path: data.decode("utf-8") for path, data in tree_of(out).items()}
+    tree["(warnings on stderr)"] = "\n".join(
+        line for line in result.stderr.splitlines() if ": warning: " in line
+    )
     assert tree == snapshot
 
 
@@ -29,7 +39,26 @@ def test_fleet_plan(fleet: Path, snapshot: SnapshotAssertion) -> None:
 
 
 def test_demo_is_the_default_fleet() -> None:
-    assert [f.name for f in FLEETS] == ["demo.yaml"]
+    assert [f.name for f in (REPO / "fleets").glob("*.yaml")] == ["demo.yaml"]
     result = run_cli("validate", cwd=REPO)
     assert result.exit_code == 0, result.output
     assert "demo: 4 clusters" in result.stderr
+
+
+def test_seed_listing_07_needs_a_selector(tmp_path: Path) -> None:
+    """The article's HA controller Deployment has no spec.selector, which apps/v1 requires."""
+    (tmp_path / ".git").mkdir()
+    listing = REPO / "fleets/seed/listings/07-ha-controller-deployment.yaml"
+    (tmp_path / "ha.yaml").write_text(listing.read_text())
+    fleet_text = (REPO / "fleets/seed/placement.yaml").read_text().split("  resources:")[0]
+    policy = (
+        "---\napiVersion: policy.karmada.io/v1alpha1\nkind: ClusterPropagationPolicy\n"
+        "metadata: {name: controller}\nspec:\n  resourceSelectors:\n"
+        "    - {apiVersion: apps/v1, kind: Deployment}\n"
+    )
+    (tmp_path / "fleet.yaml").write_text(fleet_text + "  resources: [ha.yaml]\n" + policy)
+    result = run_cli("build", tmp_path / "fleet.yaml", "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "ha.yaml:5:1: error: clusters cluster-beijing, cluster-guangzhou" in result.stderr
+    assert "'selector' is a required property" in result.stderr
+    assert not (tmp_path / "out").exists()

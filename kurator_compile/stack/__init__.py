@@ -36,8 +36,8 @@ def expand_before_placement(fleet: Fleet) -> Expansion:
     """Kinds that become ordinary objects, some with clusters chosen by the object itself."""
     expansion = Expansion()
     for doc in fleet.extensions.get(federated.KIND, ()):
-        resource, pinned, errors = federated.expand(fleet, doc)
-        expansion.diagnostics.extend(errors)
+        resource, pinned, found = federated.expand(fleet, doc)
+        expansion.diagnostics.extend(found)
         if pinned is None:
             expansion.resources.append(resource)
         else:

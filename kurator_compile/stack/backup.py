@@ -40,10 +40,8 @@ def _targets(doc: Document, fleet: Fleet, placements: Sequence[ResourcePlacement
     namespaces = set(spec["backupContent"]["namespaces"])
     hosting: set[str] = set()
     for placement in placements:
-        resource = placement.resource
-        if resource.namespace in namespaces or (
-            resource.kind == "Namespace" and resource.name in namespaces
-        ):
+        # Objects in the namespaces count; the Namespace object itself goes everywhere.
+        if placement.resource.namespace in namespaces:
             hosting.update(placement.replicas)
     return sorted(hosting)
 
@@ -103,7 +101,15 @@ def expand(
         "spec": storage,
     }
     targets = _targets(doc, fleet, placements)
-    diagnostics = []
+    diagnostics = [
+        Diagnostic.warning(
+            "BackupPolicy is not an upstream Kurator kind; it is compiled to Velero Schedules "
+            "and BackupStorageLocations. Kurator's own form is backup.kurator.dev/v1alpha1 "
+            "Backup (spec.schedule, spec.destination, spec.policy.resourceFilter."
+            "includedNamespaces, spec.policy.ttl)",
+            doc.locate(""),
+        )
+    ]
     if not targets:
         diagnostics.append(
             Diagnostic.warning(

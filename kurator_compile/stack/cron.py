@@ -87,12 +87,13 @@ class Cron:
         return in_month and in_week
 
     def longest_gap_minutes(self) -> int:
-        """The longest time between consecutive runs over four years (leap days included)."""
+        """The longest time between consecutive runs over eight years (so a schedule that only
+        runs on leap days is seen twice)."""
         times = sorted(h * 60 + m for h in self.hours for m in self.minutes)
         inner = max((b - a for a, b in itertools.pairwise(times)), default=0)
         start = datetime.date(2024, 1, 1)
         longest, previous = inner, None
-        for offset in range(4 * 366 + 1):
+        for offset in range(8 * 366 + 1):
             day = start + datetime.timedelta(days=offset)
             if not self.runs_on(day):
                 continue

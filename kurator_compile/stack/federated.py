@@ -45,10 +45,16 @@ def expand(
 ) -> tuple[Resource, ResourcePlacement | None, list[Diagnostic]]:
     """The Deployment, and its fixed placement when `spec.placement` names the clusters."""
     resource = Resource(_deployment_document(doc))
+    notice = Diagnostic.warning(
+        f"{KIND} is not an upstream Kurator or Karmada kind; it is compiled to an apps/v1 "
+        "Deployment. The upstream form is that Deployment plus a PropagationPolicy "
+        "(Divided, Weighted, staticWeightList with one weight per cluster)",
+        doc.locate(""),
+    )
     placement = doc.data["spec"].get("placement")
     if placement is None:
-        return resource, None, []  # placed by propagation policies, like any Deployment
-    errors: list[Diagnostic] = []
+        return resource, None, [notice]  # placed by propagation policies, like any Deployment
+    errors: list[Diagnostic] = [notice]
     replicas: dict[str, int] = {}
     known = {c.name for c in fleet.clusters}
     for index, entry in enumerate(placement["clusters"]):

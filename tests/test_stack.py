@@ -1,0 +1,320 @@
+"""The Kurator stack: FederatedDeployment, dependents, BackupPolicy, observability, checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kurator_compile.stack.backup import ttl_hours
+from kurator_compile.stack.cron import CronError, parse_cron
+
+from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, run_cli
+
+FD = """\
+apiVersion: apps.kurator.dev/v1alpha1
+kind: FederatedDeployment
+metadata:
+  name: frontend
+  namespace: shop
+spec:
+  template:
+    spec:
+      replicas: 3
+      selector:
+        matchLabels: {app: frontend}
+      template:
+        metadata:
+          labels: {app: frontend}
+        spec:
+          containers:
+            - {name: nginx, image: "nginx:1.27"}
+          topologySpreadConstraints:
+            - {maxSkew: 1, topologyKey: kubernetes.io/hostname,
+               whenUnsatisfiable: ScheduleAnyway, labelSelector: {matchLabels: {app: frontend}}}
+  placement:
+    clusters:
+      - {name: alpha, replicas: 2}
+      - {name: beta, replicas: 1}
+"""
+
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata: {name: frontend, namespace: shop}
+spec:
+  selector: {app: frontend}
+  ports: [{port: 80}]
+"""
+
+INGRESS = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: frontend, namespace: shop}
+spec:
+  rules:
+    - host: shop.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend: {service: {name: frontend, port: {number: 80}}}
+"""
+
+
+def stream(fleet: Path, cluster: str, *flags: str) -> dict[tuple[str, str], dict[str, Any]]:
+    result = run_cli(*flags, "render", fleet, "--cluster", cluster, "--allow-empty")
+    assert result.exit_code == 0, result.output
+    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(result.stdout) if d}
+
+
+def test_federated_deployment_with_dependents(make_fleet: Callable[..., Path]) -> None:
+    fleet = make_fleet("", apps={"fd.yaml": FD + "---\n" + SERVICE + "---\n" + INGRESS})
+    alpha, beta = stream(fleet, "alpha"), stream(fleet, "beta")
+    assert alpha[("Deployment", "frontend")]["spec"]["replicas"] == 2
+    assert beta[("Deployment", "frontend")]["spec"]["replicas"] == 1
+    assert alpha[("Deployment", "frontend")]["metadata"] == {
+        "name": "frontend",
+        "namespace": "shop",
+    }
+    assert ("Service", "frontend") in alpha
+    assert ("Ingress", "frontend") in beta
+    explained = run_cli("plan", fleet, "--explain", "Service/shop/frontend").stdout
+    assert "follows Deployment.apps/shop/frontend: its selector matches the pods" in explained
+    warned = run_cli("build", fleet, "-o", fleet.parent / "out")
+    assert "FederatedDeployment is not an upstream Kurator or Karmada kind" in warned.stderr
+
+
+def test_dependents_can_be_switched_off(make_fleet: Callable[..., Path]) -> None:
+    header = FLEET_HEADER + "  followWorkloads: false\n"
+    fleet = make_fleet("", apps={"fd.yaml": FD + "---\n" + SERVICE}, header=header)
+    assert ("Service", "frontend") not in stream(fleet, "alpha")
+
+
+def test_pod_template_references_follow(make_fleet: Callable[..., Path]) -> None:
+    deployment = DEPLOYMENT.replace(
+        "        - name: nginx\n          image: nginx:1.27\n",
+        "        - name: nginx\n          image: nginx:1.27\n"
+        "          envFrom: [{configMapRef: {name: settings}}]\n"
+        "          env: [{name: T, valueFrom: {secretKeyRef: {name: token, key: t}}}]\n",
+    )
+    extras = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n---\n"
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: token, namespace: shop}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unrelated, namespace: shop}\n"
+    )
+    policy = POLICY_ALL.replace("    - apiVersion: v1\n      kind: ConfigMap\n", "")
+    policy += "  placement:\n    clusterAffinity: {clusterNames: [alpha]}\n"
+    fleet = make_fleet("---\n" + policy, apps={"web.yaml": deployment, "extra.yaml": extras})
+    alpha = stream(fleet, "alpha")
+    assert ("ConfigMap", "settings") in alpha
+    assert ("Secret", "token") in alpha
+    assert ("ConfigMap", "unrelated") not in alpha
+    assert stream(fleet, "beta") == {}
+
+
+@pytest.mark.parametrize(
+    ("fd", "where", "message"),
+    [
+        (
+            FD.replace("name: beta, replicas", "name: gamma, replicas"),
+            "24:10",
+            "names cluster 'gamma', which the fleet does not have",
+        ),
+        (FD.replace("replicas: 1}", "replicas: -1}"), "24:22", "replicas must be 0 or more"),
+        (FD.replace("name: beta,", "name: alpha,"), "24:10", "cluster 'alpha' is listed twice"),
+    ],
+)
+def test_federated_deployment_errors(
+    make_fleet: Callable[..., Path], tmp_path: Path, fd: str, where: str, message: str
+) -> None:
+    fleet = make_fleet("", apps={"fd.yaml": fd})
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert f"apps/fd.yaml:{where}: error: " in result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+BACKUP = """\
+apiVersion: backup.kurator.dev/v1alpha1
+kind: BackupPolicy
+metadata: {name: nightly}
+spec:
+  schedule: "0 2 * * *"
+  retentionPolicy: {keepLast: 7}
+  backupContent: {namespaces: [shop]}
+  storageLocation: {provider: aws, bucket: backups}
+"""
+
+
+def test_backup_policy_to_velero(make_fleet: Callable[..., Path]) -> None:
+    policy = POLICY_ALL + "  placement:\n    clusterAffinity: {clusterNames: [beta]}\n"
+    fleet = make_fleet("---\n" + policy + "---\n" + BACKUP)
+    beta = stream(fleet, "beta")
+    schedule = beta[("Schedule", "nightly")]
+    assert schedule["spec"] == {
+        "schedule": "0 2 * * *",
+        "template": {
+            "includedNamespaces": ["shop"],
+            "storageLocation": "nightly",
+            "ttl": "168h0m0s",
+        },
+    }
+    location = beta[("BackupStorageLocation", "nightly")]
+    assert location["spec"]["objectStorage"] == {"bucket": "backups", "prefix": "test/beta"}
+    assert ("Schedule", "nightly") not in stream(fleet, "alpha")  # alpha hosts nothing in shop
+
+
+def test_backup_cluster_selector_and_prefixes(make_fleet: Callable[..., Path]) -> None:
+    backup = BACKUP.replace("  schedule:", "  clusterSelector: {}\n  schedule:")
+    fleet = make_fleet("---\n" + POLICY_ALL + "---\n" + backup)
+    prefixes = {
+        c: stream(fleet, c)[("BackupStorageLocation", "nightly")]["spec"]["objectStorage"]["prefix"]
+        for c in ("alpha", "beta")
+    }
+    assert prefixes == {"alpha": "test/alpha", "beta": "test/beta"}
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ("0 25 * * *", "hour: 25 is out of range 0-23"),
+        ("0 2 * *", "has 4 fields; expected 5"),
+        ("*/0 * * * *", "step '0' must be a positive number"),
+        ("0 0 31 2 *", "the schedule never runs"),
+    ],
+)
+def test_bad_cron_is_positioned(
+    make_fleet: Callable[..., Path], tmp_path: Path, schedule: str, message: str
+) -> None:
+    fleet = make_fleet("---\n" + POLICY_ALL + "---\n" + BACKUP.replace("0 2 * * *", schedule))
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "fleet.yaml:29:3: error: invalid cron schedule: " in result.stderr
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("schedule", "gap"),
+    [
+        ("0 2 * * *", 1440),
+        ("*/15 * * * *", 15),
+        ("0 3 * * 1", 7 * 1440),
+        ("@hourly", 60),
+        ("0 0 1 * *", 31 * 1440),
+        ("0 0 29 2 *", 4 * 365 * 1440 + 1440),
+    ],
+)
+def test_cron_longest_gap(schedule: str, gap: int) -> None:
+    assert parse_cron(schedule).longest_gap_minutes() == gap
+
+
+def test_ttl_from_retention() -> None:
+    assert ttl_hours(7, 1440) == 168
+    assert ttl_hours(3, 90) == 5
+    with pytest.raises(CronError):
+        parse_cron("61 * * * *")
+
+
+PROMETHEUS = """\
+apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: k8s, namespace: monitoring}
+spec:
+  replicas: 2
+  thanos: {image: "quay.io/thanos/thanos:v0.24.0"}
+"""
+
+
+def test_prometheus_labels_and_thanos_hub(make_fleet: Callable[..., Path]) -> None:
+    header = (
+        FLEET_HEADER.replace(
+            "      labels: {region: south}\n",
+            "      labels: {region: south}\n      thanosStore: beta-sidecar.example.com:10901\n",
+        )
+        + "  observability: {hub: alpha}\n"
+    )
+    policy = POLICY_ALL + "    - apiVersion: monitoring.coreos.com/v1\n      kind: Prometheus\n"
+    fleet = make_fleet("---\n" + policy, apps={"prom.yaml": PROMETHEUS}, header=header)
+    alpha, beta = stream(fleet, "alpha"), stream(fleet, "beta")
+    assert beta[("Prometheus", "k8s")]["spec"]["externalLabels"] == {"cluster": "beta"}
+    assert alpha[("Prometheus", "k8s")]["spec"]["replicaExternalLabelName"] == "prometheus_replica"
+    query = alpha[("Deployment", "thanos-query")]["spec"]["template"]["spec"]["containers"][0]
+    assert "--endpoint=beta-sidecar.example.com:10901" in query["args"]
+    assert ("Service", "thanos-query") in alpha
+    assert ("Deployment", "thanos-query") not in beta
+    built = run_cli("build", fleet, "-o", fleet.parent / "out")
+    assert "cluster alpha runs Prometheus but sets no thanosStore address" in built.stderr
+
+
+PDB = """\
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec:
+  minAvailable: MIN
+  selector: {matchLabels: {app: web}}
+"""
+
+HPA = """\
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: shop}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: LOW
+  maxReplicas: HIGH
+"""
+
+
+ROUTING = (
+    "    - apiVersion: v1\n      kind: Service\n"
+    "    - apiVersion: networking.k8s.io/v1\n      kind: Ingress\n"
+)
+
+
+def _check(make_fleet: Callable[..., Path], tmp_path: Path, apps: dict[str, str]) -> str:
+    fleet = make_fleet("---\n" + POLICY_ALL + ROUTING, apps=apps)
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    strict = run_cli("build", "--strict", fleet, "-o", tmp_path / "strict")
+    assert strict.exit_code == (2 if "warning:" in result.stderr else 0)
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (PDB.replace("MIN", "2"), "minAvailable 2 is at or above the 2 replica(s)"),
+        (PDB.replace("MIN", "1"), None),
+        (PDB.replace("minAvailable: MIN", "maxUnavailable: 0"), "maxUnavailable is 0"),
+        (PDB.replace("MIN", '"100%"'), "minAvailable 2 is at or above"),
+        (HPA.replace("LOW", "3").replace("HIGH", "5"), "minReplicas 3 exceeds the 2 replica(s)"),
+        (HPA.replace("LOW", "1").replace("HIGH", "1"), "maxReplicas 1 is below the 2 replica(s)"),
+        (HPA.replace("LOW", "1").replace("HIGH", "4"), None),
+        (SERVICE.replace("frontend", "lonely"), "no workload there has pods its selector"),
+        (SERVICE.replace("{app: frontend}", "{app: web}").replace("frontend", "web"), None),
+        (INGRESS.replace("name: frontend, port", "name: missing, port"), "none of the Services"),
+    ],
+)
+def test_consistency_checks(
+    make_fleet: Callable[..., Path], tmp_path: Path, extra: str, expected: str | None
+) -> None:
+    stderr = _check(make_fleet, tmp_path, {"web.yaml": DEPLOYMENT, "extra.yaml": extra})
+    if expected is None:
+        assert "warning:" not in stderr
+    else:
+        assert expected in stderr
+        assert "apps/extra.yaml:" in stderr
+
+
+def test_replicas_without_spreading_warn(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    crowded = DEPLOYMENT.split("      topologySpreadConstraints:")[0]
+    stderr = _check(make_fleet, tmp_path, {"web.yaml": crowded})
+    assert "runs more than one replica per cluster (alpha=2, beta=2)" in stderr
+    assert "apps/web.yaml:13:5: warning:" in stderr
+    assert "warning:" not in _check(make_fleet, tmp_path / "ok", {"web.yaml": DEPLOYMENT})
