@@ -16,6 +16,7 @@ from .placement import ResourcePlacement, resolve_placement
 from .render import ClusterObject, render_tree
 from .sources import Sources
 from .stack import (
+    adjust_placements,
     consistency_checks,
     expand_after_placement,
     expand_before_placement,
@@ -153,6 +154,8 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     placements = [*placements, *expansion.pinned]
     if fleet.document.data["spec"].get("followWorkloads", True):
         placements, diagnostics = _follow(placements, diagnostics)
+    placements, adjusted = adjust_placements(fleet, placements)
+    diagnostics = [*diagnostics, *adjusted]
     added, found = expand_after_placement(fleet, placements)
     placements = [*placements, *added]
     fleet = replace(fleet, resources=(*fleet.resources, *(p.resource for p in added)))

@@ -16,6 +16,7 @@ from .dependents import follow_workloads
 
 __all__ = [
     "Expansion",
+    "adjust_placements",
     "consistency_checks",
     "expand_after_placement",
     "expand_before_placement",
@@ -43,6 +44,14 @@ def expand_before_placement(fleet: Fleet) -> Expansion:
         else:
             expansion.pinned.append(pinned)
     return expansion
+
+
+def adjust_placements(
+    fleet: Fleet, placements: Sequence[ResourcePlacement]
+) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
+    """Kinds whose placement differs from Karmada's generic rules (the hook for gang-scheduled
+    batch jobs and edge workloads); everything else passes through unchanged."""
+    return list(placements), []
 
 
 def expand_after_placement(
