@@ -24,7 +24,7 @@ from .stack import (
 )
 from .templates import TemplateSet
 from .tree import FileTree
-from .validate import fleet_diagnostics, role_of, validate_documents
+from .validate import fleet_diagnostics, input_warnings, role_of, validate_documents
 from .yamldoc import Document, load_stream
 
 
@@ -139,12 +139,13 @@ def analyse(sources: Sources, options: Options) -> Analysis:
         build_fleet(docs)  # raises the positioned "first document must be a Fleet" error
     raise_if_errors(validate_documents(docs))
     fleet = build_fleet(docs)
+    secret_warnings = input_warnings(docs)
     stage = OverlayStage.from_fleet(fleet)
     if sources.templates:
         fleet = _add_templates(fleet, sources, stage)
     expansion = expand_before_placement(fleet)
     raise_if_errors(expansion.diagnostics)
-    stack_warnings = expansion.diagnostics
+    stack_warnings = [*secret_warnings, *expansion.diagnostics]
     pinned = [p.resource for p in expansion.pinned]
     placed_by_policies = replace(fleet, resources=(*fleet.resources, *expansion.resources))
     fleet = replace(placed_by_policies, resources=(*placed_by_policies.resources, *pinned))
@@ -209,8 +210,8 @@ class OutputCheck:
         self.validator = OutputValidator(store)
 
     def check_object(self, obj: ClusterObject, cluster: Cluster) -> None:
-        if obj.resource is None:
-            return
+        if obj.resource is None or obj.resource.document.raw is not None:
+            return  # SOPS-encrypted documents pass through untouched and unread
         self.validator.check(obj.data, cluster.kube_version, cluster.name, obj.resource.locate)
 
     def finish(self, options: Options) -> list[Diagnostic]:

@@ -13,7 +13,7 @@ from .overlay.stage import OverlayStage
 from .placement import ResourcePlacement, revise_replicas
 from .stack import varies_per_cluster
 from .tree import CLUSTERS_DIR, FileTree
-from .yamlout import dump_document, dump_stream
+from .yamlout import dump_document
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,9 @@ def render_tree(
             for obj in objects:
                 check(obj, target)
         for obj in objects:
-            tree[f"{CLUSTERS_DIR}/{cluster}/{obj.filename}"] = cache.text(obj.data)
+            raw = obj.resource.document.raw if obj.resource is not None else None
+            encoded = raw.encode("utf-8") if raw is not None else cache.text(obj.data)
+            tree[f"{CLUSTERS_DIR}/{cluster}/{obj.filename}"] = encoded
         if options.kustomization and objects:
             tree[f"{CLUSTERS_DIR}/{cluster}/kustomization.yaml"] = kustomization_text(
                 obj.filename for obj in objects
@@ -150,4 +152,8 @@ def render_tree(
 
 def render_stream(objects: Sequence[ClusterObject]) -> str:
     """One cluster's objects as a single YAML stream, for `render` and the Argo CD plugin."""
-    return dump_stream(obj.data for obj in objects)
+    parts = []
+    for obj in objects:
+        raw = obj.resource.document.raw if obj.resource is not None else None
+        parts.append(raw if raw is not None else dump_document(obj.data))
+    return "---\n".join(parts)

@@ -221,6 +221,23 @@ def name_diagnostics(doc: Document) -> list[Diagnostic]:
     return found
 
 
+def secret_diagnostics(doc: Document) -> list[Diagnostic]:
+    """A Secret with literal data in git is a leak waiting to happen; SOPS ones are fine."""
+    data = doc.data
+    if data.get("kind") != "Secret" or data.get("apiVersion") != "v1" or "sops" in data:
+        return []
+    if not (data.get("data") or data.get("stringData")):
+        return []
+    field = "data" if data.get("data") else "stringData"
+    return [
+        Diagnostic.warning(
+            "Secret holds literal values in the repository; encrypt it with SOPS (documents "
+            "with a `sops:` key pass through unchanged) or use sealed-secrets",
+            doc.locate(f"/{field}"),
+        )
+    ]
+
+
 def validate_documents(docs: Sequence[Document]) -> list[Diagnostic]:
     """Schema and name errors of every document, all at once."""
     found: list[Diagnostic] = []
@@ -229,6 +246,10 @@ def validate_documents(docs: Sequence[Document]) -> list[Diagnostic]:
         if isinstance(doc.data, dict):
             found.extend(name_diagnostics(doc))
     return found
+
+
+def input_warnings(docs: Sequence[Document]) -> list[Diagnostic]:
+    return [d for doc in docs if isinstance(doc.data, dict) for d in secret_diagnostics(doc)]
 
 
 def role_of(doc: Document) -> Role:

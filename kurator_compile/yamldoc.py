@@ -39,6 +39,9 @@ class Document:
     index: int
     data: Any
     positions: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    # The document's own text, kept only for SOPS-encrypted documents, which are emitted
+    # byte for byte: re-serialising them would break their MAC.
+    raw: str | None = field(default=None, repr=False, compare=False)
 
     def locate(self, pointer: str = "") -> SourceLocation:
         """The position of `pointer`, or of its nearest ancestor that has one."""
@@ -191,6 +194,14 @@ def _yaml_error(error: MarkedYAMLError, file: str) -> Diagnostic:
     )
 
 
+def _document_text(text: str, node: Node) -> str:
+    """The lines a document's root node spans, as written."""
+    start = text.rfind("\n", 0, node.start_mark.index) + 1
+    end = node.end_mark.index
+    body = text[start:end].rstrip("\n")
+    return body + "\n"
+
+
 def load_stream(text: str, file: str) -> list[Document]:
     """Parse a multi-document YAML stream; every problem becomes a positioned diagnostic."""
     if len(text) > MAX_FILE_CHARS:
@@ -219,7 +230,10 @@ def load_stream(text: str, file: str) -> list[Document]:
                 raise CompileError(builder.errors)
             if data is None:
                 continue  # an empty document between `---` markers, as kubectl skips it
-            documents.append(Document(file, index, data, builder.positions))
+            raw = None
+            if isinstance(data, dict) and isinstance(data.get("sops"), dict):
+                raw = _document_text(text, node)
+            documents.append(Document(file, index, data, builder.positions, raw))
     except MarkedYAMLError as error:
         diagnostics = _indentation_errors(text, file, tabs=True) or [_yaml_error(error, file)]
         raise CompileError(diagnostics) from None

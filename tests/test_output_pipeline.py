@@ -58,3 +58,49 @@ def test_custom_resources_need_a_schema(make_fleet: Callable[..., Path], tmp_pat
             tmp_path / "c",
         )
         assert checked.exit_code == 0, checked.output
+
+
+SOPS_SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata:
+    name: token
+    namespace: shop
+type: Opaque
+data:
+    token: ENC[AES256_GCM,data:3q2+7w==,iv:abc=,tag:def=,type:str]
+sops:
+    age:
+        - recipient: age1qqq
+          enc: |
+            -----BEGIN AGE ENCRYPTED FILE-----
+            YWdl
+            -----END AGE ENCRYPTED FILE-----
+    lastmodified: "2026-11-01T10:00:00Z"
+    mac: ENC[AES256_GCM,data:zzz,iv:yyy,tag:xxx,type:str]
+    version: 3.9.0
+"""
+
+
+def test_sops_documents_pass_through_unchanged(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    policy = POLICY_ALL + "    - apiVersion: v1\n      kind: Secret\n"
+    fleet = make_fleet("---\n" + policy, apps={"web.yaml": DEPLOYMENT, "token.yaml": SOPS_SECRET})
+    out = tmp_path / "out"
+    result = run_cli("build", "--strict", fleet, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert (out / "clusters/alpha/secret_shop_token.yaml").read_text() == SOPS_SECRET
+    streamed = run_cli("render", fleet, "--cluster", "beta").stdout
+    assert SOPS_SECRET in streamed
+
+
+def test_plain_secret_warns(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    plain = "apiVersion: v1\nkind: Secret\nmetadata: {name: token, namespace: shop}\n"
+    plain += "stringData:\n  password: hunter2\n"
+    policy = POLICY_ALL + "    - apiVersion: v1\n      kind: Secret\n"
+    fleet = make_fleet("---\n" + policy, apps={"web.yaml": DEPLOYMENT, "token.yaml": plain})
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 0
+    assert "apps/token.yaml:4:1: warning: Secret holds literal values" in result.stderr
+    assert "SOPS" in result.stderr
