@@ -81,7 +81,7 @@ class Resource:
     def name(self) -> str:
         return str(self.metadata.get("name", ""))
 
-    @property
+    @cached_property
     def group(self) -> str:
         return split_api_version(self.api_version)[0]
 

@@ -99,36 +99,41 @@ def _spreading(workload: ResourcePlacement) -> Iterator[Diagnostic]:
         )
 
 
-def _routing(
-    placement: ResourcePlacement, placements: Sequence[ResourcePlacement]
-) -> Iterator[Diagnostic]:
-    resource = placement.resource
-    same_namespace = [p for p in placements if p.resource.namespace == resource.namespace]
-    for cluster in sorted(placement.replicas):
-        if resource.kind == "Service":
-            if not (resource.data.get("spec") or {}).get("selector"):
-                return  # no selector: endpoints are managed by hand
-            serving = [
-                p
-                for p in same_namespace
-                if (p.resource.group, p.resource.kind) in WORKLOAD_KINDS
-                and cluster in p.replicas
-                and service_selects(resource.data, pod_labels(p.resource.data))
-            ]
-            what = "no workload there has pods its selector matches"
-        else:
-            wanted = ingress_services(resource.data)
-            serving = [
-                p
-                for p in same_namespace
-                if p.resource.kind == "Service"
-                and p.resource.name in wanted
-                and cluster in p.replicas
-            ]
-            what = f"none of the Services it routes to ({', '.join(sorted(wanted))}) is there"
-        if not serving:
+def _routing(placements: Sequence[ResourcePlacement]) -> Iterator[Diagnostic]:
+    """Services whose pods, and Ingresses whose Services, are not on a cluster they are on."""
+    pods = [(p, pod_labels(p.resource.data)) for p in _workloads(placements)]
+    services: dict[tuple[str, str], set[str]] = {}
+    for placement in placements:
+        resource = placement.resource
+        if resource.kind != "Service":
+            continue
+        services[(resource.namespace, resource.name)] = set(placement.replicas)
+        if not (resource.data.get("spec") or {}).get("selector"):
+            continue  # no selector: endpoints are managed by hand
+        serving: set[str] = set()
+        for workload, labels in pods:
+            if workload.resource.namespace == resource.namespace and service_selects(
+                resource.data, labels
+            ):
+                serving.update(workload.replicas)
+        for cluster in sorted(set(placement.replicas) - serving):
             yield Diagnostic.warning(
-                f"{resource.key} is placed on {cluster}, but {what}; its traffic goes nowhere",
+                f"{resource.key} is placed on {cluster}, but no workload there has pods its "
+                "selector matches; its traffic goes nowhere",
+                resource.locate(),
+            )
+    for placement in placements:
+        resource = placement.resource
+        if resource.kind != "Ingress":
+            continue
+        wanted = ingress_services(resource.data)
+        reachable: set[str] = set()
+        for name in wanted:
+            reachable |= services.get((resource.namespace, name), set())
+        for cluster in sorted(set(placement.replicas) - reachable):
+            yield Diagnostic.warning(
+                f"{resource.key} is placed on {cluster}, but none of the Services it routes to "
+                f"({', '.join(sorted(wanted))}) is there; its traffic goes nowhere",
                 resource.locate(),
             )
 
@@ -143,8 +148,7 @@ def consistency_checks(placements: Sequence[ResourcePlacement]) -> list[Diagnost
             found.extend(_pdb(placement, workloads))
         elif kind == "HorizontalPodAutoscaler":
             found.extend(_hpa(placement, workloads))
-        elif kind in ("Service", "Ingress"):
-            found.extend(_routing(placement, placements))
+    found.extend(_routing(placements))
     for workload in workloads:
         found.extend(_spreading(workload))
         if not workload.replicas and workload.policy is not None:
