@@ -291,8 +291,7 @@ def check(
 ) -> None:
     """Exit 1 if OUTPUT is not what `build` would write; writes nothing."""
     with _exit_codes(ctx):
-        import difflib
-
+        from .diff import render_patch
         from .emit import compare_tree, read_existing
 
         options = _options(root, strict, allow_outside, kustomization=kustomization)
@@ -315,20 +314,10 @@ def check(
             err=True,
         )
         if show_diff:
-            for path in sorted(drift.added + drift.changed + drift.removed):
-                before = (read_existing(output, path) or b"").decode("utf-8", "replace")
-                after = result.tree.get(path, b"").decode("utf-8")
-                click.echo(
-                    "".join(
-                        difflib.unified_diff(
-                            before.splitlines(keepends=True),
-                            after.splitlines(keepends=True),
-                            f"a/{path}",
-                            f"b/{path}",
-                        )
-                    ),
-                    nl=False,
-                )
+            paths = drift.added + drift.changed + drift.removed
+            before = {p: read_existing(output, p) or b"" for p in paths}
+            after = {p: result.tree.get(p, b"") for p in paths}
+            click.echo(render_patch(before, after), nl=False)
         sys.exit(EXIT_DRIFT)
 
 

@@ -261,13 +261,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def _write_tmp(tmp: Path, data: bytes) -> None:
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()  # left by a killed run: the name is ours
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
+    _write_new(str(tmp), data)
 
 
 def _os_error(error: OSError, out: Path) -> CompileError:
