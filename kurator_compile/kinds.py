@@ -47,6 +47,7 @@ KINDS: tuple[KindSpec, ...] = (
     ),
     KindSpec("apps.kurator.dev", "FederatedDeployment", Role.EXTENSION, "federateddeployment.json"),
     KindSpec("backup.kurator.dev", "BackupPolicy", Role.EXTENSION, "backuppolicy.json"),
+    KindSpec("edge.kubeedge.io", "EdgeNode", Role.EXTENSION, "edgenode.json"),
 )
 
 _BY_GROUP_KIND = {(spec.group, spec.kind): spec for spec in KINDS}
@@ -90,6 +91,7 @@ CLUSTER_SCOPED_KINDS = frozenset(
         ("policy.karmada.io", "ClusterPropagationPolicy"),
         ("policy.karmada.io", "ClusterOverridePolicy"),
         ("scheduling.volcano.sh", "Queue"),
+        ("apps.kubeedge.io", "NodeGroup"),
         ("cert-manager.io", "ClusterIssuer"),
     }
 )

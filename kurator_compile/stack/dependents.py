@@ -1,6 +1,7 @@
 """Objects that belong to a placed workload follow it to its clusters, when no policy places
 them: what its pod template references (Karmada's propagateDeps), Services that select its
-pods, Ingresses in front of those Services, and HPAs and PDBs that target it."""
+pods, Ingresses and Istio VirtualServices and DestinationRules in front of those Services, and
+HPAs and PDBs that target it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from types import MappingProxyType
 
 from ..model import Resource
 from ..placement import ResourcePlacement
+from .istio import is_destination_rule, is_virtual_service, routed_services
 from .workloads import (
     WORKLOAD_KINDS,
     ingress_services,
@@ -59,21 +61,32 @@ def follow_workloads(placements: Sequence[ResourcePlacement]) -> list[ResourcePl
                 reasons.append(f"follows {owner.resource.key}: {why}")
         if clusters:
             result[index] = _following(placement.resource, clusters, reasons)
-    for index, placement in enumerate(result):  # Ingresses follow the Services they front
+    for index, placement in enumerate(result):  # routing objects follow the Services they name
         resource = placement.resource
-        if placement.replicas or placement.policy is not None or resource.kind != "Ingress":
+        if placement.replicas or placement.policy is not None:
             continue
-        wanted = ingress_services(resource.data)
+        wanted = _routed_services(resource)
+        if not wanted:
+            continue
         clusters, reasons = set(), []
         for service in result:
             key = service.resource
-            if key.kind == "Service" and key.namespace == resource.namespace and key.name in wanted:
+            if key.kind == "Service" and (key.namespace, key.name) in wanted:
                 clusters.update(service.replicas)
                 if service.replicas:
                     reasons.append(f"follows {key.key}: it routes to that Service")
         if clusters:
             result[index] = _following(resource, clusters, reasons)
     return result
+
+
+def _routed_services(resource: Resource) -> set[tuple[str, str]]:
+    """(namespace, name) of the Services an Ingress, VirtualService or DestinationRule names."""
+    if resource.kind == "Ingress":
+        return {(resource.namespace, name) for name in ingress_services(resource.data)}
+    if is_virtual_service(resource) or is_destination_rule(resource):
+        return routed_services(resource)
+    return set()
 
 
 def _following(resource: Resource, clusters: set[str], reasons: list[str]) -> ResourcePlacement:

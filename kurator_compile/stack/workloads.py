@@ -16,6 +16,7 @@ WORKLOAD_KINDS = frozenset(
         ("apps", "ReplicaSet"),
         ("batch", "Job"),
         ("batch", "CronJob"),
+        ("apps.kubeedge.io", "EdgeApplication"),  # runs its Deployment manifests' pods
     }
 )
 
@@ -32,6 +33,10 @@ def pod_template(data: Mapping[str, Any]) -> dict[str, Any]:
     spec = _dict(data.get("spec"))
     if data.get("kind") == "CronJob":
         spec = _dict(_dict(spec.get("jobTemplate")).get("spec"))
+    elif data.get("kind") == "EdgeApplication":
+        manifests = _list(_dict(spec.get("workloadTemplate")).get("manifests"))
+        deployments = [m for m in manifests if _dict(m).get("kind") == "Deployment"]
+        spec = _dict(_dict(deployments[0]).get("spec")) if deployments else {}
     return _dict(spec.get("template"))
 
 
