@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import hashlib
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +113,54 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+class _SymlinkCycle(Exception):
+    pass
+
+
+def _walk(directory: str, parts: list[str], ancestors: frozenset[str]) -> Iterator[str]:
+    """glob with `**`, following directory symlinks but never round a cycle."""
+    if not parts:
+        yield directory
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "**":
+        yield from _walk(directory, rest, ancestors)
+        for entry in _entries(directory):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            real = os.path.realpath(entry.path)
+            if real in ancestors:
+                raise _SymlinkCycle(entry.path)
+            yield from _walk(entry.path, parts, ancestors | {real})
+    elif glob.has_magic(head):
+        for entry in _entries(directory):
+            if fnmatch.fnmatchcase(entry.name, head) and (
+                head.startswith(".") or not entry.name.startswith(".")
+            ):
+                yield from _walk(entry.path, rest, ancestors)
+    else:
+        candidate = os.path.join(directory, head)
+        if os.path.lexists(candidate):
+            yield from _walk(candidate, rest, ancestors)
+
+
+def _entries(directory: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as found:
+            return sorted(found, key=lambda e: e.name)
+    except (NotADirectoryError, FileNotFoundError, PermissionError):
+        return []
+
+
+def _glob(full: Path) -> list[str]:
+    text = os.path.normpath(str(full))
+    anchor, *parts = text.split(os.sep) if text.startswith(os.sep) else ["", *text.split(os.sep)]
+    start = os.sep if text.startswith(os.sep) else "."
+    del anchor
+    ancestors = frozenset({os.path.realpath(start)})
+    return sorted(set(_walk(start, parts, ancestors)))
+
+
 def _expand(
     pattern: str,
     base: Path,
@@ -121,7 +171,19 @@ def _expand(
 ) -> Iterator[Path]:
     """Paths matched by one glob, sorted; each resolved and checked against the root."""
     full = base / pattern
-    matches = sorted(glob.glob(str(full), recursive=True))
+    try:
+        matches = _glob(full)
+    except _SymlinkCycle as cycle:
+        shown = display_path(Path(str(cycle)), root)
+        raise CompileError(
+            [
+                Diagnostic.error(
+                    f"{pattern!r} walks into a symlink cycle at {shown}; remove the symlink or "
+                    "narrow the glob",
+                    origin,
+                )
+            ]
+        ) from None
     if not matches:
         raise CompileError([Diagnostic.error(f"{pattern!r} matches no file", origin)])
     for match in matches:
@@ -135,6 +197,16 @@ def _expand(
             candidates = [path]
         for candidate in candidates:
             resolved = candidate.resolve()
+            if resolved.exists() and not stat.S_ISREG(resolved.stat().st_mode):
+                raise CompileError(
+                    [
+                        Diagnostic.error(
+                            f"{pattern!r} matches {display_path(candidate, root)}, which is not "
+                            "a regular file (a pipe, socket or device cannot be read as YAML)",
+                            origin,
+                        )
+                    ]
+                )
             if not allow_outside and not _inside(resolved, root):
                 raise CompileError(
                     [

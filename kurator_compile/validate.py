@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from referencing import Registry
+from referencing import Resource as SchemaResource
 
 from .errors import Diagnostic
 from .kinds import KINDS, Role, kind_spec
-from .model import Fleet, Policy
+from .model import Fleet, Policy, Resource
 from .yamldoc import Document, pointer_join
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -34,15 +35,37 @@ def _registry() -> Registry:
     pairs = []
     for name in sorted(names):
         schema = json.loads(_schema_text(name))
-        pairs.append((schema["$id"], Resource.from_contents(schema)))
+        pairs.append((schema["$id"], SchemaResource.from_contents(schema)))
     return Registry().with_resources(pairs)
+
+
+@cache
+def _ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """JSON Schema patterns are ECMA-262, where `$` matches only at the very end; in Python it
+    also matches before a final newline, which would let "web\n" through a name pattern."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(
+    checker: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    if isinstance(instance, str) and not _ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(  # type: ignore[no-untyped-call]  # jsonschema has no hints here
+    Draft202012Validator, {"pattern": _pattern}
+)
 
 
 @cache
 def validator(schema_name: str) -> Draft202012Validator:
     """One compiled validator per schema for the life of the process (schemas never change)."""
     schema = json.loads(_schema_text(schema_name))
-    return Draft202012Validator(schema, registry=_registry())
+    compiled: Draft202012Validator = _Validator(schema, registry=_registry())
+    return compiled
 
 
 def _pointer(path: Iterable[Any]) -> str:
@@ -160,6 +183,54 @@ def _policy_cluster_references(policy: Policy) -> Iterator[tuple[str, str]]:
             )
 
 
+# Most file systems allow 255 bytes per file name.
+MAX_FILE_NAME_BYTES = 255
+
+
+def _file_name_diagnostics(fleet: Fleet) -> Iterator[Diagnostic]:
+    """Every object's file name must fit the file system and differ from every other's, even
+    on case-insensitive file systems (kinds are lowercased in file names)."""
+    from .render import object_filename
+
+    taken: dict[str, Resource] = {}
+    for resource in fleet.resources:
+        name = object_filename(resource.key)
+        if len(name.encode("utf-8")) > MAX_FILE_NAME_BYTES:
+            yield Diagnostic.error(
+                f"{resource.key} would be written as a file name of {len(name.encode())} bytes "
+                f"({name[:40]}...), over the {MAX_FILE_NAME_BYTES} most file systems allow; "
+                "shorten its name or namespace",
+                resource.locate("/metadata/name"),
+            )
+        first = taken.setdefault(name.lower(), resource)
+        if first is not resource and first.key != resource.key:
+            where = first.locate()
+            yield Diagnostic.error(
+                f"{resource.key} and {first.key} (at {where.file}:{where.line}:{where.column}) "
+                f"would share the file name {name}: their kinds or names differ only in case",
+                resource.locate(""),
+            )
+
+
+def _extension_cluster_references(fleet: Fleet) -> Iterator[tuple[Document, str, str]]:
+    """(document, cluster name, pointer) for every cluster an override or overlay names."""
+    for kind in ("OverridePolicy", "ClusterOverridePolicy"):
+        for doc in fleet.extensions.get(kind, ()):
+            spec = doc.data.get("spec") or {}
+            for index, rule in enumerate(spec.get("overrideRules") or []):
+                pointer = f"/spec/overrideRules/{index}/targetCluster"
+                for name, where in _affinity_cluster_names(rule.get("targetCluster"), pointer):
+                    yield doc, name, where
+            for name, where in _affinity_cluster_names(
+                spec.get("targetCluster"), "/spec/targetCluster"
+            ):
+                yield doc, name, where
+    for doc in fleet.extensions.get("Overlay", ()):
+        selector = (doc.data.get("spec") or {}).get("clusterSelector")
+        for name, where in _affinity_cluster_names(selector, "/spec/clusterSelector"):
+            yield doc, name, where
+
+
 def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
     """Checks that need more than one document: duplicates and references to clusters."""
     found: list[Diagnostic] = list(
@@ -178,7 +249,18 @@ def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
             "policy",
         )
     )
+    found.extend(_file_name_diagnostics(fleet))
     known = {cluster.name for cluster in fleet.clusters}
+    for doc, name, pointer in _extension_cluster_references(fleet):
+        if name not in known:
+            found.append(
+                Diagnostic.error(
+                    f"{doc.data['kind']} {doc.data['metadata']['name']!r} names cluster "
+                    f"{name!r}, which the fleet does not have (clusters: "
+                    f"{', '.join(sorted(known))})",
+                    doc.locate(pointer),
+                )
+            )
     for policy in fleet.policies:
         for name, pointer in _policy_cluster_references(policy):
             if name not in known:
@@ -202,7 +284,7 @@ def name_diagnostics(doc: Document) -> list[Diagnostic]:
         return []
     found: list[Diagnostic] = []
     name = metadata.get("name")
-    if isinstance(name, str) and (not OBJECT_NAME.match(name) or len(name) > 253):
+    if isinstance(name, str) and (not OBJECT_NAME.fullmatch(name) or len(name) > 253):
         found.append(
             Diagnostic.error(
                 f"object name {name!r} cannot become a file name: use lowercase "
@@ -211,10 +293,12 @@ def name_diagnostics(doc: Document) -> list[Diagnostic]:
             )
         )
     namespace = metadata.get("namespace")
-    if isinstance(namespace, str) and not DNS1123_LABEL.match(namespace):
+    if isinstance(namespace, str) and (
+        not DNS1123_LABEL.fullmatch(namespace) or len(namespace) > 63
+    ):
         found.append(
             Diagnostic.error(
-                f"namespace {namespace!r} is not a valid DNS-1123 label",
+                f"namespace {namespace!r} is not a valid DNS-1123 label (at most 63 characters)",
                 doc.locate("/metadata/namespace"),
             )
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import CompileError, Diagnostic, SourceLocation
@@ -20,6 +21,11 @@ MAX_ALIAS_EXPANSION = 100_000
 MAX_FILE_CHARS = 16 * 1024 * 1024
 
 _TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(
+    _TAG + name for name in ("str", "null", "bool", "int", "float", "timestamp", "binary")
+)
+# Larger integers are no Kubernetes value (and Python refuses to parse them quickly).
+MAX_INT_DIGITS = 1000
 _BAD_INDENT = re.compile(r"^[ \t\u00a0]*?([\t\u00a0])", re.MULTILINE)
 
 
@@ -87,8 +93,12 @@ class _Builder:
         mark = node.start_mark
         self.positions[pointer] = key_pos or (mark.line + 1, mark.column + 1)
         if isinstance(node, MappingNode):
+            if node.tag not in (_TAG + "map", _TAG + "omap"):
+                self._unsupported(node, pointer)
             return self._mapping(node, pointer)
         if isinstance(node, SequenceNode):
+            if node.tag != _TAG + "seq":
+                self._unsupported(node, pointer)
             return [self.build(item, pointer_join(pointer, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
         return self._scalar(node, pointer)
@@ -126,20 +136,44 @@ class _Builder:
             result[key] = self.build(value_node, child, (kmark.line + 1, kmark.column + 1))
         for source in merged:
             # `<<` merge keys: explicit keys win, earlier merge sources win over later ones.
-            for key, value in self._mapping(source, pointer).items():
-                result.setdefault(key, value)
+            # Built through build() so that merging an alias counts against the alias budget.
+            value = self.build(source, pointer)
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    result.setdefault(key, item)
         return result
+
+    def _unsupported(self, node: Node, pointer: str) -> None:
+        self.errors.append(
+            Diagnostic.error(f"unsupported YAML tag {node.tag!r}", self._loc(node, pointer))
+        )
 
     def _scalar(self, node: ScalarNode, pointer: str) -> Any:
         tag, text = node.tag, node.value
+        if tag not in _SCALAR_TAGS:
+            self._unsupported(node, pointer)
+            return text
         if tag == _TAG + "str" or node.style in ("'", '"', "|", ">"):
             return text
+        try:
+            return self._typed(tag, text)
+        except ValueError as error:
+            kind = tag.removeprefix(_TAG)
+            self.errors.append(
+                Diagnostic.error(f"{text[:40]!r} is not a valid {kind}: {error}", self._loc(node, pointer))
+            )
+            return text
+
+    @staticmethod
+    def _typed(tag: str, text: str) -> Any:
         if tag == _TAG + "null":
             return None
         if tag == _TAG + "bool":
             return text.lower() == "true"
         if tag == _TAG + "int":
             digits = text.replace("_", "")
+            if len(digits) > MAX_INT_DIGITS:
+                raise ValueError(f"more than {MAX_INT_DIGITS} digits")
             try:
                 return int(digits, 0)
             except ValueError:
@@ -151,12 +185,7 @@ class _Builder:
             if lowered == ".nan":
                 return float("nan")
             return float(lowered)
-        if tag in (_TAG + "timestamp", _TAG + "binary"):
-            # Kubernetes carries both as strings; keep the text as written.
-            return text
-        self.errors.append(
-            Diagnostic.error(f"unsupported YAML tag {tag!r}", self._loc(node, pointer))
-        )
+        # timestamp and binary: Kubernetes carries both as strings; keep the text as written.
         return text
 
 
@@ -237,6 +266,20 @@ def load_stream(text: str, file: str) -> list[Document]:
     except MarkedYAMLError as error:
         diagnostics = _indentation_errors(text, file, tabs=True) or [_yaml_error(error, file)]
         raise CompileError(diagnostics) from None
+    except ReaderError as error:
+        offset = error.position
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        raise CompileError(
+            [
+                Diagnostic.error(
+                    f"invalid YAML: control character {error.character!r} is not allowed "
+                    "(YAML forbids most control characters; write it as an escape in a "
+                    "double-quoted string)",
+                    SourceLocation(file, line, column),
+                )
+            ]
+        ) from None
     except RecursionError:
         raise CompileError(
             [Diagnostic.error("YAML nesting is too deep", SourceLocation(file, 1, 1))]
