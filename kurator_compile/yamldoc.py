@@ -24,6 +24,9 @@ _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(
     _TAG + name for name in ("str", "null", "bool", "int", "float", "timestamp", "binary")
 )
+# Entries (`key: `, `- `, `,`) one file may hold: a cheap bound on parsing work; real
+# manifests stay orders of magnitude below it.
+MAX_NODES = 2_000_000
 # Larger integers are no Kubernetes value (and Python refuses to parse them quickly).
 MAX_INT_DIGITS = 1000
 _BAD_INDENT = re.compile(r"^[ \t\u00a0]*?([\t\u00a0])", re.MULTILINE)
@@ -239,6 +242,17 @@ def load_stream(text: str, file: str) -> list[Document]:
                 Diagnostic.error(
                     f"file is larger than {MAX_FILE_CHARS // (1024 * 1024)} MiB; "
                     "split it or leave it out of the fleet",
+                    SourceLocation(file, 1, 1),
+                )
+            ]
+        )
+    separators = text.count(",") + text.count("- ") + text.count(": ")
+    if separators > MAX_NODES:
+        raise CompileError(
+            [
+                Diagnostic.error(
+                    f"too many YAML nodes: about {separators} entries, over the {MAX_NODES} "
+                    "this tool reads from one file (it would take minutes); split the file",
                     SourceLocation(file, 1, 1),
                 )
             ]

@@ -318,3 +318,46 @@ def test_replicas_without_spreading_warn(make_fleet: Callable[..., Path], tmp_pa
     assert "runs more than one replica per cluster (alpha=2, beta=2)" in stderr
     assert "apps/web.yaml:13:5: warning:" in stderr
     assert "warning:" not in _check(make_fleet, tmp_path / "ok", {"web.yaml": DEPLOYMENT})
+
+
+KURATOR_BACKUP = """\
+apiVersion: backup.kurator.dev/v1alpha1
+kind: Backup
+metadata: {name: weekly, namespace: default}
+spec:
+  schedule: "0 3 * * 0"
+  destination:
+    fleet: test
+    clusters: [{kind: AttachedCluster, name: beta}]
+  policy:
+    resourceFilter: {includedNamespaces: [shop]}
+    ttl: 720h
+"""
+
+
+def test_kurator_backup_maps_to_velero(make_fleet: Callable[..., Path]) -> None:
+    fleet = make_fleet("---\n" + POLICY_ALL + "---\n" + KURATOR_BACKUP)
+    schedule = stream(fleet, "beta")[("Schedule", "weekly")]
+    assert schedule["spec"] == {
+        "schedule": "0 3 * * 0",
+        "template": {"includedNamespaces": ["shop"], "ttl": "720h"},
+    }
+    assert ("Schedule", "weekly") not in stream(fleet, "alpha")
+    one_off = KURATOR_BACKUP.replace('  schedule: "0 3 * * 0"\n', "")
+    fleet = make_fleet("---\n" + POLICY_ALL + "---\n" + one_off)
+    assert stream(fleet, "beta")[("Backup", "weekly")]["spec"]["ttl"] == "720h"
+
+
+def test_workload_on_zero_clusters_warns(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    idle = DEPLOYMENT.replace("replicas: 2", "replicas: 0").replace(
+        "          image: nginx:1.27\n",
+        "          image: nginx:1.27\n          resources: {requests: {cpu: 100m}}\n",
+    )
+    fleet = make_fleet(apps={"web.yaml": idle})
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "apps/web.yaml:1:1: warning: Deployment.apps/shop/web lands on zero clusters" in (
+        result.stderr
+    )
+    busy = run_cli("build", make_fleet(apps={"web.yaml": DEPLOYMENT}), "-o", tmp_path / "b")
+    assert "lands on zero clusters" not in busy.stderr

@@ -80,6 +80,10 @@ def expand_after_placement(
         generated, found = backup.expand(doc, fleet, placements)
         added.extend(generated)
         diagnostics.extend(found)
+    for doc in fleet.extensions.get("Backup", ()):
+        generated, found = backup.expand_kurator_backup(doc, fleet)
+        added.extend(generated)
+        diagnostics.extend(found)
     for expand in (
         observability.query_objects,
         istio.destination_rules,
