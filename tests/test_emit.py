@@ -286,3 +286,30 @@ def test_fleet_header_is_used_by_default(tmp_path: Path) -> None:
     result = run_cli("build", cwd=tmp_path)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "rendered/clusters/alpha/deployment.apps_shop_web.yaml").exists()
+
+
+def test_read_only_file_system_keeps_old_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As root, permission bits do not stop writes; a read-only mount answers EROFS instead."""
+    import errno
+
+    import kurator_compile.emit as emit
+
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    before = tree_of(out)
+    real_open = os.open
+
+    def read_only(path: str | os.PathLike[str], flags: int, *args: int) -> int:
+        if flags & (os.O_WRONLY | os.O_RDWR) and "clusters" in str(path):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(emit.os, "open", read_only)
+    changed = {**TREE, "clusters/alpha/configmap_default_new.yaml": b"new: 1\n"}
+    changed["clusters/alpha/configmap_default_a.yaml"] = b"a: 2\n"
+    with pytest.raises(CompileError, match="Read-only file system; the previous tree is intact"):
+        write_tree(out, changed)
+    monkeypatch.undo()
+    assert tree_of(out) == before
