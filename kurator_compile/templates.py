@@ -4,16 +4,29 @@ Templates see `cluster` (name, labels, provider, region, zones, capacity, kubeVe
 `fleet` (name) and `values` (merged from the overlays that select the cluster). No loader is
 configured, so `include`/`import` cannot read files; the sandbox blocks attributes such as
 `__class__` and caps `range()`; an undefined variable is an error naming file and line.
+
+Work is bounded too, since each step of a template may be allowed and their product not:
+* `**` may not build an integer of more than MAX_INT_BITS bits, nor `*` (on numbers) or
+  string/list repetition anything larger than that or MAX_RENDERED_CHARS;
+* one render may run at most MAX_TEMPLATE_STEPS loop iterations and calls (counted in every
+  `for` loop and every call the sandbox sees, macros included), whatever thread it runs in;
+* one render may take at most RENDER_SECONDS of wall-clock time; this needs SIGALRM, so it
+  applies on the main thread only (where the CLI renders), and not when another interval
+  timer is already running.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from functools import cache
+from types import FrameType
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -24,23 +37,136 @@ from .yamldoc import Document, load_stream
 
 # Rendered text larger than this is a runaway loop, not a manifest.
 MAX_RENDERED_CHARS = 4 * 1024 * 1024
+# No integer a template computes with `**` or `*` may be larger than this many bits.
+MAX_INT_BITS = 1 << 20
+# Loop iterations plus calls of one render.
+MAX_TEMPLATE_STEPS = 1_000_000
+# Wall-clock time of one render (main thread only).
+RENDER_SECONDS = 5.0
+
+
+class TemplateBudgetError(Exception):
+    """A render that ran out of steps or time (a runaway loop)."""
+
+
+class _Steps:
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+    def tick(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise TemplateBudgetError(
+                f"the template runs more than {MAX_TEMPLATE_STEPS} loop iterations and calls "
+                "(a runaway loop?)"
+            )
+
+
+_STEPS: ContextVar[_Steps | None] = ContextVar("kurator_template_steps", default=None)
+
+
+def _counted(iterable: Iterable[Any]) -> Iterator[Any]:
+    """What every template `for` loop iterates over: its iterable, one step per item."""
+    steps = _STEPS.get()
+    if steps is None:
+        yield from iterable
+        return
+    for item in iterable:
+        steps.tick()
+        yield item
+
+
+def _int_bits(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return max(value.bit_length(), 1)
 
 
 class _Environment(SandboxedEnvironment):
-    """The sandbox, with string repetition capped too (`'x' * 10**9` would exhaust memory)."""
+    """The sandbox, with the size of `*` and `**` results capped (`'x' * 10**9` would exhaust
+    memory, `((10**1000)**1000)**1000` would compute for minutes) and every call counted."""
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        too_long = (
-            operator == "*"
-            and isinstance(left, str | list)
-            and isinstance(right, int)
-            and len(left) * right > MAX_RENDERED_CHARS
-        )
-        if too_long:
-            raise SecurityError("the result of the multiplication would be too large")
-        if operator == "**" and isinstance(right, int) and right > 1000:
-            raise SecurityError("the exponent is too large")
+        if operator == "*":
+            self._check_product(left, right)
+            self._check_product(right, left)
+        if operator == "**" and isinstance(right, int) and not isinstance(right, bool):
+            if right > 1000:
+                raise SecurityError("the exponent is too large")
+            bits = _int_bits(left)
+            if bits is not None and right > 0 and (bits - 1) * right > MAX_INT_BITS:
+                raise SecurityError(
+                    f"the result of the power would be too large (over {MAX_INT_BITS} bits)"
+                )
         return super().call_binop(context, operator, left, right)
+
+    @staticmethod
+    def _check_product(left: Any, right: Any) -> None:
+        if isinstance(left, str | list | tuple) and isinstance(right, int):
+            if len(left) * right > MAX_RENDERED_CHARS:
+                raise SecurityError("the result of the multiplication would be too large")
+            return
+        left_bits, right_bits = _int_bits(left), _int_bits(right)
+        if (
+            left_bits is not None
+            and right_bits is not None
+            and left_bits + right_bits > MAX_INT_BITS
+        ):
+            raise SecurityError(
+                f"the result of the multiplication would be too large (over {MAX_INT_BITS} bits)"
+            )
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        steps = _STEPS.get()
+        if steps is not None:
+            steps.tick()
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+def _instrument(tree: nodes.Template) -> nodes.Template:
+    """Wrap the iterable of every `for` loop in `_counted`."""
+    for loop in list(tree.find_all(nodes.For)):
+        loop.iter = nodes.Call(
+            nodes.ImportedName(f"{__name__}._counted"), [loop.iter], [], None, None
+        )
+    return tree
+
+
+class _Deadline:
+    """SIGALRM after RENDER_SECONDS (then every 0.1 s until the render stops), raising
+    TemplateBudgetError in the render; does nothing off the main thread or when another
+    interval timer is armed."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.armed = False
+        self.previous: Any = None
+
+    def _fire(self, signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        if self.armed:
+            raise TemplateBudgetError(
+                f"template took longer than {self.seconds:g} s to render (a runaway loop?)"
+            )
+
+    def __enter__(self) -> _Deadline:
+        usable = (
+            hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+            and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+        )
+        if usable:
+            self.previous = signal.signal(signal.SIGALRM, self._fire)
+            self.armed = True
+            signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.armed:
+            self.armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            previous = self.previous
+            signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
 
 
 @cache
@@ -89,13 +215,18 @@ def render_template(
             [Diagnostic.error(f"template error for cluster {cluster.name}: {message}", where)]
         )
 
+    token = _STEPS.set(_Steps(MAX_TEMPLATE_STEPS))
     try:
         env = _environment()
-        code = env.compile(source.text, source.path, source.path)
+        tree = env.parse(source.text, source.path, source.path)
+        code = env.compile(_instrument(tree), source.path, source.path)
         template = env.template_class.from_code(env, code, env.make_globals(None), None)
-        text = template.render(
-            cluster=cluster_context(cluster), fleet={"name": fleet_name}, values=dict(values)
-        )
+        with _Deadline(RENDER_SECONDS):
+            text = template.render(
+                cluster=cluster_context(cluster), fleet={"name": fleet_name}, values=dict(values)
+            )
+    except TemplateBudgetError as error:
+        raise fail(str(error), _template_line(error, source.path)) from None
     except TemplateSyntaxError as error:
         raise fail(f"syntax: {error.message}", _template_line(error, source.path)) from None
     except UndefinedError as error:
@@ -108,6 +239,8 @@ def render_template(
         raise fail(f"{type(error).__name__}: {error}", _template_line(error, source.path)) from None
     except RecursionError:
         raise fail("recursion too deep", 1) from None
+    finally:
+        _STEPS.reset(token)
     if len(text) > MAX_RENDERED_CHARS:
         raise fail("rendered text is larger than 4 MiB", 1)
     return load_stream(text, source.path)

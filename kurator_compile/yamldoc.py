@@ -163,7 +163,9 @@ class _Builder:
         except ValueError as error:
             kind = tag.removeprefix(_TAG)
             self.errors.append(
-                Diagnostic.error(f"{text[:40]!r} is not a valid {kind}: {error}", self._loc(node, pointer))
+                Diagnostic.error(
+                    f"{text[:40]!r} is not a valid {kind}: {error}", self._loc(node, pointer)
+                )
             )
             return text
 

@@ -9,6 +9,12 @@ first path segment rather than requiring an empty one (so `a/b` means `/b`), and
 `+1` and `01` as index 1.
 
 Values are never modified: each operation copies only the containers on its path.
+
+A patched object may hold at most MAX_PATCHED_NODES nodes (every map, list and scalar counts
+one), counting the object as it comes in plus every value an `add`, `replace` or `copy`
+puts in. Copies share their subtree, so without the bound forty `copy` operations of /spec
+into itself ask for 2**40 nodes downstream; as with YAML alias expansion, such a patch is
+refused instead.
 """
 
 from __future__ import annotations
@@ -19,11 +25,19 @@ from typing import Any, Final, Literal
 
 from .errors import PatchError
 
-__all__ = ["Dialect", "decode_pointer", "escape_pointer", "json_equal", "json_patch"]
+__all__ = [
+    "MAX_PATCHED_NODES",
+    "Dialect",
+    "decode_pointer",
+    "escape_pointer",
+    "json_equal",
+    "json_patch",
+]
 
 Dialect = Literal["karmada", "kustomize"]
 
 _OPS: Final = ("add", "remove", "replace", "move", "copy", "test")
+MAX_PATCHED_NODES: Final = 1_000_000
 _INDEX = re.compile(r"[+-]?[0-9]+")
 _ESCAPE = re.compile(r"~[01]")
 
@@ -70,11 +84,39 @@ def json_patch(doc: Any, ops: Sequence[Mapping[str, Any]], *, dialect: Dialect =
     if not isinstance(doc, (dict, list)):
         raise PatchError("a JSON patch applies to an object or an array")
     original = doc
+    budget = _Budget(MAX_PATCHED_NODES)
+    budget.spend(doc, None)
     for index, op in enumerate(ops):
         if not isinstance(op, Mapping):
             raise PatchError(f"operation must be an object, not {op!r}", op_index=index)
-        doc = _Applier(dialect, index, original).apply(doc, op)
+        doc = _Applier(dialect, index, original, budget).apply(doc, op)
     return doc
+
+
+class _Budget:
+    """Nodes a patched object may still grow by (see the module docstring)."""
+
+    def __init__(self, nodes: int) -> None:
+        self.left = nodes
+
+    def spend(self, value: Any, index: int | None) -> None:
+        """Count the nodes of `value`, stopping as soon as the budget is exceeded."""
+        stack = [value]
+        left = self.left
+        while stack:
+            node = stack.pop()
+            left -= 1
+            if left < 0:
+                raise PatchError(
+                    f"the patched object is too large: more than {MAX_PATCHED_NODES} nodes "
+                    "(does a JSON patch copy a subtree into itself again and again?)",
+                    op_index=index,
+                )
+            if isinstance(node, dict):
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+        self.left = left
 
 
 def _validate(op: Any, index: int) -> None:
@@ -95,10 +137,11 @@ def _validate(op: Any, index: int) -> None:
 class _Applier:
     """One operation against one document; `lax` is json-patch v4's handling of missing keys."""
 
-    def __init__(self, dialect: Dialect, index: int, original: Any) -> None:
+    def __init__(self, dialect: Dialect, index: int, original: Any, budget: _Budget) -> None:
         self.lax = dialect == "kustomize"
         self.index = index
         self.original = original
+        self.budget = budget
 
     def error(self, message: str, pointer: str) -> PatchError:
         return PatchError(message, pointer, self.index)
@@ -185,7 +228,9 @@ class _Applier:
 
     # -- operations ------------------------------------------------------------------------
 
-    def add(self, doc: Any, path: str, value: Any) -> Any:
+    def add(self, doc: Any, path: str, value: Any, *, grows: bool = True) -> Any:
+        if grows:
+            self.budget.spend(value, self.index)
         if path == "" and not self.lax:
             if not isinstance(value, (dict, list)):
                 raise self.error("add operation value must be an object or an array", path)
@@ -210,6 +255,7 @@ class _Applier:
         return root
 
     def replace(self, doc: Any, path: str, value: Any) -> Any:
+        self.budget.spend(value, self.index)
         if path == "":
             if isinstance(value, (dict, list)):
                 return value
@@ -236,7 +282,7 @@ class _Applier:
             raise self.error("unable to move entire document to another path", source)
         value = self.read(doc, source, "move operation")
         doc = self.remove(doc, source)
-        return self.add_at(doc, path, value, "move operation")
+        return self.add_at(doc, path, value, "move operation", grows=False)
 
     def copy(self, doc: Any, source: str, path: str) -> Any:
         if source == "" and not self.lax:
@@ -245,13 +291,15 @@ class _Applier:
             value = self.read(doc, source, "copy operation")
         return self.add_at(doc, path, None if value is _ABSENT else value, "copy operation")
 
-    def add_at(self, doc: Any, path: str, value: Any, what: str) -> Any:
+    def add_at(self, doc: Any, path: str, value: Any, what: str, *, grows: bool = True) -> Any:
         if self.split(path) is None:
             raise self.error(
                 f"{what} does not apply: doc is missing destination path: {path}", path
             )
+        if grows:
+            self.budget.spend(value, self.index)
         try:
-            return self.add(doc, path, value)
+            return self.add(doc, path, value, grows=False)
         except PatchError as error:
             raise self.error(error.message.replace("add operation", what), path) from None
 

@@ -12,7 +12,7 @@ from ..yamldoc import load_stream
 from .errors import PatchError
 from .jsonpatch import json_patch
 from .strategic import strategic_merge
-from .target import identity_matches, split_api_version, target_matches
+from .target import compile_target, identity_matches, split_api_version
 
 __all__ = ["JsonPatch", "Patch", "StrategicMergePatch", "apply_patch", "parse_patch"]
 
@@ -129,10 +129,8 @@ def apply_patch(
     if isinstance(patch, JsonPatch):
         if target is None:
             raise PatchError("must specify a target for a JSON patch")
-        return [
-            _json_patch_object(r, patch.operations) if target_matches(r, target) else r
-            for r in resources
-        ]
+        selects = compile_target(target).matches
+        return [_json_patch_object(r, patch.operations) if selects(r) else r for r in resources]
     result: list[dict[str, Any] | None] = list(resources)
     options = {"allow_name_change": allow_name_change, "allow_kind_change": allow_kind_change}
     if target is not None:
@@ -140,8 +138,9 @@ def apply_patch(
             raise PatchError(
                 "multiple strategic-merge patches in one `patches` entry cannot set a target"
             )
+        selects = compile_target(target).matches
         for i, obj in enumerate(resources):
-            if target_matches(obj, target):
+            if selects(obj):
                 document = dict(patch.documents[0])
                 document["apiVersion"] = _api_version(obj)  # kustomize's SetGvk on the copy
                 result[i] = strategic_merge(obj, document, **options)

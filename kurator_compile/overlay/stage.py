@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CompileError, Diagnostic, SourceLocation
+from ..kinds import is_cluster_scoped, split_api_version
 from ..model import Cluster, Fleet, Resource
 from ..placement.selectors import cluster_matches, selector_priority
 from ..stack import per_cluster, varies_per_cluster
@@ -21,7 +22,7 @@ from .jsonpatch import json_patch
 from .patch import JsonPatch, Patch, StrategicMergePatch, parse_patch
 from .policies import override_steps
 from .strategic import strategic_merge
-from .target import identity_matches, target_matches
+from .target import CompiledTarget, TargetError, compile_target, identity_matches
 
 if TYPE_CHECKING:
     from ..templates import TemplateSet
@@ -34,6 +35,9 @@ class OverlayPatch:
     target: Mapping[str, Any] | None
     patch: Patch
     location: SourceLocation
+    # The target, checked and compiled when the overlay is built (None: no target).
+    selector: CompiledTarget | None = None
+    target_location: SourceLocation | None = None
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,25 @@ def _parse_one(entry: Mapping[str, Any], doc: Document, pointer: str) -> Overlay
     target = entry.get("target")
     source = entry["patch"]
     location = doc.locate(f"{pointer}/patch")
+    selector = None
+    if target is not None:
+        if not isinstance(target, Mapping):
+            raise CompileError(
+                [
+                    Diagnostic.error(
+                        "a patch target must be a mapping", doc.locate(f"{pointer}/target")
+                    )
+                ]
+            )
+        try:
+            selector = compile_target(target)
+        except TargetError as error:
+            at = f"{pointer}/target/{_escape(error.field)}" if error.field else f"{pointer}/target"
+            raise CompileError([Diagnostic.error(str(error), doc.locate(at))]) from None
     try:
         patch = parse_patch(source, file=location.file)
+    except CompileError as error:
+        raise CompileError(_inside_patch_text(error, location)) from None
     except PatchError as error:
         # A map patch with a target needs no kind or name of its own (the target names them).
         loaded = source
@@ -69,7 +90,34 @@ def _parse_one(entry: Mapping[str, Any], doc: Document, pointer: str) -> Overlay
         if target is None or not isinstance(loaded, dict):
             raise CompileError([error.diagnostic(location)]) from None
         patch = StrategicMergePatch((loaded,))
-    return OverlayPatch(target, patch, location)
+    target_location = doc.locate(f"{pointer}/target") if target is not None else None
+    return OverlayPatch(target, patch, location, selector, target_location)
+
+
+def _inside_patch_text(error: CompileError, location: SourceLocation) -> list[Diagnostic]:
+    """Problems of a patch given as YAML text, at the `patch` key: the lines and columns the
+    loader reports count from the start of the text, not of the file."""
+    found = []
+    for diagnostic in error.diagnostics:
+        inner = diagnostic.location
+        message = diagnostic.message
+        for prefix in ("invalid YAML: ", "invalid YAML "):
+            if message.startswith(prefix):
+                message = message[len(prefix) :]
+                break
+        where = f" (line {inner.line}, column {inner.column} of the text)" if inner else ""
+        found.append(
+            Diagnostic(
+                diagnostic.severity,
+                f"invalid YAML in the patch text{where}: {message}",
+                location,
+            )
+        )
+    return found
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
 
 
 def build_overlays(documents: Sequence[Document]) -> tuple[list[Overlay], list[Diagnostic]]:
@@ -97,7 +145,8 @@ def build_overlays(documents: Sequence[Document]) -> tuple[list[Overlay], list[D
 
 def _selects(patch: OverlayPatch, obj: Mapping[str, Any]) -> bool:
     if patch.target is not None:
-        return target_matches(obj, patch.target)
+        selector = patch.selector or compile_target(patch.target)
+        return selector.matches(obj)
     if isinstance(patch.patch, StrategicMergePatch):
         return any(identity_matches(obj, doc) for doc in patch.patch.documents)
     return False
@@ -190,11 +239,20 @@ class OverlayStage:
             if current is None or not overlay.selects(cluster):
                 continue
             for p_index, patch in enumerate(overlay.patches):
-                if current is None or not _selects(patch, current):
+                if current is None:
+                    continue
+                try:
+                    selected = _selects(patch, current)
+                except PatchError as error:
+                    self._error(error, patch.target_location or patch.location, resource, cluster)
+                    return current
+                if not selected:
                     continue
                 self.used.add((o_index, p_index))
                 try:
                     after = _apply(patch, current)
+                    if after is not None:
+                        _same_identity(current, after)
                 except PatchError as error:
                     self._error(error, patch.location, resource, cluster)
                     return current
@@ -242,6 +300,7 @@ class OverlayStage:
             )
             try:
                 after = apply_overriders(data, step.overriders)
+                _same_identity(data, after)
             except PatchError as error:
                 self._error(error, doc.locate(pointer), resource, cluster)
                 return data
@@ -275,6 +334,50 @@ class OverlayStage:
                         )
                     )
         return found
+
+
+def _identity(obj: Mapping[str, Any]) -> tuple[object, object, object, object]:
+    """What names an object and its output file: API group, kind, namespace and name (the
+    namespace as the object key counts it: none for cluster-scoped kinds, else `default`
+    when unset)."""
+    api_version = obj.get("apiVersion")
+    group = split_api_version(api_version)[0] if isinstance(api_version, str) else api_version
+    kind = obj.get("kind")
+    metadata = obj.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    namespace = metadata.get("namespace")
+    if isinstance(group, str) and isinstance(kind, str) and is_cluster_scoped(group, kind):
+        namespace = ""
+    elif namespace is None or namespace == "":
+        namespace = "default"
+    return (group, kind, namespace, metadata.get("name"))
+
+
+_IDENTITY_FIELDS = ("the apiVersion group", "kind", "metadata.namespace", "metadata.name")
+
+
+def _same_identity(before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+    """PatchError when a patch or override changed what names the object: kustomize refuses
+    renames (without allowNameChange), and the file written would not match its content."""
+    old, new = _identity(before), _identity(after)
+    if old == new:
+        return
+    changes = ", ".join(
+        f"{what} from {_shown(a)} to {_shown(b)}"
+        for what, a, b in zip(_IDENTITY_FIELDS, old, new, strict=True)
+        if a != b
+    )
+    raise PatchError(
+        f"overlays and overrides may not change an object's kind, namespace or name; "
+        f"this changes {changes}"
+    )
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "nothing (removed)"
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}...{text[-15:]}"
 
 
 def _copy(value: Any) -> Any:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from .errors import PatchError
+from .regex import Matcher, PatternError, compile_pattern
 from .schema import is_cluster_scoped
-from .selector_string import parse_selector
+from .selector_string import Selector, parse_selector
 
-__all__ = ["TARGET_FIELDS", "effective_namespace", "identity_matches", "target_matches"]
+__all__ = [
+    "TARGET_FIELDS",
+    "CompiledTarget",
+    "TargetError",
+    "compile_target",
+    "effective_namespace",
+    "identity_matches",
+    "target_matches",
+]
 
 TARGET_FIELDS: Final = frozenset(
     {"group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"}
@@ -20,6 +29,78 @@ TARGET_FIELDS: Final = frozenset(
 NOT_A_NAMESPACE: Final = "_non_namespaceable_"
 
 
+class TargetError(PatchError):
+    """A patch target that cannot be used; `field` is the target field at fault ("" for the
+    target as a whole)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+_PATTERN_FIELDS: Final = ("namespace", "name", "group", "version", "kind")
+_SELECTOR_FIELDS: Final = (("labelSelector", "labels"), ("annotationSelector", "annotations"))
+
+
+@dataclass(frozen=True)
+class CompiledTarget:
+    """A kustomize patch target, checked and compiled once: see `target_matches`."""
+
+    patterns: tuple[tuple[str, Matcher], ...]
+    selectors: tuple[tuple[str, Selector], ...]
+
+    def matches(self, obj: Mapping[str, Any]) -> bool:
+        group, version = split_api_version(_text(obj.get("apiVersion")))
+        values = {
+            "namespace": effective_namespace(obj),
+            "name": _text(_metadata(obj).get("name")),
+            "group": group,
+            "version": version,
+            "kind": _text(obj.get("kind")),
+        }
+        for field, matcher in self.patterns:
+            if not matcher.fullmatch(values[field]):
+                return False
+        for meta, selector in self.selectors:
+            if not selector.matches(_string_map(_metadata(obj).get(meta))):
+                return False
+        return True
+
+
+def compile_target(target: Mapping[str, Any]) -> CompiledTarget:
+    """Check and compile a patch target; TargetError (naming the field) when it is invalid.
+
+    Patterns are regular expressions matched in linear time with RE2's guarantees; those
+    that need backtracking (backreferences, lookaround, ...) are refused (see regex.py).
+    """
+    unknown = sorted(set(target) - TARGET_FIELDS, key=str)
+    if unknown:
+        raise TargetError(
+            f"unknown field(s) in patch target: {', '.join(map(str, unknown))}", str(unknown[0])
+        )
+    patterns = []
+    for field in _PATTERN_FIELDS:
+        pattern = _text(target.get(field))
+        if not pattern:
+            continue
+        try:
+            patterns.append((field, compile_pattern(pattern)))
+        except PatternError as error:
+            raise TargetError(
+                f"invalid {field} pattern {_shown(pattern)} in patch target: {error}", field
+            ) from None
+    selectors = []
+    for field, meta in _SELECTOR_FIELDS:
+        text = _text(target.get(field))
+        if not text:
+            continue
+        try:
+            selectors.append((meta, parse_selector(text)))
+        except PatchError as error:
+            raise TargetError(f"patch target {field}: {error}", field) from None
+    return CompiledTarget(tuple(patterns), tuple(selectors))
+
+
 def target_matches(obj: Mapping[str, Any], target: Mapping[str, Any]) -> bool:
     """Whether `obj` is selected by a kustomize patch target.
 
@@ -27,28 +108,15 @@ def target_matches(obj: Mapping[str, Any], target: Mapping[str, Any]) -> bool:
     whole value (kustomize anchors them as `^(?:...)$`); an empty or absent field matches
     anything. A namespaced object without a namespace is in `default`; a cluster-scoped
     object is in no namespace at all, so any namespace pattern excludes it. Label and
-    annotation selectors use the Kubernetes selector string syntax.
+    annotation selectors use the Kubernetes selector string syntax. An invalid target
+    raises TargetError (a PatchError); `compile_target` checks one once for many objects.
     """
-    unknown = set(target) - TARGET_FIELDS
-    if unknown:
-        raise PatchError(f"unknown field(s) in patch target: {', '.join(sorted(unknown))}")
-    group, version = split_api_version(_text(obj.get("apiVersion")))
-    checks = (
-        ("namespace", effective_namespace(obj)),
-        ("name", _text(_metadata(obj).get("name"))),
-        ("group", group),
-        ("version", version),
-        ("kind", _text(obj.get("kind"))),
-    )
-    for field, value in checks:
-        pattern = _text(target.get(field))
-        if pattern and not _anchored(pattern, field).fullmatch(value):
-            return False
-    for field, meta in (("labelSelector", "labels"), ("annotationSelector", "annotations")):
-        text = _text(target.get(field))
-        if text and not parse_selector(text).matches(_string_map(_metadata(obj).get(meta))):
-            return False
-    return True
+    return compile_target(target).matches(obj)
+
+
+def _shown(text: str) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 100 else f"{shown[:70]}...{shown[-20:]} ({len(text)} characters)"
 
 
 def identity_matches(obj: Mapping[str, Any], patch: Mapping[str, Any]) -> bool:
@@ -76,13 +144,6 @@ def split_api_version(api_version: str) -> tuple[str, str]:
     """kustomize splits at the first `/`: `a/b/c` is group `a`, version `b/c`."""
     group, slash, version = api_version.partition("/")
     return (group, version) if slash else ("", api_version)
-
-
-def _anchored(pattern: str, field: str) -> re.Pattern[str]:
-    try:
-        return re.compile(f"(?:{pattern})")
-    except re.error as error:
-        raise PatchError(f"invalid {field} pattern {pattern!r} in patch target: {error}") from None
 
 
 def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:

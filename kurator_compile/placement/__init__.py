@@ -25,6 +25,7 @@ from .explain import (
 )
 from .policy import CompiledPolicy, PolicyChoice, choose_policy, namespace_is_skipped
 from .scheduler import FleetScheduler, Outcome, Result
+from .selectors import label_selector_problems
 from .spec import PlacementSpec, parse_placement
 from .webster import dispense, names_descending
 from .workload import Workload, read_workload
@@ -87,6 +88,11 @@ def _policy_index(policies: Sequence[Policy]) -> dict[tuple[str, str], list[int]
     return index
 
 
+def _escape(token: str) -> str:
+    """A JSON pointer reference token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
 def _policy_diagnostics(policy: Policy, spec: PlacementSpec) -> list[Diagnostic]:
     found = [
         (Diagnostic.error if issue.error else Diagnostic.warning)(
@@ -94,8 +100,19 @@ def _policy_diagnostics(policy: Policy, spec: PlacementSpec) -> list[Diagnostic]
         )
         for issue in spec.issues
     ]
+    selectors = policy.spec.get("resourceSelectors")
+    for i, selector in enumerate(selectors if isinstance(selectors, list) else []):
+        label_selector = selector.get("labelSelector") if isinstance(selector, Mapping) else None
+        if label_selector is None:
+            continue
+        # an invalid labelSelector would make the policy silently select nothing
+        for pointer, message in label_selector_problems(
+            label_selector, f"/spec/resourceSelectors/{i}/labelSelector"
+        ):
+            found.append(
+                Diagnostic.error(f"{policy_label(policy)}: {message}", policy.locate(pointer))
+            )
     if policy.kind == "PropagationPolicy":
-        selectors = policy.spec.get("resourceSelectors")
         for i, selector in enumerate(selectors if isinstance(selectors, list) else []):
             ns = selector.get("namespace") if isinstance(selector, Mapping) else None
             if ns and ns != policy.namespace:
@@ -160,10 +177,13 @@ class _Resolver:
         self.everywhere = MappingProxyType({c.name: None for c in self.scheduler.clusters})
         for cluster, name, message in self.scheduler.capacity_problems:
             location = cluster.location or fleet.document.locate()
+            pointer = f"{location.pointer}/capacity/{_escape(name)}"
             self.diagnostics.append(
                 Diagnostic.error(
                     f"cluster {cluster.name}: capacity {name}: {message}",
-                    location.child(f"{location.pointer}/capacity/{name}"),
+                    fleet.document.locate(pointer)
+                    if location.file == fleet.document.file and pointer in fleet.document.positions
+                    else location.child(pointer),
                 )
             )
         for policy, spec in zip(fleet.policies, self.specs, strict=True):

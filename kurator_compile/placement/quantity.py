@@ -20,11 +20,26 @@ class QuantityError(ValueError):
     """A string that kube-apiserver would reject as a resource quantity."""
 
 
+# Kubernetes' documented range (resource.Quantity): no quantity is larger than 2^63-1 in
+# magnitude, and nothing is finer than 1n (10^-9). kube-apiserver caps the one and rounds the
+# other up; we reject both, before any big power of ten is computed, so that '1e999999999'
+# is an error rather than a billion-digit integer.
+MAX_QUANTITY = 2**63 - 1
+_MAX_DIGITS = len(str(MAX_QUANTITY))  # 19: a value with more integer digits is too large
+_NANO = 9  # the smallest unit is 10^-9
+
+
 def parse_quantity(text: object) -> Fraction:
-    """The exact value of a quantity ("500m", "256Gi", "1e3", 2); raises QuantityError."""
+    """The exact value of a quantity ("500m", "256Gi", "1e3", 2); raises QuantityError.
+
+    Values are Kubernetes' range: at most 2^63-1 in magnitude and, unless 0, at least 1n;
+    digits finer than 1n are rounded up (away from zero) to 1n, as kube-apiserver does.
+    """
     if isinstance(text, bool):
         raise QuantityError(f"quantity must be a string or a number, not {text!r}")
     if isinstance(text, int):
+        if abs(text) > MAX_QUANTITY:
+            raise QuantityError(_too_large(text))
         return Fraction(text)
     if isinstance(text, float):
         # YAML read an unquoted decimal; its shortest repr is what the author wrote.
@@ -34,19 +49,69 @@ def parse_quantity(text: object) -> Fraction:
     match = _QUANTITY.fullmatch(text)
     if match is None:
         raise QuantityError(
-            f"invalid quantity {text!r}: expected a number with an optional suffix "
+            f"invalid quantity {_shown(text)}: expected a number with an optional suffix "
             "(m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei) or exponent (e.g. 1e3)"
         )
     whole, _, fraction = match["number"].lstrip("+").partition(".")
     negative = whole.startswith("-")
-    digits = int((whole.lstrip("-") or "0") + fraction)
-    number = Fraction(-digits if negative else digits, 10 ** len(fraction))
-    if match["exp"] is not None:
-        return number * _pow10(int(match["exp"][1:]))
+    # value = digits * 10^exponent * 2^shift, with `digits` free of leading/trailing zeros
+    digits = (whole.lstrip("-") + fraction).lstrip("0")
+    exponent = -len(fraction)
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    digits = stripped
+    if not digits:
+        return Fraction(0)
+    shift = 0
     suffix = match["suffix"] or ""
-    if suffix in _BINARY:
-        return number * (1 << (10 * _BINARY[suffix]))
-    return number * _pow10(_DECIMAL[suffix])
+    if match["exp"] is not None:
+        written = match["exp"][1:].lstrip("+")
+        if len(written.lstrip("-").lstrip("0")) > _MAX_DIGITS + 1:
+            # far beyond either end; int() of it could be slow or refused
+            raise QuantityError(_too_small(text) if written.startswith("-") else _too_large(text))
+        exponent += int(written)
+    elif suffix in _BINARY:
+        shift = 10 * _BINARY[suffix]
+    else:
+        exponent += _DECIMAL[suffix]
+    # 10^(order-1) <= |value| / 2^shift < 10^order, and 2^shift >= 10^(3*shift//10)
+    order = len(digits) + exponent
+    if order - 1 + 3 * shift // 10 >= _MAX_DIGITS:
+        raise QuantityError(_too_large(text))
+    if order <= -_NANO:
+        raise QuantityError(_too_small(text))
+    if exponent < -_NANO:
+        # round up to 1n: keep the digits down to 10^-9, add one if anything else is dropped
+        keep = len(digits) + exponent + _NANO
+        rest = digits[keep:]
+        digits, exponent = digits[:keep], -_NANO
+        number = int(digits or "0") + (1 if rest.strip("0") else 0)
+    else:
+        number = int(digits)
+    result = Fraction(-number if negative else number) * _pow10(exponent) * (1 << shift)
+    if abs(result) > MAX_QUANTITY:
+        raise QuantityError(_too_large(text))
+    return result
+
+
+def _shown(text: object) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 80 else f"{shown[:60]}...{shown[-15:]} ({len(shown)} characters)"
+
+
+def _too_large(text: object) -> str:
+    if (isinstance(text, int) and text < 0) or (isinstance(text, str) and text[:1] == "-"):
+        bound = f"smaller than -{MAX_QUANTITY} (-(2^63-1)), the smallest"
+    else:
+        bound = f"larger than {MAX_QUANTITY} (2^63-1), the largest"
+    return f"invalid quantity {_shown(text)}: {bound} quantity Kubernetes represents"
+
+
+def _too_small(text: object) -> str:
+    return (
+        f"invalid quantity {_shown(text)}: not 0 but closer to 0 than 1n (10^-9), the finest "
+        "quantity Kubernetes represents"
+    )
 
 
 def _pow10(exponent: int) -> Fraction:

@@ -27,7 +27,7 @@ from .filters import (
     taint_reason,
 )
 from .spec import AGGREGATED, DUPLICATED, DYNAMIC_WEIGHT, STATIC_WEIGHT, AffinityTerm, PlacementSpec
-from .spread import ClusterInfo, ScheduleError, select_best_clusters
+from .spread import ClusterInfo, GroupSearches, ScheduleError, select_best_clusters
 from .workload import INT32_MAX, Workload
 
 __all__ = ["Attempt", "FleetScheduler", "Outcome", "Result", "needs_capacity"]
@@ -134,6 +134,7 @@ class FleetScheduler:
         self._unknown: dict[_Key, list[tuple[Cluster, int]]] = {}
         self._static: dict[_Key, RankedWeights] = {}
         self._results: dict[_Key, Result] = {}
+        self._searches = GroupSearches()  # region spread searches, shared by all objects
 
     def schedule(
         self, key: int, placement: PlacementSpec, workload: Workload, descending: bool
@@ -296,7 +297,7 @@ class FleetScheduler:
         cache_key = (key, -1 if term is None else term.index, workload.is_workload)
         infos, capacity_used = self._infos(cache_key, filtered, placement, workload)
         try:
-            selected = select_best_clusters(placement, infos, workload.replicas)
+            selected = select_best_clusters(placement, infos, workload.replicas, self._searches)
         except ScheduleError as error:
             return Attempt(
                 term,

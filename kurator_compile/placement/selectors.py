@@ -8,6 +8,7 @@ returns None for an invalid selector.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ __all__ = [
     "compile_label_selector",
     "compile_resource_selector",
     "label_selector_matches",
+    "label_selector_problems",
     "selector_priority",
 ]
 
@@ -60,6 +62,183 @@ def is_label_value(value: object) -> bool:
     return isinstance(value, str) and (
         value == "" or (len(value) <= 63 and _NAME.fullmatch(value) is not None)
     )
+
+
+# apimachinery's wording (k8s.io/apimachinery/pkg/util/validation), for error messages.
+_QUALIFIED_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_QUALIFIED_NAME_MSG = (
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "
+    "an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+    f"validation is '{_QUALIFIED_NAME_FMT}')"
+)
+_DNS1123_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+    "regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+_LABEL_VALUE_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    "'my_value',  or '12345', regex used for validation is "
+    f"'({_QUALIFIED_NAME_FMT})?')"
+)
+
+
+def qualified_name_errors(key: object) -> list[str]:
+    """`validation.IsQualifiedName`: why `key` is not a label key ([] when it is one)."""
+    if not isinstance(key, str):
+        return ["must be a string"]
+    errors: list[str] = []
+    parts = key.split("/")
+    if len(parts) == 2:
+        prefix, name = parts
+        if not prefix:
+            errors.append("prefix part must be non-empty")
+        else:
+            if len(prefix) > 253:
+                errors.append("prefix part must be no more than 253 characters")
+            if not _DNS1123_SUBDOMAIN.fullmatch(prefix):
+                errors.append(f"prefix part {_DNS1123_SUBDOMAIN_MSG}")
+    elif len(parts) == 1:
+        name = parts[0]
+    else:
+        return [
+            f"a qualified name {_QUALIFIED_NAME_MSG} with an optional DNS subdomain prefix "
+            "and '/' (e.g. 'example.com/MyName')"
+        ]
+    if not name:
+        errors.append("name part must be non-empty")
+    elif len(name) > 63:
+        errors.append("name part must be no more than 63 characters")
+    if not _NAME.fullmatch(name):
+        errors.append(f"name part {_QUALIFIED_NAME_MSG}")
+    return errors
+
+
+def label_value_errors(value: object) -> list[str]:
+    """`validation.IsValidLabelValue`: why `value` is not a label value."""
+    if not isinstance(value, str):
+        return ["must be a string"]
+    errors = []
+    if len(value) > 63:
+        errors.append("must be no more than 63 characters")
+    if value and not _NAME.fullmatch(value):
+        errors.append(_LABEL_VALUE_MSG)
+    return errors
+
+
+def quoted(value: object) -> str:
+    """A value as Go's %q shows it in an apimachinery error (shortened past 100 chars)."""
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+    return text if len(text) <= 100 else f"{text[:60]}...{text[-20:]} ({len(text)} characters)"
+
+
+def field_path(pointer: str) -> str:
+    """A JSON pointer as a Kubernetes field path: /spec/a/0/b -> spec.a[0].b."""
+    path = ""
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        path += f"[{token}]" if token.isdigit() else (f".{token}" if path else token)
+    return path
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def label_selector_problems(selector: object, pointer: str) -> list[tuple[str, str]]:
+    """`ValidateLabelSelector`: (JSON pointer, message) for each reason kube-apiserver would
+    reject the LabelSelector at `pointer`, in its words; [] for a valid selector.
+
+    Exactly the selectors `compile_label_selector` turns into None have problems.
+    """
+    path = field_path(pointer)
+    if not isinstance(selector, Mapping):
+        return [(pointer, f"{path}: Invalid value: {quoted(selector)}: must be a mapping")]
+    problems: list[tuple[str, str]] = []
+    match_labels = selector.get("matchLabels") or {}
+    if isinstance(match_labels, Mapping):
+        where = f"{path}.matchLabels"
+        for key, value in match_labels.items():
+            at = f"{pointer}/matchLabels/{_escape(str(key))}"
+            for msg in qualified_name_errors(key):
+                problems.append((at, f"{where}: Invalid value: {quoted(key)}: {msg}"))
+            for msg in label_value_errors(value):
+                problems.append((at, f"{where}: Invalid value: {quoted(value)}: {msg}"))
+    else:
+        problems.append(
+            (
+                f"{pointer}/matchLabels",
+                f"{path}.matchLabels: Invalid value: {quoted(match_labels)}: must be a mapping",
+            )
+        )
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(expressions, list):
+        problems.append(
+            (
+                f"{pointer}/matchExpressions",
+                f"{path}.matchExpressions: Invalid value: {quoted(expressions)}: must be a list",
+            )
+        )
+        expressions = []
+    for i, expr in enumerate(expressions):
+        at, where = f"{pointer}/matchExpressions/{i}", f"{path}.matchExpressions[{i}]"
+        if not isinstance(expr, Mapping):
+            problems.append((at, f"{where}: Invalid value: {quoted(expr)}: must be a mapping"))
+            continue
+        problems.extend(_requirement_problems(expr, at, where))
+    return problems
+
+
+def _requirement_problems(expr: Mapping[str, Any], at: str, where: str) -> list[tuple[str, str]]:
+    """`ValidateLabelSelectorRequirement`."""
+    problems: list[tuple[str, str]] = []
+    operator = expr.get("operator")
+    values = expr.get("values") or []
+    if not isinstance(values, list | tuple):
+        problems.append(
+            (f"{at}/values", f"{where}.values: Invalid value: {quoted(values)}: must be a list")
+        )
+        values = []
+    if operator in ("In", "NotIn"):
+        if not values:
+            problems.append(
+                (
+                    f"{at}/values",
+                    f"{where}.values: Required value: must be specified when `operator` is "
+                    "'In' or 'NotIn'",
+                )
+            )
+    elif operator in ("Exists", "DoesNotExist"):
+        if values:
+            problems.append(
+                (
+                    f"{at}/values",
+                    f"{where}.values: Forbidden: may not be specified when `operator` is "
+                    "'Exists' or 'DoesNotExist'",
+                )
+            )
+    else:
+        problems.append(
+            (
+                f"{at}/operator",
+                f"{where}.operator: Invalid value: {quoted(operator)}: not a valid selector "
+                "operator",
+            )
+        )
+    key = expr.get("key")
+    for msg in qualified_name_errors(key):
+        problems.append((f"{at}/key", f"{where}.key: Invalid value: {quoted(key)}: {msg}"))
+    for j, value in enumerate(values):
+        for msg in label_value_errors(value):
+            problems.append(
+                (
+                    f"{at}/values/{j}",
+                    f"{where}.values[{j}]: Invalid value: {quoted(value)}: {msg}",
+                )
+            )
+    return problems
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .selectors import ClusterAffinity, compile_affinity, is_qualified_name
+from .selectors import (
+    ClusterAffinity,
+    compile_affinity,
+    field_path,
+    is_qualified_name,
+    label_selector_problems,
+    label_value_errors,
+    quoted,
+)
 from .yamltext import to_yaml
 
 __all__ = [
@@ -131,6 +139,17 @@ class PlacementSpec:
         return tuple(i for i in self.issues if i.error)
 
 
+INT64_MAX = 2**63 - 1
+
+
+def _shown(value: object) -> str:
+    """repr(value), shortened in the middle past 80 characters."""
+    text = repr(value)
+    if len(text) <= 80:
+        return text
+    return f"{text[:40]}...{text[-20:]} ({len(text)} characters)"
+
+
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -150,12 +169,23 @@ class _Parser:
     def warn(self, pointer: str, message: str) -> None:
         self.issues.append(Issue(False, pointer, message))
 
+    def selectors(self, affinity: Mapping[str, Any], pointer: str) -> None:
+        """The labelSelector and fieldSelector of the ClusterAffinity at `pointer`."""
+        self.field_selector(affinity, pointer)
+        selector = affinity.get("labelSelector")
+        if selector is not None:
+            for at, message in label_selector_problems(selector, f"{pointer}/labelSelector"):
+                self.error(at, message)
+
     def field_selector(self, affinity: Mapping[str, Any], pointer: str) -> None:
-        """`ValidatePolicyFieldSelector`: keys provider/region/zone, operators In/NotIn."""
+        """`ValidatePolicyFieldSelector`: keys provider/region/zone, operators In/NotIn; then
+        what makes the requirement invalid (so it could never match): In/NotIn without
+        values, and provider/region values that are not label values."""
         selector = _mapping(affinity.get("fieldSelector"))
         if selector is None:
             return
-        for i, expr in enumerate(selector.get("matchExpressions") or []):
+        expressions = selector.get("matchExpressions") or []
+        for i, expr in enumerate(expressions if isinstance(expressions, list) else []):
             where = f"{pointer}/fieldSelector/matchExpressions/{i}"
             expr = _mapping(expr) or {}
             if expr.get("key") not in ("provider", "region", "zone"):
@@ -164,12 +194,33 @@ class _Parser:
                     f"unsupported fieldSelector key {expr.get('key')!r}, "
                     "must be provider, region, or zone",
                 )
-            elif expr.get("operator") not in ("In", "NotIn"):
+                continue
+            if expr.get("operator") not in ("In", "NotIn"):
                 self.error(
                     f"{where}/operator",
                     f"unsupported fieldSelector operator {expr.get('operator')!r}, "
                     "must be In or NotIn",
                 )
+                continue
+            values = expr.get("values")
+            path = field_path(where)
+            if not isinstance(values, list):
+                values = []
+            # Karmada matches zones itself (`zone NotIn []` selects every cluster); other keys
+            # become label requirements, which need values
+            if not values and (expr.get("key") != "zone" or expr.get("operator") == "In"):
+                self.error(
+                    f"{where}/values",
+                    f"{path}.values: Required value: must be specified when `operator` is "
+                    "'In' or 'NotIn'",
+                )
+            elif expr.get("key") != "zone":  # zones are compared as plain strings
+                for j, value in enumerate(values):
+                    for msg in label_value_errors(value):
+                        self.error(
+                            f"{where}/values/{j}",
+                            f"{path}.values[{j}]: Invalid value: {quoted(value)}: {msg}",
+                        )
 
     def affinities(self, raw: object, allow_overflow: bool) -> tuple[AffinityTerm, ...] | None:
         if not isinstance(raw, list) or not raw:
@@ -195,7 +246,7 @@ class _Parser:
             affinity = {
                 k: v for k, v in term.items() if k not in ("affinityName", "overflowAffinities")
             }
-            self.field_selector(affinity, where)
+            self.selectors(affinity, where)
             overflow = self.overflow(term, name, affinity, where, allow_overflow)
             terms.append(AffinityTerm(index, name, compile_affinity(affinity), overflow))
         return tuple(terms)
@@ -248,7 +299,7 @@ class _Parser:
                 )
             names.add(oname)
             inline = {k: v for k, v in entry.items() if k != "affinityName"}
-            self.field_selector(inline, f"{pointer}/{i}")
+            self.selectors(inline, f"{pointer}/{i}")
             result.append((oname, compile_affinity(inline)))
         return tuple(result)
 
@@ -328,11 +379,18 @@ class _Parser:
             if weight is None or weight < 0:
                 self.error(
                     f"{pointer}/{i}/weight",
-                    f"weight must be a non-negative integer, not {rule.get('weight')!r}",
+                    f"weight must be a non-negative integer, not {_shown(rule.get('weight'))}",
+                )
+                weight = 0
+            elif weight > INT64_MAX:
+                self.error(
+                    f"{pointer}/{i}/weight",
+                    f"weight {_shown(weight)} is larger than {INT64_MAX}: Karmada weights are "
+                    "int64",
                 )
                 weight = 0
             target = _mapping(rule.get("targetCluster")) or {}
-            self.field_selector(target, f"{pointer}/{i}/targetCluster")
+            self.selectors(target, f"{pointer}/{i}/targetCluster")
             result.append(StaticWeight(compile_affinity(target), weight))
         return tuple(result)
 
@@ -438,7 +496,7 @@ def parse_placement(raw: object, *, webhook_defaults: bool = True) -> PlacementS
     affinity = placement.get("clusterAffinity")
     if affinity is not None:
         affinity = _mapping(affinity) or {}
-        p.field_selector(affinity, f"{BASE}/clusterAffinity")
+        p.selectors(affinity, f"{BASE}/clusterAffinity")
     terms = p.affinities(
         placement.get("clusterAffinities"), strategy in (DYNAMIC_WEIGHT, AGGREGATED)
     )

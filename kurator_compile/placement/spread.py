@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ..model import Cluster
@@ -19,6 +19,7 @@ from .spec import PlacementSpec, SpreadConstraint
 __all__ = [
     "ClusterInfo",
     "Group",
+    "GroupSearches",
     "ScheduleError",
     "select_best_clusters",
     "select_groups",
@@ -29,6 +30,9 @@ WEIGHT_UNIT = 1000
 # Karmada searches region combinations exhaustively; past this many we stop with an error
 # rather than run for minutes (Karmada itself would take as long).
 MAX_GROUP_SEARCH = 200_000
+# ... and it keeps at most this many regions, summed over the combinations it lists (each
+# feasible combination is kept until the best one is chosen).
+MAX_GROUP_PATH_ENTRIES = 2_000_000
 
 
 class ScheduleError(Exception):
@@ -76,16 +80,20 @@ def sort_clusters(infos: Sequence[ClusterInfo]) -> list[ClusterInfo]:
 
 
 def select_best_clusters(
-    placement: PlacementSpec, infos: Sequence[ClusterInfo], replicas: int
+    placement: PlacementSpec,
+    infos: Sequence[ClusterInfo],
+    replicas: int,
+    searches: GroupSearches | None = None,
 ) -> list[ClusterInfo]:
-    """`SelectBestClusters` over candidates already in `sort_clusters` order."""
+    """`SelectBestClusters` over candidates already in `sort_clusters` order; `searches`
+    shares region searches between the objects of a run."""
     if not placement.spread or placement.ignore_spread:
         return list(infos)
     need_replicas = -1 if placement.ignore_capacity else replicas
     region = placement.spread_by("region")
     cluster = placement.spread_by("cluster")
     if region is not None:
-        return _by_region(placement, region, cluster, infos, replicas)
+        return _by_region(placement, region, cluster, infos, replicas, searches)
     if cluster is not None:
         return _by_cluster(cluster, infos, need_replicas)
     raise ScheduleError("just support cluster and region spread constraint")
@@ -166,6 +174,7 @@ def _by_region(
     cluster: SpreadConstraint | None,
     infos: Sequence[ClusterInfo],
     replicas: int,
+    searches: GroupSearches | None = None,
 ) -> list[ClusterInfo]:
     members: dict[str, list[ClusterInfo]] = {}
     for info in infos:
@@ -178,7 +187,11 @@ def _by_region(
         for name, clusters in sorted(members.items())
     ]
     chosen = select_groups(
-        groups, region.min_groups, region.max_groups, cluster.min_groups if cluster else 0
+        groups,
+        region.min_groups,
+        region.max_groups,
+        cluster.min_groups if cluster else 0,
+        searches,
     )
     if not chosen:
         raise ScheduleError(
@@ -192,8 +205,31 @@ def _by_region(
     return selected
 
 
+@dataclass
+class GroupSearches:
+    """The region searches of one run (one `FleetScheduler`), so that objects placed alike
+    do not search again: results by input, and searches that ran out of budget by *shape*.
+
+    The search visits the same combinations whatever the weights: its path depends only on
+    the sorted region sizes, minGroups, maxGroups and the target. So a shape that exhausted
+    the budget once is refused at once for every further object (the cost of failing
+    searches is bounded per run, not per object).
+    """
+
+    results: dict[tuple[object, ...], list[Group] | None] = field(default_factory=dict)
+    exhausted: dict[tuple[object, ...], str] = field(default_factory=dict)
+
+
+# Results kept per run; past this many distinct inputs the oldest is dropped.
+_RESULTS_KEPT = 1024
+
+
 def select_groups(
-    groups: Sequence[Group], min_groups: int, max_groups: int, target: int
+    groups: Sequence[Group],
+    min_groups: int,
+    max_groups: int,
+    target: int,
+    searches: GroupSearches | None = None,
 ) -> list[Group] | None:
     """`selectGroups`: the best feasible combination of regions, or None.
 
@@ -201,41 +237,100 @@ def select_groups(
     path whose clusters reach `target` with min..max groups; the best path by total weight,
     then total value, then discovery order wins, unless one of the others is a strict prefix
     of it (both sorted by weight desc, name), in which case the shorter path is taken.
+
+    The search is iterative (a path may hold thousands of regions) and bounded: it visits
+    at most MAX_GROUP_SEARCH combinations and keeps at most MAX_GROUP_PATH_ENTRIES regions
+    in the combinations it lists, else it raises ScheduleError. `searches` remembers results
+    and exhausted shapes across calls.
     """
     if not groups:
         return None
     ordered = sorted(groups, key=lambda g: (g.value, -g.weight, g.name))
+    if searches is None:
+        return _search(ordered, min_groups, max_groups, target)
+    shape = (tuple(g.value for g in ordered), min_groups, max_groups, target)
+    message = searches.exhausted.get(shape)
+    if message is not None:
+        raise ScheduleError(message)
+    key = (tuple(ordered), min_groups, max_groups, target)
+    if key in searches.results:
+        found = searches.results[key]
+        return None if found is None else list(found)
+    try:
+        result = _search(ordered, min_groups, max_groups, target)
+    except ScheduleError as error:
+        searches.exhausted[shape] = str(error)
+        raise
+    if len(searches.results) >= _RESULTS_KEPT:
+        del searches.results[next(iter(searches.results))]
+    searches.results[key] = None if result is None else list(result)
+    return result
+
+
+def _search(
+    ordered: list[Group], min_groups: int, max_groups: int, target: int
+) -> list[Group] | None:
+    """`dfsFunc` without recursion: one (running total, next index) frame per path entry."""
+    count = len(ordered)
+    values = [g.value for g in ordered]
     paths: list[tuple[int, int, int, list[Group]]] = []  # (weight, value, id, groups)
     path: list[Group] = []
-    stop = False
+    kept = 0  # regions held in `paths`
     visited = 0
+    # Karmada stops backtracking once every group is needed for minGroups: after the first
+    # return from a child, the whole search ends.
+    stop_after_first = count == min_groups
 
-    def search(total: int, begin: int) -> None:
-        nonlocal stop, visited
+    def exhausted(what: str) -> ScheduleError:
+        return ScheduleError(
+            f"the region spread search {what} of {count} regions; lower the region "
+            "maxGroups or the cluster minGroups"
+        )
+
+    def enter(total: int) -> bool:
+        """Visit the node of the current path; whether to descend into its children."""
+        nonlocal visited, kept
         visited += 1
         if visited > MAX_GROUP_SEARCH:
-            raise ScheduleError(
-                f"the region spread search visits more than {MAX_GROUP_SEARCH} combinations "
-                f"of {len(ordered)} regions; lower the region maxGroups or the cluster minGroups"
-            )
-        if total >= target and min_groups <= len(path) <= max_groups:
+            raise exhausted(f"visits more than {MAX_GROUP_SEARCH} combinations")
+        depth = len(path)
+        if total >= target and min_groups <= depth <= max_groups:
+            kept += depth
+            if kept > MAX_GROUP_PATH_ENTRIES:
+                raise exhausted(
+                    f"lists more than {MAX_GROUP_PATH_ENTRIES} regions in its combinations"
+                )
             found = sorted(path, key=lambda g: (-g.weight, g.name))
             paths.append(
                 (sum(g.weight for g in found), sum(g.value for g in found), len(paths) + 1, found)
             )
-            return
-        if len(path) >= max_groups:
-            return
-        for i in range(begin, len(ordered)):
-            path.append(ordered[i])
-            search(total + ordered[i].value, i + 1)
-            if stop or len(ordered) == min_groups:
-                # Karmada stops backtracking once every group is needed for minGroups.
-                stop = True
-                return
-            path.pop()
+            return False
+        return depth < max_groups
 
-    search(0, 0)
+    totals: list[int] = []  # the running total of each open frame
+    nexts: list[int] = []  # the next child index of each open frame
+    if enter(0):
+        totals.append(0)
+        nexts.append(0)
+    while nexts:
+        i = nexts[-1]
+        if i >= count:  # the frame's loop is done: return to its parent
+            totals.pop()
+            nexts.pop()
+            if not nexts:
+                break
+        else:
+            nexts[-1] = i + 1
+            path.append(ordered[i])
+            total = totals[-1] + values[i]
+            if enter(total):
+                totals.append(total)
+                nexts.append(i + 1)
+                continue
+        # a child returned to the frame on top
+        if stop_after_first:
+            break
+        path.pop()
     if not paths:
         return None
     ranked = sorted(paths, key=lambda p: (-p[0], -p[1], p[2]))
