@@ -152,7 +152,8 @@ def main() -> None:
         build = measure([*CLI, "build", str(fleet), "-o", str(out)])
         objects = count_files(out)
         noop = best_of(3, [*CLI, "build", str(fleet), "-o", str(out)])
-        rewritten = noop.stderr.split(": ", 1)[-1].split(" written")[0]
+        summary = noop.stderr.strip().splitlines()[-1] if noop.stderr.strip() else ""
+        rewritten = summary.split(": ", 1)[-1].split(" written")[0]
         render = best_of(3, [*CLI, "render", str(fleet), "--cluster", cluster_name(size // 2)])
         kustomize_cell = speedup_cell = "-"
         if has_kubectl and size in args.kustomize:

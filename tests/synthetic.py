@@ -37,6 +37,12 @@ spec:
             - {{name: APP_NAME, value: {name}}}
           resources:
             requests: {{cpu: 100m, memory: 128Mi}}
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: ScheduleAnyway
+          labelSelector:
+            matchLabels: {{app: {name}}}
 ---
 apiVersion: v1
 kind: Service

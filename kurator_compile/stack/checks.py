@@ -90,7 +90,9 @@ def _hpa(hpa: ResourcePlacement, workloads: list[ResourcePlacement]) -> Iterator
 def _spreading(workload: ResourcePlacement) -> Iterator[Diagnostic]:
     crowded = sorted(c for c, r in workload.replicas.items() if r is not None and r > 1)
     if crowded and not has_spreading(workload.resource.data):
-        counts = ", ".join(f"{c}={workload.replicas[c]}" for c in crowded)
+        counts = ", ".join(f"{c}={workload.replicas[c]}" for c in crowded[:5])
+        if len(crowded) > 5:
+            counts += f" and {len(crowded) - 5} more clusters"
         yield Diagnostic.warning(
             f"{workload.resource.key} runs more than one replica per cluster ({counts}) with "
             "neither pod anti-affinity nor topology spread constraints; one node can take "
