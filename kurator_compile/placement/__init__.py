@@ -1,7 +1,7 @@
 """Which clusters get each object and with how many replicas: Karmada's scheduler, offline.
 
 Targets Karmada v1.16 and later (Webster division) and reproduces a *fresh* schedule: no
-previous result, every cluster score 0. See `/work/shared/karmada/karmada-semantics.md`.
+previous result, every cluster score 0 (see the README's Placement section).
 """
 
 from __future__ import annotations
