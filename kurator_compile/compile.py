@@ -61,6 +61,7 @@ def _cluster(entry: dict[str, Any], doc: Document, index: int) -> Cluster:
             Taint(t["key"], t["effect"], t.get("value") or "") for t in entry.get("taints") or ()
         ),
         capacity={k: str(v) for k, v in (entry.get("capacity") or {}).items()},
+        edge=bool(entry.get("edge")),
         kube_version=entry.get("kubeVersion")
         or ((doc.data["spec"].get("defaults") or {}).get("kubeVersion")),
         location=doc.locate(f"/spec/clusters/{index}"),

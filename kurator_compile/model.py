@@ -49,6 +49,7 @@ class Cluster:
     # Resources free for new replicas, as Kubernetes quantity strings (e.g. {"cpu": "64"}).
     capacity: Mapping[str, str] = field(default_factory=dict)
     kube_version: str | None = None
+    edge: bool = False  # a KubeEdge cluster: its workloads' pods run on edge nodes
     location: SourceLocation | None = field(default=None, compare=False)
 
 

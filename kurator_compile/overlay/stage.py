@@ -209,7 +209,7 @@ class OverlayStage:
                 rules.append(
                     (p_index, tuple(t is None or cluster_matches(t, cluster) for t in targets))
                 )
-            known = self._signatures[cluster.name] = (selected, tuple(rules))
+            known = self._signatures[cluster.name] = (selected, tuple(rules), cluster.edge)
         return known
 
     def values(self, cluster: Cluster) -> dict[str, Any]:
@@ -262,8 +262,8 @@ class OverlayStage:
                 current = after
         if current is not None:
             current = self._override(current, cluster, resource, steps)
-        if current is not None and varies_per_cluster(resource):
-            current = per_cluster(current, cluster, self.fleet.name)
+        if current is not None and (cluster.edge or varies_per_cluster(resource)):
+            current = per_cluster(current, cluster, self.fleet.name, resource)
         self.trace[(index, cluster.name)] = steps
         return current
 

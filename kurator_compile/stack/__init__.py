@@ -98,17 +98,15 @@ def expand_after_placement(
 def varies_per_cluster(resource: Resource) -> bool:
     """Whether `per_cluster` may change this object, so its copies differ between clusters."""
     data = resource.data
-    return (
-        observability.is_prometheus(data)
-        or (
-            data.get("apiVersion") == "velero.io/v1" and data.get("kind") == "BackupStorageLocation"
-        )
-        or kubeedge.MARK in data
+    return observability.is_prometheus(data) or (
+        data.get("apiVersion") == "velero.io/v1" and data.get("kind") == "BackupStorageLocation"
     )
 
 
-def per_cluster(data: dict[str, Any], cluster: Cluster, fleet_name: str) -> dict[str, Any]:
+def per_cluster(
+    data: dict[str, Any], cluster: Cluster, fleet_name: str, resource: Resource
+) -> dict[str, Any]:
     """Changes the stack makes for each cluster, after overlays and overrides."""
     data = observability.per_cluster(data, cluster)
-    data = kubeedge.per_cluster(data, cluster)
+    data = kubeedge.per_cluster(data, cluster, resource)
     return backup.per_cluster(data, cluster, fleet_name)

@@ -15,4 +15,4 @@ def cluster_entries(fleet: Fleet) -> dict[str, dict[str, Any]]:
 
 def edge_clusters(fleet: Fleet) -> list[str]:
     """The KubeEdge clusters (`edge: true`), sorted."""
-    return sorted(name for name, entry in cluster_entries(fleet).items() if entry.get("edge"))
+    return sorted(cluster.name for cluster in fleet.clusters if cluster.edge)

@@ -5,9 +5,8 @@ EdgeNode inventory, and per-node-group replicas as an EdgeApplication.
   nodeSelector `node-role.kubernetes.io/edge: ""` (the label every edge node registers with)
   and a toleration of the `node-role.kubernetes.io/edge` NoSchedule taint (keadm's usual
   `registerWithTaints`). The annotation `compile.kurator.dev/edge-nodes: "false"` keeps a
-  workload on the cloud nodes. `adjust` marks the workloads concerned with the edge clusters
-  they land on (a private top-level key, `MARK`); `per_cluster` applies the change on those
-  clusters and removes the mark everywhere.
+  workload on the cloud nodes. `per_cluster` makes the change on every edge cluster;
+  `adjust` only adds the line `plan --explain` shows.
 * `EdgeNode` (edge.kubeedge.io/v1, not an upstream kind) documents are an inventory: each node
   belongs to `spec.cluster` (default: the only edge cluster) and to the NodeGroup
   `spec.nodeGroup` (default: one group per distinct label set, named after its label values
@@ -44,10 +43,6 @@ APPS_API = "apps.kubeedge.io/v1alpha1"
 APPS_GROUP = "apps.kubeedge.io"
 NODE_GROUP_REPLICAS = "compile.kurator.dev/node-group-replicas"
 EDGE_NODES = "compile.kurator.dev/edge-nodes"
-# Carried in the data of workloads that land on edge clusters, from `adjust` to `per_cluster`
-# (which removes it): the edge clusters among the object's clusters. A top-level key with a
-# `/` can never be a Kubernetes field.
-MARK = "compile.kurator.dev/edge-clusters"
 EDGE_TOLERATION = {"key": EDGE_ROLE, "operator": "Exists", "effect": "NoSchedule"}
 
 _POD_TEMPLATE_KINDS = {
@@ -118,14 +113,14 @@ def with_edge_scheduling(data: Mapping[str, Any], selector: bool = True) -> dict
     return result
 
 
-def per_cluster(data: dict[str, Any], cluster: Cluster) -> dict[str, Any]:
-    marked = data.get(MARK)
-    if marked is None:
+def per_cluster(data: dict[str, Any], cluster: Cluster, resource: Resource) -> dict[str, Any]:
+    """Pods of workloads on an edge cluster run on its edge nodes (templated objects and
+    opted-out ones excepted: `adjust` warns about the former)."""
+    if not cluster.edge or resource.templated or _opted_out(resource):
         return data
-    clean = {k: v for k, v in data.items() if k != MARK}
-    if isinstance(marked, list) and cluster.name in marked:
-        return with_edge_scheduling(clean)
-    return clean
+    if not pod_spec_paths(data):
+        return data
+    return with_edge_scheduling(data)
 
 
 # --- EdgeNode inventory -> NodeGroups ---------------------------------------------------
@@ -472,11 +467,7 @@ def _edge_application(
     return converted, []
 
 
-def _marked(placement: ResourcePlacement, clusters: list[str]) -> ResourcePlacement:
-    resource = placement.resource
-    doc = resource.document
-    data = {**resource.data, MARK: clusters}
-    marked = Resource(Document(doc.file, doc.index, data, doc.positions))
+def _explained_edge(placement: ResourcePlacement, clusters: list[str]) -> ResourcePlacement:
     before = placement.explanation
     line = (
         f"edge: on {', '.join(clusters)} (KubeEdge) its pods get nodeSelector {EDGE_ROLE}: "
@@ -489,7 +480,7 @@ def _marked(placement: ResourcePlacement, clusters: list[str]) -> ResourcePlacem
             return [*head[:-1], line, head[-1]]
         return [*head, line]
 
-    return replace(placement, resource=marked, explanation=Explanation(render))
+    return replace(placement, explanation=Explanation(render))
 
 
 def _opted_out(resource: Resource) -> bool:
@@ -501,7 +492,7 @@ def adjust(
     fleet: Fleet, placements: Sequence[ResourcePlacement]
 ) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
     """Deployments with per-node-group replicas become EdgeApplications; workloads that land
-    on edge clusters are marked for `per_cluster`."""
+    on edge clusters get an explanation line (`per_cluster` changes their pods)."""
     edge = set(edge_clusters(fleet))
     result = list(placements)
     diagnostics: list[Diagnostic] = []
@@ -533,7 +524,7 @@ def adjust(
                 )
             )
             continue
-        result[index] = _marked(placement, on_edge)
+        result[index] = _explained_edge(placement, on_edge)
     return result, diagnostics
 
 
