@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,27 @@ spec:
         - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: ScheduleAnyway,
            labelSelector: {matchLabels: {app: web}}}
 """
+
+
+DEMO_FOLDERS = ("fleets", "apps", "overlays")
+
+
+def copy_demo(target: Path, git: bool = False) -> Path:
+    """The bundled example repository under `target`: a `.git` marker, or a real repository
+    on branch main (committer configured) with `git=True`."""
+    for folder in DEMO_FOLDERS:
+        shutil.copytree(REPO / folder, target / folder)
+    if git:
+        git_run(target, "init", "-q", "-b", "main")
+        git_run(target, "config", "user.email", "ci@example.com")
+        git_run(target, "config", "user.name", "ci")
+    else:
+        (target / ".git").mkdir()
+    return target
+
+
+def git_run(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
 LOCAL_ONLY = frozenset({".kurator/lock", ".kurator/cache.json"})

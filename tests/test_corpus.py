@@ -68,33 +68,9 @@ REQUIRED_CATEGORIES = frozenset(
     }
 )
 
-# The valid fleet whose build fills OUT before every case. Kept here rather than taken from
-# conftest so the corpus (clusters alpha and beta) and this tree cannot drift apart.
-VALID_FLEET = """\
-apiVersion: compile.kurator.dev/v1alpha1
-kind: Fleet
-metadata:
-  name: test
-spec:
-  clusters:
-    - name: alpha
-      labels: {region: north}
-    - name: beta
-      labels: {region: south}
-  resources:
-    - apps/*.yaml
----
-apiVersion: policy.karmada.io/v1alpha1
-kind: ClusterPropagationPolicy
-metadata:
-  name: everything
-spec:
-  resourceSelectors:
-    - apiVersion: apps/v1
-      kind: Deployment
-    - apiVersion: v1
-      kind: ConfigMap
-"""
+# The valid fleet whose build fills OUT before every case (clusters alpha and beta, as the
+# corpus assumes).
+VALID_FLEET = FLEET_HEADER + "---\n" + POLICY_ALL
 VALID_APPS = {
     "web.yaml": """\
 apiVersion: apps/v1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from .conftest import REPO, tree_of
+from .conftest import copy_demo, tree_of
 
 
 def _shuffled(value: Any, rng: random.Random) -> Any:
@@ -23,12 +22,6 @@ def _shuffled(value: Any, rng: random.Random) -> Any:
     if isinstance(value, list):
         return [_shuffled(v, rng) for v in value]
     return value
-
-
-def _copy_demo(target: Path) -> None:
-    for folder in ("fleets", "apps", "overlays"):
-        shutil.copytree(REPO / folder, target / folder)
-    (target / ".git").mkdir()
 
 
 def _scramble(repo: Path, seed: int) -> None:
@@ -68,14 +61,14 @@ def _build(repo: Path, seed: str) -> dict[str, bytes]:
 
 def test_output_does_not_depend_on_input_order_or_hash_seed(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
-    _copy_demo(plain)
+    copy_demo(plain)
     scrambled = tmp_path / "scrambled"
-    _copy_demo(scrambled)
+    copy_demo(scrambled)
     _scramble(scrambled, seed=7)
     reference = _build(plain, "1")
     assert reference, "the demo fleet rendered nothing"
     assert _build(scrambled, "2") == reference
     again = tmp_path / "again"
-    _copy_demo(again)
+    copy_demo(again)
     _scramble(again, seed=8)
     assert _build(again, "12345") == reference

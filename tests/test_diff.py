@@ -13,32 +13,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import REPO, run_cli
+from .conftest import REPO, copy_demo, git_run, run_cli
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
 @pytest.fixture
 def fleet_repo(tmp_path: Path) -> Path:
     """A platform repository: the demo fleet compiled and committed on main, then a change."""
-    repo = tmp_path / "platform"
-    for folder in ("fleets", "apps", "overlays"):
-        shutil.copytree(REPO / folder, repo / folder)
-    if shutil.which("git"):
-        _git(repo, "init", "-q", "-b", "main")
-        _git(repo, "config", "user.email", "ci@example.com")
-        _git(repo, "config", "user.name", "ci")
-    else:
-        (repo / ".git").mkdir()
+    repo = copy_demo(tmp_path / "platform", git=shutil.which("git") is not None)
     assert run_cli("build", cwd=repo).exit_code == 0
     if shutil.which("git"):
-        _git(repo, "add", ".")
-        _git(repo, "commit", "-q", "-m", "base")
-        _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+        git_run(repo, "add", ".")
+        git_run(repo, "commit", "-q", "-m", "base")
+        git_run(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
     web = repo / "apps/web/web.yaml"
     web.write_text(web.read_text().replace("replicas: 2", "replicas: 3"))
     (repo / "apps/web/extra.yaml").write_text(

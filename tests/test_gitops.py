@@ -14,7 +14,7 @@ import pytest
 import yaml
 from jsonschema import Draft4Validator
 
-from .conftest import FLEET_HEADER, POLICY_ALL, REPO, SHARED, run_cli
+from .conftest import FLEET_HEADER, POLICY_ALL, REPO, SHARED, copy_demo, run_cli
 
 CRD_SCHEMAS = SHARED / "crd-schemas"
 needs_kubectl = pytest.mark.skipif(
@@ -153,11 +153,7 @@ def _plugin() -> dict[str, Any]:
 
 
 def _repo_copy(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    for folder in ("fleets", "apps", "overlays"):
-        shutil.copytree(REPO / folder, repo / folder)
-    (repo / ".git").mkdir()
-    return repo
+    return copy_demo(tmp_path / "repo")
 
 
 def _argocd_env(**extra: str) -> dict[str, str]:
@@ -176,18 +172,17 @@ def _argocd_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_plugin_generate_prints_the_cluster_stream(demo_out: Path, tmp_path: Path) -> None:
+def _generate(repo: Path, cluster: str) -> subprocess.CompletedProcess[str]:
+    """The plugin's generate command, run as the sidecar runs it for one Application."""
     generate = _plugin()["spec"]["generate"]
     argv = [*generate["command"], *generate.get("args", [])]
+    env = _argocd_env(ARGOCD_ENV_CLUSTER=cluster)
+    return subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, check=False)
+
+
+def test_plugin_generate_prints_the_cluster_stream(demo_out: Path, tmp_path: Path) -> None:
     repo = _repo_copy(tmp_path)
-    result = subprocess.run(
-        argv,
-        cwd=repo,
-        env=_argocd_env(ARGOCD_ENV_CLUSTER="cluster-beijing"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _generate(repo, "cluster-beijing")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     streamed = list(yaml.safe_load_all(result.stdout))
@@ -195,29 +190,13 @@ def test_plugin_generate_prints_the_cluster_stream(demo_out: Path, tmp_path: Pat
 
 
 def test_plugin_generate_fails_loudly(tmp_path: Path) -> None:
-    generate = _plugin()["spec"]["generate"]
-    argv = [*generate["command"], *generate.get("args", [])]
     repo = _repo_copy(tmp_path)
-    unknown = subprocess.run(
-        argv,
-        cwd=repo,
-        env=_argocd_env(ARGOCD_ENV_CLUSTER="cluster-nowhere"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    unknown = _generate(repo, "cluster-nowhere")
     assert unknown.returncode == 2
     assert unknown.stdout == ""
     assert "no cluster 'cluster-nowhere'" in unknown.stderr
     (repo / "apps/web/web.yaml").write_text("kind: [broken\n")
-    broken = subprocess.run(
-        argv,
-        cwd=repo,
-        env=_argocd_env(ARGOCD_ENV_CLUSTER="cluster-beijing"),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    broken = _generate(repo, "cluster-beijing")
     assert broken.returncode == 2
     assert broken.stdout == ""
     assert "apps/web/web.yaml:2:1: error: invalid YAML" in broken.stderr

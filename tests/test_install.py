@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, copy_demo
 
 
 def test_wheel_installs_and_compiles_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,10 +58,7 @@ def test_wheel_installs_and_compiles_demo(tmp_path: Path, monkeypatch: pytest.Mo
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
         check=True,
     )
-    demo = tmp_path / "demo"
-    for folder in ("fleets", "apps", "overlays"):
-        shutil.copytree(REPO / folder, demo / folder)
-    (demo / ".git").mkdir()
+    demo = copy_demo(tmp_path / "demo")
     result = subprocess.run(
         [str(venv / "bin" / "kurator-compile"), "build"],
         cwd=demo,

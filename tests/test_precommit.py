@@ -10,16 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, copy_demo, git_run
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pre-commit") is None or shutil.which("git") is None,
     reason="pre-commit or git not installed: the hook cannot be run for real",
 )
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
 def _try_repo(repo: Path, hook: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -36,14 +32,9 @@ def _try_repo(repo: Path, hook: str, home: Path) -> subprocess.CompletedProcess[
 
 
 def test_hooks_fail_on_a_stale_tree_and_pass_after_a_build(tmp_path: Path) -> None:
-    repo = tmp_path / "platform"
-    for folder in ("fleets", "apps", "overlays"):
-        shutil.copytree(REPO / folder, repo / folder)
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "config", "user.email", "ci@example.com")
-    _git(repo, "config", "user.name", "ci")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "fleet")
+    repo = copy_demo(tmp_path / "platform", git=True)
+    git_run(repo, "add", ".")
+    git_run(repo, "commit", "-q", "-m", "fleet")
     home = tmp_path / "pre-commit-home"
 
     stale = _try_repo(repo, "kurator-compile-check", home)
@@ -53,8 +44,8 @@ def test_hooks_fail_on_a_stale_tree_and_pass_after_a_build(tmp_path: Path) -> No
     build = _try_repo(repo, "kurator-compile-build", home)
     assert build.returncode == 1, build.stdout + build.stderr  # it wrote files: fail like black
     assert (repo / "rendered/clusters/cluster-beijing/deployment.apps_shop_web.yaml").exists()
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "compiled")
+    git_run(repo, "add", ".")
+    git_run(repo, "commit", "-q", "-m", "compiled")
 
     clean = _try_repo(repo, "kurator-compile-check", home)
     assert clean.returncode == 0, clean.stdout + clean.stderr
