@@ -22,7 +22,6 @@ from .stack import (
     expand_before_placement,
     follow_workloads,
 )
-from .templates import TemplateSet
 from .tree import FileTree
 from .validate import fleet_diagnostics, input_warnings, role_of, validate_documents
 from .yamldoc import Document, load_stream
@@ -185,6 +184,8 @@ def _follow(
 
 def _add_templates(fleet: Fleet, sources: Sources, stage: OverlayStage) -> Fleet:
     """Templates rendered for the first cluster name their objects, which are then placed."""
+    from .templates import TemplateSet  # Jinja is loaded only for fleets that use templates
+
     templates = TemplateSet(sources.templates, fleet.clusters, fleet.name, stage.values)
     probe = templates.probe()
     raise_if_errors(validate_documents(probe))

@@ -7,17 +7,18 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
-from referencing import Registry
-from referencing import Resource as SchemaResource
+from typing import TYPE_CHECKING, Any
 
 from .errors import Diagnostic
 from .kinds import KINDS, Role, kind_spec
 from .model import Fleet, Policy, Resource
+from .schemacheck import SchemaSet
 from .yamldoc import Document, pointer_join
+
+if TYPE_CHECKING:  # jsonschema is imported only to explain a document found invalid
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # Object names become file names: lowercase so they cannot collide on case-insensitive file
@@ -30,13 +31,24 @@ def _schema_text(name: str) -> str:
 
 
 @cache
-def _registry() -> Registry:
+def _schemas() -> dict[str, dict[str, Any]]:
+    """Every shipped schema by file name (they refer to each other by `$id`)."""
     names = {spec.schema for spec in KINDS} | {"resource.json"}
-    pairs = []
-    for name in sorted(names):
-        schema = json.loads(_schema_text(name))
-        pairs.append((schema["$id"], SchemaResource.from_contents(schema)))
+    return {name: json.loads(_schema_text(name)) for name in sorted(names)}
+
+
+@cache
+def _registry() -> Registry:
+    from referencing import Registry
+    from referencing import Resource as SchemaResource
+
+    pairs = [(s["$id"], SchemaResource.from_contents(s)) for s in _schemas().values()]
     return Registry().with_resources(pairs)
+
+
+@cache
+def _compiled() -> SchemaSet:
+    return SchemaSet(list(_schemas().values()), search=lambda p: _ecma_pattern(p).search)
 
 
 @cache
@@ -51,20 +63,22 @@ def _ecma_pattern(pattern: str) -> re.Pattern[str]:
 def _pattern(
     checker: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
 ) -> Iterator[ValidationError]:
+    from jsonschema.exceptions import ValidationError
+
     if isinstance(instance, str) and not _ecma_pattern(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_Validator = validators.extend(  # type: ignore[no-untyped-call]  # jsonschema has no hints here
-    Draft202012Validator, {"pattern": _pattern}
-)
-
-
 @cache
 def validator(schema_name: str) -> Draft202012Validator:
-    """One compiled validator per schema for the life of the process (schemas never change)."""
-    schema = json.loads(_schema_text(schema_name))
-    compiled: Draft202012Validator = _Validator(schema, registry=_registry())
+    """One jsonschema validator per schema for the life of the process (schemas never change);
+    it explains what is wrong with a document the compiled check rejected."""
+    from jsonschema import Draft202012Validator, validators
+
+    extended = validators.extend(  # type: ignore[no-untyped-call]  # jsonschema has no hints
+        Draft202012Validator, {"pattern": _pattern}
+    )
+    compiled: Draft202012Validator = extended(_schemas()[schema_name], registry=_registry())
     return compiled
 
 
@@ -129,6 +143,8 @@ def schema_diagnostics(doc: Document) -> list[Diagnostic]:
             )
         ]
     spec = kind_spec(data.get("apiVersion"), data.get("kind"))
+    if _compiled().is_valid(_schemas()[spec.schema]["$id"], data):
+        return []
     found: list[Diagnostic] = []
     for error in validator(spec.schema).iter_errors(data):
         for leaf in _leaf_errors(error):

@@ -45,10 +45,14 @@ _Rendered: TypeAlias = str | _Block
 
 # Characters that force double quotes: not YAML-printable, or line breaks other than "\n",
 # tab, BOM, and astral characters (go-yaml escapes those; libyaml treats them as unprintable).
-_SPECIAL = re.compile(r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]")
+# Both classes list the excluded characters: the negated class of the printable ones, the
+# same set, takes ten times longer to compile, a cost every run paid at start-up.
+_SPECIAL = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe-\U0010ffff]"
+)
 # Characters escaped inside double quotes: the above, plus `"`, `\` and "\n".
 _DQ_ESCAPE = re.compile(
-    r"[^\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]"
+    r"[\x00-\x1f\x22\x5c\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe-\U0010ffff]"
 )
 _NAMED_ESCAPES: Final = {
     "\x00": "\\0",

@@ -98,12 +98,13 @@ def object_findings(store: SchemaStore, obj: Mapping[str, Any], target: Target) 
     schema = store.builtin(target.schemas, api_version, kind) or store.crd(api_version, kind)
     if schema is None:
         found.add(_no_schema(store, api_version, kind, target.version, label))
-    elif schema.validator is None:
+    elif schema.build is None:
         found.add(Finding("", f"{label}: {schema.problem}"))
     else:
         store.validations += 1
-        for error in schema.validator.iter_errors(obj):
-            found.update(Finding(p, f"{label}: {text}") for p, text in describe(error))
+        if schema.is_valid is None or schema.is_valid(obj) is not True:
+            for error in schema.errors(obj):
+                found.update(Finding(p, f"{label}: {text}") for p, text in describe(error))
     return _sorted(found)
 
 

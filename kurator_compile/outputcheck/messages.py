@@ -5,11 +5,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
-
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from ..yamldoc import pointer_join
+
+if TYPE_CHECKING:  # only objects found invalid meet jsonschema
+    from jsonschema.exceptions import ValidationError
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _MAX_SHOWN = 60
@@ -86,6 +87,8 @@ def _alternatives(error: ValidationError) -> Iterator[tuple[str, str]]:
         )
         return
     if context:
+        from jsonschema.exceptions import best_match
+
         yield from describe(best_match(context))
         return
     yield pointer_of(error.absolute_path), _at(error.absolute_path, _generic(error))

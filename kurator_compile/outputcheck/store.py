@@ -14,22 +14,26 @@ module globals, so separate runs (and tests) cannot see each other's state.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft4Validator, Draft202012Validator
-from jsonschema.protocols import Validator
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from ..kinds import split_api_version
+from ..schemacheck import SchemaSet
 from .crd import prepare_crd_schema
 from .versions import KubeVersion, show_version
+
+if TYPE_CHECKING:  # jsonschema is imported only to explain an object found invalid
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+    from referencing import Registry
 
 SCHEMA_PACKAGE = "kubernetes_validate"
 SCHEMA_ROOT = "kubernetes-json-schema"
@@ -53,13 +57,37 @@ def builtin_filename(group: str, version: str, kind: str) -> str:
     return "-".join(parts) + ".json"
 
 
-@dataclass(frozen=True)
+def _package_dir(package: str) -> Traversable:
+    """The package's data without running its `__init__` (kubernetes-validate's imports
+    jsonschema and PyYAML, which a run with valid output never needs)."""
+    spec = importlib.util.find_spec(package)
+    locations = spec.submodule_search_locations if spec is not None else None
+    if locations:
+        return Path(next(iter(locations)))
+    return resources.files(package)
+
+
+@dataclass(frozen=True, eq=False)
 class Schema:
-    """A compiled schema, or why the file meant for the kind could not be used."""
+    """A usable schema, or why the file meant for the kind could not be used.
+
+    `is_valid` answers yes, no or cannot tell (None) from a compiled predicate; the jsonschema
+    `validator`, slow to build and to run, is made only for objects that need explaining.
+    """
 
     source: str  # "Kubernetes 1.30" or the CRD schema file
-    validator: Validator | None = None
+    build: Callable[[], Validator] | None = None
     problem: str = ""
+    is_valid: Callable[[Any], bool | None] | None = None
+
+    @cached_property
+    def _validator(self) -> Validator | None:
+        return None if self.build is None else self.build()
+
+    def errors(self, obj: Any) -> Iterator[ValidationError]:
+        """Everything jsonschema finds wrong with `obj` (nothing for an unusable schema)."""
+        if self._validator is not None:
+            yield from self._validator.iter_errors(obj)
 
 
 class SchemaStore:
@@ -79,6 +107,8 @@ class SchemaStore:
         self.validations = 0  # objects actually run through a validator (dedupe shows here)
         self._dirs: dict[KubeVersion, Traversable] | None = None
         self._registries: dict[KubeVersion, Registry] = {}
+        self._definitions: dict[KubeVersion, dict[str, Any]] = {}
+        self._compiled: dict[KubeVersion, SchemaSet] = {}
         self._builtin: dict[tuple[KubeVersion, str], Schema | None] = {}
         self._crd: dict[tuple[str, str, str], Schema | None] = {}
         self._listings: dict[KubeVersion, frozenset[str]] = {}
@@ -87,7 +117,7 @@ class SchemaStore:
 
     def _version_dirs(self) -> dict[KubeVersion, Traversable]:
         if self._dirs is None:
-            root = resources.files(SCHEMA_PACKAGE).joinpath(SCHEMA_ROOT)
+            root = _package_dir(SCHEMA_PACKAGE).joinpath(SCHEMA_ROOT)
             found: dict[KubeVersion, Traversable] = {}
             for entry in root.iterdir():
                 match = _VERSION_DIR.match(entry.name)
@@ -116,15 +146,30 @@ class SchemaStore:
 
     # -- built-in kinds ---------------------------------------------------------------------
 
+    def _definitions_of(self, version: KubeVersion) -> dict[str, Any]:
+        definitions = self._definitions.get(version)
+        if definitions is None:
+            text = self._version_dirs()[version].joinpath("_definitions.json").read_text("utf-8")
+            definitions = self._definitions[version] = json.loads(text)
+        return definitions
+
     def _registry(self, version: KubeVersion) -> Registry:
+        from referencing import Registry, Resource
+
         registry = self._registries.get(version)
         if registry is None:
-            text = self._version_dirs()[version].joinpath("_definitions.json").read_text("utf-8")
-            definitions = json.loads(text)
+            definitions = self._definitions_of(version)
             resource: Resource[Any] = Resource.from_contents(definitions)
             registry = Registry().with_resource(definitions["$id"], resource).crawl()
             self._registries[version] = registry
         return registry
+
+    def _schema_set(self, version: KubeVersion) -> SchemaSet:
+        """Every kind's schema of one version compiles into one set: they share definitions."""
+        compiled = self._compiled.get(version)
+        if compiled is None:
+            compiled = self._compiled[version] = SchemaSet([self._definitions_of(version)])
+        return compiled
 
     def builtin(self, version: KubeVersion, api_version: str, kind: str) -> Schema | None:
         """The Kubernetes schema of this kind at `version`, or None when it does not serve it."""
@@ -145,10 +190,25 @@ class SchemaStore:
             }
             # The file name keeps only the group's first label: make sure it is this group.
             if (group, api, kind) in served:
-                validator = Draft202012Validator(document, registry=self._registry(version))
-                schema = Schema(f"Kubernetes {show_version(version)}", validator)
+                schema = self._builtin_schema(version, document)
         self._builtin[key] = schema
         return schema
+
+    def _builtin_schema(self, version: KubeVersion, document: dict[str, Any]) -> Schema:
+        compiled = self._schema_set(version)
+        compiled.add(document)
+        uri = str(document["$id"])
+
+        def build() -> Validator:
+            from jsonschema import Draft202012Validator
+
+            return Draft202012Validator(document, registry=self._registry(version))
+
+        return Schema(
+            f"Kubernetes {show_version(version)}",
+            build,
+            is_valid=lambda obj: compiled.is_valid(uri, obj),
+        )
 
     def listing(self, version: KubeVersion) -> frozenset[str]:
         """File names of one version's schemas (to tell 'removed' from 'unknown')."""
@@ -191,4 +251,10 @@ class SchemaStore:
         if not isinstance(document, dict):
             return Schema(str(path), problem=f"CRD schema {path} is not a JSON object")
         prepared = prepare_crd_schema(document, self.loose)
-        return Schema(str(path), Draft4Validator(prepared))
+
+        def build() -> Validator:
+            from jsonschema import Draft4Validator
+
+            return Draft4Validator(prepared)
+
+        return Schema(str(path), build)
