@@ -21,6 +21,7 @@ from .errors import CompileError, Diagnostic, UsageError
 
 if TYPE_CHECKING:
     from .compile import Compilation
+    from .emit import StatCache, StateNames
     from .options import Options
     from .sources import Sources
 
@@ -148,6 +149,30 @@ def _sources(fleet: str | None, options: Options) -> Sources:
     return read_sources(find_fleet(fleet), options.root, options.allow_outside)
 
 
+def _up_to_date(
+    cache: StatCache,
+    fleet: str | None,
+    options: Options,
+    code: str,
+    output: Path,
+    names: StateNames,
+) -> bool:
+    """Inputs and output as the last build left them? Reads every input again, but finds them
+    with the last build's globs instead of parsing the fleet file: the fingerprint covers the
+    fleet file's text, so a match proves those globs are still the fleet's."""
+    from .sources import Globs, fingerprint, read_sources
+
+    if cache.globs is None or not cache.fingerprint:
+        return False
+    try:
+        sources = read_sources(
+            find_fleet(fleet), options.root, options.allow_outside, Globs(*cache.globs)
+        )
+    except CompileError:
+        return False  # the full path reports it, positioned
+    return cache.up_to_date(output, fingerprint(sources, options, code), names)
+
+
 class _Progress:
     """A cluster counter on stderr, only for a terminal and only once a build is slow."""
 
@@ -233,15 +258,16 @@ def build(
         shard_of = _parse_shard(shard)
         names = StateNames.for_shard(shard_of)
         options = _options(root, strict, allow_outside, kustomization=kustomization, shard=shard_of)
-        sources = _sources(fleet, options)
-        inputs = fingerprint(sources, options, code_digest())
+        code = code_digest()
         cache = StatCache.load(output, names)
-        if cache.up_to_date(output, inputs, names):
+        if _up_to_date(cache, fleet, options, code, output, names):
             if not ctx.quiet:
                 for line in cache.warnings:
                     click.echo(line, err=True)
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
             return
+        sources = _sources(fleet, options)
+        inputs = fingerprint(sources, options, code)
         from .compile import compile_fleet
 
         progress = _Progress(sys.stderr.isatty() and not ctx.quiet)
@@ -257,6 +283,7 @@ def build(
             fingerprint=inputs,
             warnings=[w.render() for w in result.warnings],
             names=names,
+            globs=(sources.globs.resources, sources.globs.overlays),
         )
         if not ctx.quiet:
             click.echo(

@@ -174,6 +174,12 @@ def locked(out: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _strings(values: object) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        raise TypeError("not a list")
+    return tuple(str(value) for value in values)
+
+
 @dataclass
 class StatCache:
     """What the last build wrote, as size and mtime per file, plus a fingerprint of its inputs.
@@ -186,17 +192,20 @@ class StatCache:
     stats: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     state_digest: str = ""
     warnings: tuple[str, ...] = ()
+    globs: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # the fleet's, for that run
 
     @classmethod
     def load(cls, out: Path, names: StateNames = DEFAULT_NAMES) -> StatCache:
         try:
             raw = json.loads((out / names.cache).read_text("utf-8"))
             stats = {p: (int(v[0]), int(v[1])) for p, v in raw["stats"].items()}
+            globs = raw.get("globs")
             return cls(
                 str(raw["fingerprint"]),
                 stats,
                 str(raw["state"]),
                 tuple(str(w) for w in raw.get("warnings", [])),
+                None if globs is None else (_strings(globs[0]), _strings(globs[1])),
             )
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return cls()
@@ -218,6 +227,7 @@ class StatCache:
         fingerprint: str,
         warnings: Sequence[str],
         names: StateNames = DEFAULT_NAMES,
+        globs: tuple[Sequence[str], Sequence[str]] | None = None,
     ) -> None:
         root = str(out)
         stats = {}
@@ -229,6 +239,7 @@ class StatCache:
             "state": digest(_read_bytes(out / names.state) or b""),
             "stats": stats,
             "warnings": list(warnings),
+            "globs": None if globs is None else [list(part) for part in globs],
         }
         _atomic_write(out / names.cache, json.dumps(body, separators=(",", ":")).encode())
 
@@ -332,6 +343,7 @@ def write_tree(
     fingerprint: str = "",
     warnings: Sequence[str] = (),
     names: StateNames = DEFAULT_NAMES,
+    globs: tuple[Sequence[str], Sequence[str]] | None = None,
 ) -> WriteReport:
     """Make OUT hold `tree`; see the module docstring for what survives a crash."""
     if out.exists() and not out.is_dir():
@@ -350,7 +362,7 @@ def write_tree(
         with locked(out):
             state = read_state(out, names) or State()
             report = _write_locked(out, tree, state, allow_cluster_removal, names)
-            StatCache.record(out, tree, fingerprint, warnings, names)
+            StatCache.record(out, tree, fingerprint, warnings, names, globs)
             return report
     except OSError as error:
         raise _os_error(error, out) from None

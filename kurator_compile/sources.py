@@ -8,12 +8,14 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CompileError, Diagnostic, SourceLocation
-from .yamldoc import Document, load_stream
+
+if TYPE_CHECKING:
+    from .yamldoc import Document
 
 TEMPLATE_SUFFIX = ".yaml.j2"
 
@@ -22,6 +24,15 @@ TEMPLATE_SUFFIX = ".yaml.j2"
 class SourceFile:
     path: str  # relative to the root, POSIX separators; what diagnostics show
     text: str
+
+
+@dataclass(frozen=True)
+class Globs:
+    """The fleet's `resources` and `overlays` patterns: with the fleet file's text unchanged,
+    enough to find every input again without parsing YAML (a no-change rebuild's check)."""
+
+    resources: tuple[str, ...]
+    overlays: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,7 @@ class Sources:
     overlays: tuple[SourceFile, ...]
     fleet_documents: tuple[Document, ...] = ()  # parsed once: the globs live in the first
     templates: tuple[SourceFile, ...] = ()  # *.yaml.j2 resources, rendered per cluster
+    globs: Globs = field(default_factory=lambda: Globs((), ()))
 
 
 def code_digest() -> str:
@@ -234,8 +246,8 @@ def _string_list(doc: Document, field: str) -> list[tuple[str, SourceLocation]]:
 
 
 def _collect(
-    doc: Document,
-    field: str,
+    patterns: list[tuple[str, SourceLocation]],
+    directories_as_yaml: bool,
     base: Path,
     root: Path,
     allow_outside: bool,
@@ -243,9 +255,9 @@ def _collect(
 ) -> tuple[list[SourceFile], list[Diagnostic]]:
     files: list[SourceFile] = []
     errors: list[Diagnostic] = []
-    for pattern, origin in _string_list(doc, field):
+    for pattern, origin in patterns:
         try:
-            for path in _expand(pattern, base, root, origin, allow_outside, field == "overlays"):
+            for path in _expand(pattern, base, root, origin, allow_outside, directories_as_yaml):
                 if path in seen:
                     continue
                 seen.add(path)
@@ -257,25 +269,43 @@ def _collect(
 
 
 def read_sources(
-    fleet_path: Path, root: Path | None = None, allow_outside: bool = False
+    fleet_path: Path,
+    root: Path | None = None,
+    allow_outside: bool = False,
+    globs: Globs | None = None,
 ) -> Sources:
-    """Read the fleet and everything it names; all problems are reported together."""
+    """Read the fleet and everything it names; all problems are reported together.
+
+    Given the `globs` of an earlier run, the fleet file is not parsed: the result serves only
+    to fingerprint the inputs (it has no documents), and is right only if that fingerprint
+    shows the fleet file unchanged since the run that recorded them.
+    """
     root = (root or find_root(fleet_path)).resolve()
     fleet_path = fleet_path.resolve()
     shown = display_path(fleet_path, root)
     fleet = SourceFile(shown, read_text(fleet_path, shown))
-    docs = load_stream(fleet.text, shown)
-    if not docs:
-        raise CompileError(
-            [Diagnostic.error("the fleet file holds no documents", SourceLocation(shown, 1, 1))]
-        )
+    docs: tuple[Document, ...] = ()
+    if globs is None:
+        from .yamldoc import load_stream
+
+        docs = tuple(load_stream(fleet.text, shown))
+        if not docs:
+            raise CompileError(
+                [Diagnostic.error("the fleet file holds no documents", SourceLocation(shown, 1, 1))]
+            )
+        found_resources = _string_list(docs[0], "resources")
+        found_overlays = _string_list(docs[0], "overlays")
+    else:
+        top = SourceLocation(shown, 1, 1)
+        found_resources = [(pattern, top) for pattern in globs.resources]
+        found_overlays = [(pattern, top) for pattern in globs.overlays]
+    base = fleet_path.parent
     seen = {fleet_path}
-    resources, errors = _collect(docs[0], "resources", fleet_path.parent, root, allow_outside, seen)
-    overlays, overlay_errors = _collect(
-        docs[0], "overlays", fleet_path.parent, root, allow_outside, set()
-    )
+    resources, errors = _collect(found_resources, False, base, root, allow_outside, seen)
+    overlays, overlay_errors = _collect(found_overlays, True, base, root, allow_outside, set())
     if errors or overlay_errors:
         raise CompileError(errors + overlay_errors)
     plain = tuple(r for r in resources if not r.path.endswith(TEMPLATE_SUFFIX))
     templates = tuple(r for r in resources if r.path.endswith(TEMPLATE_SUFFIX))
-    return Sources(root, fleet, plain, tuple(overlays), tuple(docs), templates)
+    patterns = Globs(tuple(p for p, _ in found_resources), tuple(p for p, _ in found_overlays))
+    return Sources(root, fleet, plain, tuple(overlays), docs, templates, patterns)

@@ -242,6 +242,45 @@ def test_build_twice_rewrites_nothing(make_fleet: Callable[..., Path], tmp_path:
     assert "0 written, 0 removed" in again.stderr
 
 
+def test_no_change_rebuild_parses_no_yaml(
+    make_fleet: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = make_fleet()
+    out = tmp_path / "rendered"
+    run_cli("build", fleet, "-o", out)
+
+    def no_parsing(*args: object) -> None:
+        raise AssertionError("a no-change rebuild parsed YAML")
+
+    monkeypatch.setattr("kurator_compile.yamldoc.load_stream", no_parsing)
+    again = run_cli("build", fleet, "-o", out)
+    assert again.exit_code == 0, again.output
+    assert "is up to date: 0 written, 0 removed" in again.stderr
+
+
+def test_no_change_check_still_sees_every_input_change(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The quick check reuses the last run's globs: a new file they match, a changed glob in
+    the fleet file, and a glob that now matches nothing each force the full path."""
+    fleet = make_fleet()
+    out = tmp_path / "rendered"
+    run_cli("build", fleet, "-o", out)
+    (tmp_path / "apps" / "api.yaml").write_text(DEPLOYMENT.replace("name: web", "name: api"))
+    added = run_cli("build", fleet, "-o", out)
+    assert "up to date" not in added.stderr
+    assert any("deployment.apps_shop_api.yaml" in p for p in tree_of(out)), added.output
+    text = fleet.read_text()
+    fleet.write_text(text.replace("apps/*.yaml", "apps/web.yaml"))
+    narrowed = run_cli("build", fleet, "-o", out)
+    assert "up to date" not in narrowed.stderr
+    assert not any("deployment.apps_shop_api.yaml" in p for p in tree_of(out))
+    fleet.write_text(text.replace("apps/*.yaml", "apps/gone-*.yaml"))
+    broken = run_cli("build", fleet, "-o", out)
+    assert broken.exit_code == 2
+    assert "'apps/gone-*.yaml' matches no file" in broken.stderr
+
+
 def test_kustomization_flag(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
     out = tmp_path / "rendered"
     assert run_cli("build", "--kustomization", make_fleet(), "-o", out).exit_code == 0
