@@ -228,12 +228,18 @@ class StatCache:
         warnings: Sequence[str],
         names: StateNames = DEFAULT_NAMES,
         globs: tuple[Sequence[str], Sequence[str]] | None = None,
+        known: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
+        """`known`: size and mtime of files the writer has just seen, so they need no lstat."""
         root = str(out)
+        known = known or {}
         stats = {}
         for path in tree:
-            info = os.lstat(f"{root}/{path}")
-            stats[path] = [info.st_size, info.st_mtime_ns]
+            seen = known.get(path)
+            if seen is None:
+                info = os.lstat(f"{root}/{path}")
+                seen = (info.st_size, info.st_mtime_ns)
+            stats[path] = list(seen)
         body = {
             "fingerprint": fingerprint,
             "state": digest(_read_bytes(out / names.state) or b""),
@@ -261,6 +267,8 @@ class WriteReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
+    # Size and mtime of the files written or found unchanged by their stat, for the StatCache.
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -269,10 +277,10 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _write_tmp(tmp: Path, data: bytes) -> None:
+def _write_tmp(tmp: Path, data: bytes) -> tuple[int, int]:
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()  # left by a killed run: the name is ours
-    _write_new(str(tmp), data)
+    return _write_new(str(tmp), data)
 
 
 def _os_error(error: OSError, out: Path) -> CompileError:
@@ -298,6 +306,7 @@ class Plan:
     new: list[str] = field(default_factory=list)  # no file there yet: written in place
     changed: list[str] = field(default_factory=list)  # replaced through a temporary name
     same: int = 0
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # same, by size and mtime
 
 
 def plan_writes(
@@ -319,6 +328,7 @@ def plan_writes(
         full = f"{root}/{path}"
         if state.files.get(path) == digests[path] and stats.matches(path, full):
             plan.same += 1
+            plan.stats[path] = stats.stats[path]
             continue
         if os.path.islink(full):
             raise _error(f"{full} is a symlink; kurator-compile never writes through links")
@@ -362,7 +372,7 @@ def write_tree(
         with locked(out):
             state = read_state(out, names) or State()
             report = _write_locked(out, tree, state, allow_cluster_removal, names)
-            StatCache.record(out, tree, fingerprint, warnings, names, globs)
+            StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
             return report
     except OSError as error:
         raise _os_error(error, out) from None
@@ -379,12 +389,15 @@ def _digests(tree: FileTree) -> dict[str, str]:
     return result
 
 
-def _write_new(path: str, data: bytes) -> None:
+def _write_new(path: str, data: bytes) -> tuple[int, int]:
+    """Size and mtime of the new file, from its descriptor: cheaper than an lstat later."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+        info = os.fstat(fd)
+        return info.st_size, info.st_mtime_ns
     finally:
         os.close(fd)
 
@@ -407,7 +420,7 @@ def _write_locked(
     digests = _digests(tree)
     plan = plan_writes(out, tree, state, digests, StatCache.load(out, names))
     stale = sorted(p for p in state.files if p not in tree)
-    report = WriteReport(unchanged=plan.same)
+    report = WriteReport(unchanged=plan.same, stats=plan.stats)
     new_state = state_bytes(digests)
     if not plan.new and not plan.changed and not stale:
         if _read_bytes(out / names.state) != new_state:
@@ -428,12 +441,12 @@ def _write_locked(
                 os.makedirs(directory, exist_ok=True)
                 made_dirs.add(directory)
             created.append(f"{root}/{path}")
-            _write_new(f"{root}/{path}", tree[path])
+            report.stats[path] = _write_new(f"{root}/{path}", tree[path])
         for path in plan.changed:
             target = out / path
             tmp = target.with_name(f".{target.name}{TMP_SUFFIX}")
             temporaries.append((str(tmp), str(target)))
-            _write_tmp(tmp, tree[path])
+            report.stats[path] = _write_tmp(tmp, tree[path])  # a rename keeps the mtime
     except OSError:
         for leftover in [*created, *(pending for pending, _ in temporaries)]:
             with contextlib.suppress(OSError):

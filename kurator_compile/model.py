@@ -146,7 +146,12 @@ class Fleet:
     extensions: Mapping[str, tuple[Document, ...]] = field(default_factory=dict)
 
     def cluster(self, name: str) -> Cluster | None:
+        return self._clusters_by_name.get(name)
+
+    @cached_property
+    def _clusters_by_name(self) -> dict[str, Cluster]:
+        """Looked up once per cluster per stage: a scan would make big fleets quadratic."""
+        by_name: dict[str, Cluster] = {}
         for cluster in self.clusters:
-            if cluster.name == name:
-                return cluster
-        return None
+            by_name.setdefault(cluster.name, cluster)  # the first wins, as a scan would find
+        return by_name

@@ -117,6 +117,52 @@ def kustomization_text(filenames: Iterable[str]) -> bytes:
     return dump_document(doc).encode("utf-8")
 
 
+class _ClusterContents:
+    """Clusters that get the same replicas of the same placements, and the same signature
+    from the overlay stage, get the same objects: each such group is computed, sorted and
+    named once, and only its files are repeated per cluster."""
+
+    def __init__(
+        self, fleet: Fleet, placements: Sequence[ResourcePlacement], stage: OverlayStage | None
+    ) -> None:
+        self.fleet = fleet
+        self.placements = placements
+        self.stage = stage
+        self.variants = Variants()
+        self.varies = [p.resource.templated or varies_per_cluster(p.resource) for p in placements]
+        self._groups: dict[Hashable, list[ClusterObject]] = {}
+
+    def _key(self, cluster: Cluster) -> Hashable | None:
+        """None when some object the cluster gets is made for it alone."""
+        parts: list[object] = []
+        for placement, varies in zip(self.placements, self.varies, strict=True):
+            if cluster.name not in placement.replicas:
+                parts.append(False)  # not placed here (placed objects may have no replicas)
+                continue
+            if varies:
+                return None
+            completions = placement.job_completions
+            parts.append(
+                (
+                    placement.replicas[cluster.name],
+                    completions.get(cluster.name) if completions else None,
+                )
+            )
+        signature = self.stage.signature(cluster) if self.stage is not None else ()
+        return (signature, tuple(parts))
+
+    def objects(self, cluster: Cluster) -> list[ClusterObject]:
+        key = self._key(cluster)
+        found = self._groups.get(key) if key is not None else None
+        if found is None:
+            found = cluster_objects(
+                self.fleet, self.placements, cluster.name, self.stage, self.variants
+            )
+            if key is not None:
+                self._groups[key] = found
+        return found
+
+
 def render_tree(
     fleet: Fleet,
     placements: Sequence[ResourcePlacement],
@@ -127,27 +173,38 @@ def render_tree(
 ) -> FileTree:
     tree: FileTree = {}
     cache = _TextCache()
-    variants = Variants()
+    contents = _ClusterContents(fleet, placements, stage)
+    # A group's file names and bytes, by the id of its object list (kept alive beside it).
+    files: dict[int, tuple[list[ClusterObject], list[tuple[str, bytes]]]] = {}
     ordered = sorted(c.name for c in fleet.clusters)
     names = [name for i, name in enumerate(ordered) if options.wants(name, i)]
-    for done, cluster in enumerate(names):
+    for done, name in enumerate(names):
         if progress is not None:
             progress(done, len(names))
-        objects = cluster_objects(fleet, placements, cluster, stage, variants)
+        cluster = fleet.cluster(name)
+        assert cluster is not None
+        objects = contents.objects(cluster)
         if check is not None:
-            target = fleet.cluster(cluster)
-            assert target is not None
             for obj in objects:
-                check(obj, target)
-        for obj in objects:
-            raw = obj.resource.document.raw if obj.resource is not None else None
-            encoded = raw.encode("utf-8") if raw is not None else cache.text(obj.data)
-            tree[f"{CLUSTERS_DIR}/{cluster}/{obj.filename}"] = encoded
-        if options.kustomization and objects:
-            tree[f"{CLUSTERS_DIR}/{cluster}/kustomization.yaml"] = kustomization_text(
-                obj.filename for obj in objects
-            )
+                check(obj, cluster)
+        known = files.get(id(objects))
+        if known is not None and known[0] is objects:
+            named = known[1]
+        else:
+            named = [(obj.filename, _encoded(obj, cache)) for obj in objects]
+            if options.kustomization and objects:
+                filenames = [filename for filename, _ in named]
+                named.append(("kustomization.yaml", kustomization_text(filenames)))
+            files[id(objects)] = (objects, named)
+        prefix = f"{CLUSTERS_DIR}/{name}/"
+        for filename, encoded in named:
+            tree[prefix + filename] = encoded
     return dict(sorted(tree.items()))
+
+
+def _encoded(obj: ClusterObject, cache: _TextCache) -> bytes:
+    raw = obj.resource.document.raw if obj.resource is not None else None
+    return raw.encode("utf-8") if raw is not None else cache.text(obj.data)
 
 
 def render_stream(objects: Sequence[ClusterObject]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .conftest import DEPLOYMENT, POLICY_ALL, SHARED, run_cli
+from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, SHARED, run_cli, tree_of
 
 TYPO = DEPLOYMENT.replace("  replicas: 2\n", "  replicas: 2\n  replicass: 3\n")
 NO_SELECTOR = DEPLOYMENT.replace("  selector:\n    matchLabels: {app: web}\n", "")
@@ -104,3 +104,39 @@ def test_plain_secret_warns(make_fleet: Callable[..., Path], tmp_path: Path) -> 
     assert result.exit_code == 0
     assert "apps/token.yaml:4:1: warning: Secret holds literal values" in result.stderr
     assert "SOPS" in result.stderr
+
+
+def test_clusters_alike_in_all_but_placement_get_their_own_objects(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Clusters with the same overlays share computed contents only when the same objects
+    are placed on them: a ConfigMap (placed, with no replica count) goes to alpha alone."""
+    policy = POLICY_ALL.replace("    - apiVersion: v1\n      kind: ConfigMap\n", "")
+    only_alpha = """\
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterPropagationPolicy
+metadata:
+  name: settings-on-alpha
+spec:
+  resourceSelectors:
+    - apiVersion: v1
+      kind: ConfigMap
+  placement:
+    clusterAffinity:
+      clusterNames: [alpha]
+"""
+    settings = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n"
+    fleet = make_fleet(
+        "---\n" + policy + "---\n" + only_alpha,
+        apps={"web.yaml": DEPLOYMENT, "settings.yaml": settings},
+        header=FLEET_HEADER.replace("region: south", "region: north"),
+    )
+    out = tmp_path / "rendered"
+    result = run_cli("build", fleet, "-o", out)
+    assert result.exit_code == 0, result.output
+    files = sorted(p for p in tree_of(out) if p.startswith("clusters/"))
+    assert files == [
+        "clusters/alpha/configmap_shop_settings.yaml",
+        "clusters/alpha/deployment.apps_shop_web.yaml",
+        "clusters/beta/deployment.apps_shop_web.yaml",
+    ]
