@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from kurator_compile import __version__
 from kurator_compile.emit import (
     JOURNAL_FILE,
     STATE_FILE,
     compare_tree,
     is_safe_relpath,
     read_state,
+    state_bytes,
     write_tree,
 )
 from kurator_compile.errors import CompileError
@@ -352,3 +354,17 @@ def test_read_only_file_system_keeps_old_tree(
         write_tree(out, changed)
     monkeypatch.undo()
     assert tree_of(out) == before
+
+
+@pytest.mark.parametrize(
+    "digests",
+    [
+        {},
+        {"clusters/a/x.yaml": "00"},
+        {"clusters/b/ü.yaml": "ab", 'clusters/a/\\q".yaml': "cd", "argocd/app.yaml": "ef"},
+    ],
+)
+def test_state_file_is_json_dumps_output(digests: dict[str, str]) -> None:
+    body = {"generator": f"kurator-compile {__version__}", "files": dict(sorted(digests.items()))}
+    expected = json.dumps(body, indent=1, sort_keys=True) + "\n"
+    assert state_bytes(digests) == expected.encode()
