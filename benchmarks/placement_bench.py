@@ -5,6 +5,8 @@ Prints the time to place
   clusterAffinities fallbacks; varied replica counts and request profiles) over 1,000 clusters;
 * the same fleet where every workload has its own request profile (no two alike: the worst
   case for the scheduler's per-shape reuse);
+* that fleet again where no two clusters declare the same capacity either (the scheduler
+  can no longer rank alike clusters as one group);
 * one Deployment with 100,000 replicas over 1,000 clusters, one static weight rule per cluster;
 * the Webster division of that workload alone, and the one-seat-at-a-time reference on it.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from kurator_compile.model import Cluster, Fleet, Policy, Resource
@@ -201,6 +204,25 @@ def _fleet(distinct_profiles: bool) -> Fleet:
     )
 
 
+def _unalike(fleet: Fleet) -> Fleet:
+    """`fleet` with every declared capacity made unique (the unknown ones stay unknown)."""
+    rnd = random.Random(3)
+    clusters = tuple(
+        replace(
+            cluster,
+            capacity={
+                "cpu": f"{rnd.randint(8_000, 96_000)}m",
+                "memory": f"{rnd.randint(32 * 1024, 256 * 1024)}Mi",
+                "pods": str(rnd.randint(100, 250)),
+            },
+        )
+        if cluster.capacity
+        else cluster
+        for cluster in fleet.clusters
+    )
+    return replace(fleet, clusters=clusters)
+
+
 def _big_fleet() -> Fleet:
     rnd = random.Random(7)
     rules = [
@@ -256,6 +278,7 @@ def _naive(n: int, votes: dict[str, int]) -> dict[str, int]:
 
 def main() -> None:
     mixed, distinct, big = _fleet(False), _fleet(True), _big_fleet()
+    unalike = _unalike(distinct)
     placements, diagnostics = resolve_placement(mixed)
     errors = sum(d.is_error for d in diagnostics)
     placed = sum(bool(p.replicas) for p in placements)
@@ -267,6 +290,10 @@ def main() -> None:
     print(
         f"{WORKLOADS:,} workloads x {CLUSTERS:,} clusters, every request profile distinct: "
         f"{_best_of(1, lambda: resolve_placement(distinct)):.3f} s"
+    )
+    print(
+        f"  ... and no two cluster capacities alike: "
+        f"{_best_of(1, lambda: resolve_placement(unalike)):.3f} s"
     )
     [one], _ = resolve_placement(big)
     assert sum(v or 0 for v in one.replicas.values()) == 100_000

@@ -6,7 +6,9 @@ previous result, every cluster score 0 (see the README's Placement section).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -23,7 +25,7 @@ from .explain import (
     where,
     workload_line,
 )
-from .policy import CompiledPolicy, PolicyChoice, choose_policy, namespace_is_skipped
+from .policy import CompiledPolicy, PolicyChoice, PolicyChooser, namespace_is_skipped
 from .scheduler import FleetScheduler, Outcome, Result
 from .selectors import label_selector_problems
 from .spec import PlacementSpec, parse_placement
@@ -142,7 +144,7 @@ def _job_completions(
     resource: Resource, replicas: Mapping[str, int | None], divided: bool, uid: str
 ) -> Mapping[str, int] | None:
     """`divideReplicasByJobCompletions`: completions split by Webster over parallelism."""
-    if resource.api_version != "batch/v1" or resource.kind != "Job" or not divided:
+    if not divided or resource.api_version != "batch/v1" or resource.kind != "Job":
         return None
     spec = resource.data.get("spec")
     spec = spec if isinstance(spec, Mapping) else {}
@@ -165,13 +167,66 @@ _NAMESPACE_NOTE = (
 )
 
 
+class _Lazy:
+    """What one placement needs to recompute its trace and explanation lines on demand.
+
+    One slotted object per placement rather than closures: those would leave a dozen
+    objects per placement (functions, cells) for the garbage collector to walk again and
+    again while ten thousand placements pile up.
+    """
+
+    __slots__ = ("choice", "descending", "number", "resource", "scheduler", "spec", "workload")
+
+    def __init__(
+        self,
+        scheduler: FleetScheduler,
+        choice: PolicyChoice,
+        resource: Resource,
+        workload: Workload,
+        spec: PlacementSpec,
+        number: int,
+        descending: bool,
+    ) -> None:
+        self.scheduler = scheduler
+        self.choice = choice
+        self.resource = resource
+        self.workload = workload
+        self.spec = spec
+        self.number = number
+        self.descending = descending
+
+    def trace(self) -> Outcome:
+        return self.scheduler.trace(self.number, self.spec, self.workload, self.descending)
+
+    def __call__(self) -> list[str]:
+        """The explanation lines."""
+        spec = self.spec
+        head = [
+            *policy_lines(self.choice),
+            workload_line(self.resource.kind, self.workload),
+            strategy_line(spec),
+        ]
+        if spec.errors:
+            assert self.choice.winner is not None
+            return [
+                *head,
+                f"error: {policy_label(self.choice.winner.policy)} is invalid; see its errors",
+            ]
+        return [*head, *outcome_lines(self.trace(), spec)]
+
+
 class _Resolver:
     def __init__(self, fleet: Fleet) -> None:
         self.fleet = fleet
         self.scheduler = FleetScheduler(fleet.clusters)
         self.specs = [parse_placement(p.spec.get("placement")) for p in fleet.policies]
+        # per policy number, read once (these are properties that compute)
+        self.invalid = [bool(spec.errors) for spec in self.specs]
+        self.strategies = [spec.strategy for spec in self.specs]
+        self.divided = [spec.divided for spec in self.specs]
         self.compiled = [CompiledPolicy.of(p) for p in fleet.policies]
         self.index = _policy_index(fleet.policies)
+        self.choosers: dict[tuple[str, str], PolicyChooser] = {}
         self.numbers = {id(p): n for n, p in enumerate(fleet.policies)}
         self.diagnostics: list[Diagnostic] = []
         self.everywhere = MappingProxyType({c.name: None for c in self.scheduler.clusters})
@@ -190,7 +245,6 @@ class _Resolver:
             self.diagnostics.extend(_policy_diagnostics(policy, spec))
 
     def place(self, resource: Resource) -> ResourcePlacement:
-        key = resource.key
         if _auto_propagated_namespace(resource):
             choice = self._choose(resource)
             lines = (
@@ -203,7 +257,7 @@ class _Resolver:
         if resource.namespace and namespace_is_skipped(resource.namespace):
             self.diagnostics.append(
                 Diagnostic.warning(
-                    f"{key} is in namespace {resource.namespace!r}, which Karmada never "
+                    f"{resource.key} is in namespace {resource.namespace!r}, which Karmada never "
                     "propagates (reserved or kube-* namespace); it is rendered nowhere",
                     resource.locate(),
                 )
@@ -213,7 +267,7 @@ class _Resolver:
         if choice.winner is None:
             self.diagnostics.append(
                 Diagnostic.warning(
-                    f"{key} is selected by no propagation policy; it is rendered nowhere",
+                    f"{resource.key} is selected by no propagation policy; it is rendered nowhere",
                     resource.locate(),
                 )
             )
@@ -221,31 +275,24 @@ class _Resolver:
         policy = choice.winner.policy
         number = self.numbers[id(policy)]
         spec = self.specs[number]
-        competitors = tuple(policy_label(c.policy) for c in choice.ranked[1:])
+        ranked = choice.ranked
+        competitors = tuple(policy_label(c.policy) for c in ranked[1:]) if len(ranked) > 1 else ()
         workload, problems = read_workload(resource.data)
         for problem in problems:
             self.diagnostics.append(
-                Diagnostic.error(f"{key}: {problem.message}", resource.locate(problem.pointer))
+                Diagnostic.error(
+                    f"{resource.key}: {problem.message}", resource.locate(problem.pointer)
+                )
             )
-        if spec.errors:
-            explanation = Explanation(
-                lambda: [
-                    *self._head(choice, resource, workload, spec),
-                    f"error: {policy_label(policy)} is invalid; see its errors",
-                ]
-            )
+        descending = names_descending(workload.uid)
+        lazy = _Lazy(self.scheduler, choice, resource, workload, spec, number, descending)
+        explanation = Explanation(lazy)
+        if self.invalid[number]:
             return ResourcePlacement(
                 resource, policy, _NOWHERE, explanation, competitors=competitors
             )
-        descending = names_descending(workload.uid)
         result = self.scheduler.schedule(number, spec, workload, descending)
-
-        def trace() -> Outcome:
-            return self.scheduler.trace(number, spec, workload, descending)
-
-        explanation = Explanation(
-            lambda: [*self._head(choice, resource, workload, spec), *outcome_lines(trace(), spec)]
-        )
+        trace = lazy.trace
         replicas = result.replicas
         if replicas is None:
             self.diagnostics.append(self._failure(resource, policy, result))
@@ -255,18 +302,20 @@ class _Resolver:
         if not replicas and workload.is_workload:
             self.diagnostics.append(
                 Diagnostic.warning(
-                    f"{key} has 0 replicas but resource requirements, so Karmada schedules it "
-                    "to no cluster (zero-replica clusters are dropped); it is rendered nowhere",
+                    f"{resource.key} has 0 replicas but resource requirements, so Karmada "
+                    "schedules it to no cluster (zero-replica clusters are dropped); it is "
+                    "rendered nowhere",
                     resource.locate("/spec"),
                 )
             )
-        divided = spec.divided and workload.is_workload
+        is_workload = workload.is_workload
+        divided = self.divided[number] and is_workload
         return ResourcePlacement(
             resource,
             policy,
             replicas,
             explanation,
-            strategy=spec.strategy if workload.is_workload else "",
+            strategy=self.strategies[number] if is_workload else "",
             divided=divided,
             competitors=competitors,
             job_completions=_job_completions(
@@ -278,14 +327,12 @@ class _Resolver:
         )
 
     def _choose(self, resource: Resource) -> PolicyChoice:
-        numbers = self.index.get((resource.api_version, resource.kind), [])
-        return choose_policy(resource, [self.compiled[n] for n in numbers])
-
-    @staticmethod
-    def _head(
-        choice: PolicyChoice, resource: Resource, workload: Workload, spec: PlacementSpec
-    ) -> list[str]:
-        return [*policy_lines(choice), workload_line(resource.kind, workload), strategy_line(spec)]
+        kind = (resource.api_version, resource.kind)
+        chooser = self.choosers.get(kind)
+        if chooser is None:
+            numbers = self.index.get(kind, [])
+            chooser = self.choosers[kind] = PolicyChooser([self.compiled[n] for n in numbers])
+        return chooser.choose(resource)
 
     def _failure(self, resource: Resource, policy: Policy, result: Result) -> Diagnostic:
         error = result.error or "no clusters available to schedule"
@@ -304,9 +351,30 @@ def resolve_placement(fleet: Fleet) -> tuple[list[ResourcePlacement], list[Diagn
     Policy problems are reported once, at the policy; scheduling failures at the object,
     naming the policy and where it is written.
     """
-    resolver = _Resolver(fleet)
-    placements = [resolver.place(resource) for resource in fleet.resources]
+    with _cycle_collection_paused():
+        resolver = _Resolver(fleet)
+        placements = [resolver.place(resource) for resource in fleet.resources]
     return placements, resolver.diagnostics
+
+
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector; reference counting still frees everything.
+
+    Placement creates no reference cycles but many objects that outlive a young-generation
+    collection (placements, per-profile candidate lists), so the collector would walk the
+    whole heap, inputs included, again and again and free nothing: a quarter of a
+    10,000-object run, and half of it when every object has its own requests. Nested calls
+    leave the collector as they found it; it is re-enabled on error too.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def explain_placement(fleet: Fleet, placement: ResourcePlacement) -> list[str]:

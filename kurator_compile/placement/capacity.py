@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import floordiv
 
 from ..model import Cluster
-from .quantity import QuantityError, milli_value, parse_quantity, value
+from .quantity import QuantityError, values
 from .workload import INT32_MAX
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "columns",
     "estimate",
     "estimate_all",
+    "estimate_rows",
     "parse_capacity",
 ]
 
@@ -46,12 +49,12 @@ def parse_capacity(cluster: Cluster) -> tuple[ClusterCapacity, list[tuple[str, s
     problems: list[tuple[str, str]] = []
     for name, text in sorted(cluster.capacity.items()):
         try:
-            qty = parse_quantity(text)
+            unit, millis = values(text)
         except QuantityError as error:
             problems.append((name, str(error)))
             continue
-        units[name] = value(qty)
-        amounts[name] = milli_value(qty) if name == "cpu" else value(qty)
+        units[name] = unit
+        amounts[name] = millis if name == "cpu" else unit
     return ClusterCapacity(amounts, units), problems
 
 
@@ -73,37 +76,86 @@ def estimate(capacity: ClusterCapacity, requests: tuple[tuple[str, int], ...]) -
     return None if bound is None else min(bound, INT32_MAX)
 
 
+# Stands for "not declared" in the columns: larger than any declared amount (a quantity is
+# at most 2^63-1, so at most about 2^73 millicores), so `min` leaves it out of a bound.
+_UNDECLARED = 1 << 80
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    amounts: list[int]  # per row; _UNDECLARED in `missing` rows
+    missing: list[int]  # rows that do not declare the resource
+
+
+def _column(values: list[int | None]) -> _Column:
+    missing = [row for row, amount in enumerate(values) if amount is None]
+    return _Column([_UNDECLARED if a is None else a for a in values], missing)
+
+
 @dataclass(frozen=True, slots=True)
 class CapacityColumns:
     """Declared capacities of a list of clusters, one column per resource, so that many
-    request profiles are estimated without a call per cluster. None: not declared; 0: used
-    up (Quantity.Value() <= 0), which makes the whole estimate 0."""
+    request profiles are estimated without a Python-level step per cluster. 0: used up
+    (Quantity.Value() <= 0), which makes the whole estimate 0.
 
-    pods: list[int | None]
-    amounts: dict[str, list[int | None]]
+    Columns hold each distinct capacity once (fleets often give many clusters the same
+    one); `classes` maps each cluster, in order, to its row.
+    """
+
+    pods: _Column
+    amounts: dict[str, _Column]
+    classes: list[int]
 
 
 def columns(capacities: Sequence[ClusterCapacity]) -> CapacityColumns:
     names = sorted({name for cap in capacities for name in cap.amounts})
-    amounts: dict[str, list[int | None]] = {}
-    for name in names:
-        amounts[name] = [
-            None if name not in cap.amounts else (cap.amounts[name] if cap.units[name] > 0 else 0)
-            for cap in capacities
-        ]
-    pods = [None if "pods" not in cap.units else max(cap.units["pods"], 0) for cap in capacities]
-    return CapacityColumns(pods, amounts)
+    rows: dict[tuple[int | None, ...], int] = {}
+    classes = [
+        rows.setdefault(
+            (
+                None if "pods" not in cap.units else max(cap.units["pods"], 0),
+                *(
+                    None
+                    if name not in cap.amounts
+                    else (cap.amounts[name] if cap.units[name] > 0 else 0)
+                    for name in names
+                ),
+            ),
+            len(rows),
+        )
+        for cap in capacities
+    ]
+    distinct = list(rows)
+    amounts = {name: _column([row[k] for row in distinct]) for k, name in enumerate(names, 1)}
+    return CapacityColumns(_column([row[0] for row in distinct]), amounts, classes)
 
 
 def estimate_all(table: CapacityColumns, requests: tuple[tuple[str, int], ...]) -> list[int | None]:
     """`estimate` for every cluster of `table`, in order."""
-    bound = list(table.pods)
+    rows = estimate_rows(table, requests)
+    if len(rows) == len(table.classes):  # no two clusters alike: rows are in cluster order
+        return rows
+    return list(map(rows.__getitem__, table.classes))
+
+
+def estimate_rows(
+    table: CapacityColumns, requests: tuple[tuple[str, int], ...]
+) -> list[int | None]:
+    """`estimate` for each distinct capacity of `table` (cluster i has row classes[i]).
+
+    Column by column, with no None to test per row: only the rows that do not declare a
+    resource are visited one by one. (Comparisons in a comprehension beat map(min, ...).)"""
+    bound = table.pods.amounts
     for name, request in requests:
         column = table.amounts.get(name)
         if request <= 0 or column is None:
             continue
-        bound = [
-            b if a is None else (a // request if b is None else min(b, a // request))
-            for b, a in zip(bound, column, strict=True)
-        ]
-    return [None if b is None else min(b, INT32_MAX) for b in bound]
+        fits = list(map(floordiv, column.amounts, repeat(request)))
+        for row in column.missing:
+            fits[row] = _UNDECLARED
+        bound = [f if f < b else b for b, f in zip(bound, fits, strict=True)]
+    estimates: list[int | None] = [b if b < INT32_MAX else INT32_MAX for b in bound]
+    for row in table.pods.missing:  # only these can lack every bound
+        if bound[row] == _UNDECLARED:
+            estimates[row] = None
+    return estimates

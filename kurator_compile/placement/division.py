@@ -12,8 +12,10 @@ take part: the ranking is computed once per weight set and reused.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from ..model import Cluster
 from .selectors import ClusterAffinity
@@ -100,21 +102,43 @@ def _matching(affinity: ClusterAffinity, clusters: Mapping[str, Cluster]) -> lis
 def _by_available(infos: Sequence[ClusterInfo], presorted: bool) -> list[ClusterInfo]:
     """`sort.Sort` by available desc. Candidates already in scheduler order (available desc,
     then name) stay as they are; Go's sort keeps them too (a sorted input is left alone)."""
-    return list(infos) if presorted else sorted(infos, key=lambda i: -i.available)
+    return list(infos) if presorted else sorted(infos, key=_negative_available)
 
 
 def _ranked_available(
-    order: Sequence[ClusterInfo], replicas: int, descending: bool
+    order: Sequence[ClusterInfo], replicas: int, descending: bool, presorted: bool
 ) -> list[tuple[str, int]]:
     """The best `replicas` parties by (available desc, name) from an available-desc list,
-    whose ties may be in any name order: the tie block at the cut is taken whole."""
+    whose ties may be in any name order: the tie block at the cut is taken whole.
+
+    When `order` is in scheduler order (ties in ascending name order), the best parties are
+    found by position instead: the first `replicas`, or with descending names the tail of
+    the tie block at the cut. The tie block can be hundreds of clusters (every cluster of
+    unknown capacity, every cluster whose pod count bounds the estimate).
+    """
     end = min(replicas, len(order))
-    if end < len(order):
+    if presorted and end > 0:
+        if descending and end < len(order):
+            edge = -order[end - 1].available
+            first = bisect_left(order, edge, hi=end, key=_negative_available)
+            last = bisect_right(order, edge, lo=end, key=_negative_available)
+            order = [*order[:first], *order[last - (end - first) : last]]
+        else:
+            order = order[:end]
+        end = len(order)
+    elif end < len(order):
         edge = order[end - 1].available
         while end < len(order) and order[end].available == edge:
             end += 1
     head = sorted(((i.name, i.available) for i in order[:end]), reverse=descending)
     return sorted(head, key=lambda item: -item[1])[:replicas]
+
+
+def _negative_available(info: ClusterInfo) -> int:
+    return -info.available
+
+
+_AVAILABLE = attrgetter("available")
 
 
 def _divide_by_available(
@@ -128,7 +152,7 @@ def _divide_by_available(
     if replicas == 0:
         return {}, tuple  # nothing to scale up: the previous (empty) result stands
     order = _by_available(infos, presorted)
-    total = sum(i.available for i in order)
+    total = sum(map(_AVAILABLE, order))
     if total < replicas:
         raise ScheduleError(f"Clusters available replicas {total} are not enough to schedule.")
     if aggregated:
@@ -138,7 +162,8 @@ def _divide_by_available(
             if running >= replicas:
                 order = order[: end + 1]
                 break
-    result = webster_top(replicas, _ranked_available(order, replicas, descending), descending)
+    ranked = _ranked_available(order, replicas, descending, presorted)
+    result = webster_top(replicas, ranked, descending)
     return result, lambda: tuple(sorted((i.name, i.available) for i in order))
 
 

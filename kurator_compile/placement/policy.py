@@ -19,6 +19,7 @@ __all__ = [
     "CompiledPolicy",
     "PolicyCandidate",
     "PolicyChoice",
+    "PolicyChooser",
     "choose_policy",
     "implicit_priority",
     "rank",
@@ -147,6 +148,47 @@ def choose_policy(resource: Resource, policies: Sequence[CompiledPolicy]) -> Pol
     facts = Facts.of(resource)
     ranked = rank([c for p in policies if (c := p.candidate(facts)) is not None])
     return PolicyChoice(ranked[0] if ranked else None, ranked)
+
+
+class PolicyChooser:
+    """`choose_policy` over a fixed list of policies, memoised on what their selectors read.
+
+    The choice depends only on the object's apiVersion, kind and namespace, on its name if a
+    selector names objects, and on the labels the selectors test: objects that agree on
+    those (typically most objects of a kind) share one choice instead of testing every
+    policy again.
+    """
+
+    def __init__(self, policies: Sequence[CompiledPolicy]) -> None:
+        self.policies = tuple(policies)
+        selectors = [s for p in self.policies for s in p.selectors]
+        self.by_name = any(s.name for s in selectors)
+        self.label_keys = tuple(sorted({r.key for s in selectors for r in s.labels or ()}))
+        self.choices: dict[tuple[object, ...], PolicyChoice] = {}
+
+    def choose(self, resource: Resource) -> PolicyChoice:
+        labels = resource.labels
+        values: list[str | None] = []
+        for key in self.label_keys:
+            value = labels.get(key)
+            if type(value) is not str and (value is not None or key in labels):
+                return self._choose(Facts.of(resource))  # an odd label value: no key
+            values.append(value)
+        memo = (
+            resource.api_version,
+            resource.kind,
+            resource.namespace,
+            resource.name if self.by_name else "",
+            tuple(values),
+        )
+        choice = self.choices.get(memo)
+        if choice is None:
+            choice = self.choices[memo] = self._choose(Facts.of(resource))
+        return choice
+
+    def _choose(self, facts: Facts) -> PolicyChoice:
+        ranked = rank([c for p in self.policies if (c := p.candidate(facts)) is not None])
+        return PolicyChoice(ranked[0] if ranked else None, ranked)
 
 
 def why_it_loses(winner: PolicyCandidate, other: PolicyCandidate) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
-__all__ = ["QuantityError", "milli_value", "parse_quantity", "value"]
+__all__ = ["QuantityError", "milli_value", "parse_quantity", "value", "values"]
 
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
@@ -134,3 +135,36 @@ def value(quantity: Fraction) -> int:
 def milli_value(quantity: Fraction) -> int:
     """Quantity.MilliValue(): thousandths, rounded away from zero (cpu is compared in these)."""
     return _round_away(quantity * 1000)
+
+
+# Plain digits with an SI suffix or none (most quantities as written), computed in ints:
+# the exact value is digits * factor (or digits / 1000 for "m").
+_SIMPLE = re.compile(r"([0-9]{1,19})(m|[kMGTPE]|[KMGTPE]i)?")
+_FACTORS = {
+    **{suffix: 10**exponent for suffix, exponent in _DECIMAL.items() if exponent >= 0},
+    **{suffix: 2 ** (10 * power) for suffix, power in _BINARY.items()},
+}
+
+
+def _values(text: object) -> tuple[int, int]:
+    if type(text) is str and (match := _SIMPLE.fullmatch(text)) is not None:
+        digits, suffix = int(match[1]), match[2] or ""
+        if suffix == "m":
+            return -(-digits // 1000), digits  # Value() rounds 1m..999m up to 1
+        units = digits * _FACTORS[suffix]
+        if units <= MAX_QUANTITY:
+            return units, units * 1000
+    qty = parse_quantity(text)  # everything else, and the errors
+    return value(qty), milli_value(qty)
+
+
+# Fleets repeat a handful of quantity strings ("100m", "256Mi", "64"): parse each once.
+_cached_values = lru_cache(maxsize=4096, typed=True)(_values)
+_HASHABLE = (str, int, float)  # bool is an error, and is not cached
+
+
+def values(text: object) -> tuple[int, int]:
+    """(Value(), MilliValue()) of a quantity, memoised; raises QuantityError."""
+    if type(text) in _HASHABLE:
+        return _cached_values(text)
+    return _values(text)

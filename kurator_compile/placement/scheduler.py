@@ -1,23 +1,39 @@
 """One object through Karmada's scheduler: filter, rank, select, assign, with fallback terms.
 
 `FleetScheduler` holds what is shared across the objects of one compile: parsed capacities,
-filter results and ranked candidates per policy term, static weights, capacity estimates per
-request profile, and finished outcomes per *shape* (policy, replicas and only those workload
-traits the policy's strategy looks at). Ten thousand objects under a handful of policies cost
-little more than their distinct shapes. It is built per `resolve_placement` call: nothing is
-kept between runs.
+filter results per policy term, static weights, ranked candidates per request profile, spread
+selections per replica count, and finished outcomes per *shape* (policy, replicas and only
+those workload traits the policy's strategy looks at). Ten thousand objects under a handful
+of policies cost little more than their distinct shapes. It is built per `resolve_placement`
+call: nothing is kept between runs.
+
+A shape costs a few list slices, not a pass over every cluster: candidates of known capacity
+are ranked once per request profile (by groups of clusters that declare the same capacity
+when there are such groups), and those of unknown capacity, which count as the replica
+count, are bisected in; a region spread gets each region's candidates the same way.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from operator import itemgetter
+from bisect import bisect_left, bisect_right
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain, compress, repeat
+from operator import is_not, itemgetter, neg, not_
 from types import MappingProxyType
+from typing import TypeVar, cast
 
 from ..model import Cluster
-from .capacity import CapacityColumns, ClusterCapacity, columns, estimate_all, parse_capacity
+from .capacity import (
+    CapacityColumns,
+    ClusterCapacity,
+    columns,
+    estimate_all,
+    estimate_rows,
+    parse_capacity,
+)
 from .division import Division, RankedWeights, assign_replicas, static_weights
 from .filters import (
     active_affinities,
@@ -82,11 +98,94 @@ class Result:
         return cls(replicas, chosen.term, chosen.dropped, None, len(outcome.attempts))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Filtered:
     feasible: tuple[Cluster, ...]
     dropped: tuple[tuple[str, tuple[str, ...]], ...]
     orders: tuple[int, ...]  # overflow tier of each feasible cluster
+    names: tuple[str, ...] = field(init=False)
+    regions: tuple[str, ...] = field(init=False)
+    tiered: bool = field(init=False)  # some feasible cluster is in an overflow tier
+    # Regions numbered in name order from 1 (0: no region), for `_Ranked.by_region`.
+    region_numbers: tuple[int, ...] = field(init=False)
+    region_names: tuple[str, ...] = field(init=False)
+    # `_fit_error` of the dropped clusters, once asked (every object that fails here has it)
+    fit_error: str | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.names = tuple(c.name for c in self.feasible)
+        self.regions = tuple(c.region for c in self.feasible)
+        self.tiered = any(self.orders)
+        self.region_names = ("", *sorted(set(self.regions) - {""}))
+        number = {name: i for i, name in enumerate(self.region_names)}
+        self.region_numbers = tuple(map(number.__getitem__, self.regions))
+
+
+# A candidate's place in scheduler order (overflow tier, then available desc) as one int:
+# tier * _TIER - available. Availability is within 0..INT32_MAX, so tiers never overlap; the
+# name, the last key, is the feasible order (clusters are kept sorted by name).
+_TIER = 1 << 32
+# Rank by groups of alike clusters when there are at most a quarter as many groups.
+_GROUPED = 4
+
+
+@dataclass(slots=True)
+class _Ranked:
+    """The candidates of one policy term and request profile, in scheduler order: those of
+    known capacity as ClusterInfo with their sort keys (to bisect), those of unknown capacity
+    as feasible indexes per overflow tier (ascending), merged in per replica count."""
+
+    keys: list[int]  # tier * _TIER - available
+    infos: list[ClusterInfo]
+    indexes: list[int]  # of each of `infos` among the feasible clusters
+    unknown: tuple[tuple[int, tuple[int, ...]], ...]
+    # The same per region (clusters without one left out), once a region spread asks.
+    regions: dict[str, _Ranked] | None = None
+
+    def by_region(self, filtered: _Filtered) -> dict[str, _Ranked]:
+        """Split by region: one stable sort of positions by region number, then slices."""
+        if self.regions is None:
+            numbers = filtered.region_numbers
+            names = filtered.region_names
+            ids = list(map(numbers.__getitem__, self.indexes))
+            positions = sorted(range(len(ids)), key=ids.__getitem__)
+            ids = list(map(ids.__getitem__, positions))
+            known: dict[int, tuple[list[int], list[ClusterInfo], list[int]]] = {}
+            start = bisect_right(ids, 0)  # number 0: no region
+            while start < len(ids):
+                end = bisect_right(ids, ids[start], start)
+                part = positions[start:end]
+                known[ids[start]] = (
+                    list(map(self.keys.__getitem__, part)),
+                    list(map(self.infos.__getitem__, part)),
+                    list(map(self.indexes.__getitem__, part)),
+                )
+                start = end
+            unknown: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+            for order, indexes in self.unknown:
+                tier: dict[int, list[int]] = {}
+                for i in indexes:
+                    if numbers[i]:
+                        tier.setdefault(numbers[i], []).append(i)
+                for number, members in tier.items():
+                    unknown.setdefault(number, []).append((order, tuple(members)))
+            self.regions = {
+                names[number]: _Ranked(
+                    *known.get(number, ([], [], [])), tuple(unknown.get(number, ()))
+                )
+                for number in known.keys() | unknown.keys()
+            }
+        return self.regions
+
+
+@dataclass(frozen=True, slots=True)
+class _Capacities:
+    """The capacities of one policy term's feasible clusters, and those clusters grouped by
+    (overflow tier, capacity row): a group's clusters get one estimate for every request
+    profile, so they are ranked as one (feasible indexes ascending, i.e. in name order)."""
+
+    table: CapacityColumns
+    groups: list[tuple[int, int, list[int]]]  # (tier, row of `table`, feasible indexes)
 
 
 def needs_capacity(placement: PlacementSpec) -> bool:
@@ -106,14 +205,48 @@ def _fit_error(total: int, dropped: Sequence[tuple[str, tuple[str, ...]]]) -> st
 
 
 _Key = tuple[object, ...]
-# Ranked candidate lists kept for reuse (per policy term and request profile). Bounded so a
-# fleet where every object has its own requests does not hold a list per object.
+_V = TypeVar("_V")
+# Ranked candidate lists kept for reuse (per policy term and request profile), the
+# unknown-capacity candidates per replica count, spread selections, and runs of alike
+# clusters (counted in clusters). Bounded so that a fleet where every object has its own
+# requests does not hold a list per object.
 _RANKED_KEPT = 128
+_EXTRA_KEPT = 1024
+_SELECTED_KEPT = 1024
+_RUN_CLUSTERS_KEPT = 1 << 18
+_NAME = itemgetter(0)
 
 
 def _info(fields: tuple[str, int, bool, int, int, str]) -> ClusterInfo:
     """ClusterInfo without the NamedTuple constructor's keyword handling (hot path)."""
     return tuple.__new__(ClusterInfo, fields)
+
+
+_make_info = partial(tuple.__new__, ClusterInfo)  # as `_info`, and callable from map()
+
+
+def _one(value: object) -> int:
+    return 1
+
+
+class _Bounded(OrderedDict[_Key, _V]):
+    """A cache that forgets its oldest entries past `limit` (entries, or the total `size`
+    of their values). An OrderedDict: deleting a plain dict's first entry again and again
+    makes finding the next first entry slower and slower (it skips every deleted slot)
+    until the dict is rebuilt."""
+
+    def __init__(self, limit: int, size: Callable[[_V], int] = _one) -> None:
+        super().__init__()
+        self.limit = limit
+        self.size = size
+        self.total = 0
+
+    def keep(self, key: _Key, value: _V) -> None:
+        """Add an entry that is not there yet."""
+        self[key] = value
+        self.total += self.size(value)
+        while self.total > self.limit and len(self) > 1:
+            self.total -= self.size(self.popitem(last=False)[1])
 
 
 class FleetScheduler:
@@ -129,25 +262,33 @@ class FleetScheduler:
             self.capacity[cluster.name] = parsed
             self.capacity_problems.extend((cluster, name, msg) for name, msg in problems)
         self._filtered: dict[_Key, _Filtered] = {}
-        self._columns: dict[_Key, CapacityColumns] = {}
-        self._ranked: dict[_Key, list[tuple[tuple[object, ...], ClusterInfo]]] = {}
-        self._unknown: dict[_Key, list[tuple[Cluster, int]]] = {}
+        self._columns: dict[_Key, _Capacities] = {}
+        self._runs: _Bounded[tuple[list[int], list[ClusterInfo]]] = _Bounded(
+            _RUN_CLUSTERS_KEPT, lambda run: len(run[0])
+        )
+        self._ranked: _Bounded[_Ranked] = _Bounded(_RANKED_KEPT)
+        self._extra: _Bounded[list[ClusterInfo]] = _Bounded(_EXTRA_KEPT)
+        self._selected: _Bounded[Sequence[ClusterInfo] | str] = _Bounded(_SELECTED_KEPT)
         self._static: dict[_Key, RankedWeights] = {}
         self._results: dict[_Key, Result] = {}
+        self._traits: dict[int, tuple[bool, bool]] = {}
         self._searches = GroupSearches()  # region spread searches, shared by all objects
 
     def schedule(
         self, key: int, placement: PlacementSpec, workload: Workload, descending: bool
     ) -> Result:
         """The fresh-schedule result of a workload under policy number `key` (cached)."""
-        capacity = needs_capacity(placement) and workload.is_workload
-        divides = workload.is_workload and placement.strategy not in (DUPLICATED, "")
+        traits = self._traits.get(key)
+        if traits is None:  # what of the policy the shape depends on
+            traits = needs_capacity(placement), placement.strategy not in (DUPLICATED, "")
+            self._traits[key] = traits
+        is_workload = workload.is_workload
         shape = (
             key,
             workload.replicas,
-            workload.is_workload,
-            workload.requests if capacity else None,
-            descending and divides,
+            is_workload,
+            workload.requests if traits[0] and is_workload else None,
+            descending and traits[1] and is_workload,
         )
         result = self._results.get(shape)
         if result is None:
@@ -199,14 +340,18 @@ class FleetScheduler:
         self._filtered[cache_key] = found
         return found
 
-    def _estimates(
-        self, cache_key: _Key, filtered: _Filtered, requests: tuple[tuple[str, int], ...]
-    ) -> list[int | None]:
-        table = self._columns.get(cache_key)
-        if table is None:
+    def _table(self, cache_key: _Key, filtered: _Filtered) -> _Capacities:
+        """The feasible clusters' capacities as columns, and their groups."""
+        found = self._columns.get(cache_key)
+        if found is None:
             table = columns([self.capacity[c.name] for c in filtered.feasible])
-            self._columns[cache_key] = table
-        return estimate_all(table, requests)
+            members: dict[tuple[int, int], list[int]] = {}
+            for i, group in enumerate(zip(filtered.orders, table.classes, strict=True)):
+                members.setdefault(group, []).append(i)
+            groups = [(order, row, indexes) for (order, row), indexes in members.items()]
+            found = _Capacities(table, groups)
+            self._columns[cache_key] = found
+        return found
 
     def _infos(
         self,
@@ -214,56 +359,192 @@ class FleetScheduler:
         filtered: _Filtered,
         placement: PlacementSpec,
         workload: Workload,
-    ) -> tuple[list[ClusterInfo], bool]:
+    ) -> tuple[_Ranked, list[ClusterInfo], bool]:
         """Feasible clusters with available replicas (`calAvailableReplicas`), sorted.
 
         Known estimates are ranked once per (term, request profile); clusters of unknown
-        capacity count as the replica count and are merged in per shape.
+        capacity count as the replica count and are merged in per shape (`_merged`).
         """
         capacity = needs_capacity(placement) and workload.replicas > 0
         requests = workload.requests if capacity else None
         ranked_key = (*cache_key, workload.replicas == 0, requests)
         ranked = self._ranked.get(ranked_key)
-        unknown = self._unknown.get(ranked_key, [])
         if ranked is None:
-            feasible, orders = filtered.feasible, filtered.orders
-            unknown = []
-            if workload.replicas == 0 or not capacity:
-                fixed = INT32_MAX if workload.replicas == 0 else 0
-                ranked = [
-                    ((order, -fixed, c.name), _info((c.name, fixed, False, order, 0, c.region)))
-                    for c, order in zip(feasible, orders, strict=True)
-                ]
+            ranked = self._rank(cache_key, filtered, workload, capacity)
+            self._ranked.keep(ranked_key, ranked)
+        return ranked, self._merged(cache_key, filtered, ranked, workload.replicas), capacity
+
+    def _merged(
+        self, cache_key: _Key, filtered: _Filtered, ranked: _Ranked, replicas: int
+    ) -> list[ClusterInfo]:
+        """`ranked` with its unknown-capacity clusters counted as `replicas`, in order.
+
+        They sit together where the known estimates equal `replicas`, found by bisection,
+        so a shape costs a few list slices rather than a sort of every candidate.
+        """
+        if not ranked.unknown:
+            return ranked.infos
+        keys, infos = ranked.keys, ranked.infos
+        merged: list[ClusterInfo] = []
+        start = 0
+        for order, indexes in ranked.unknown:
+            key = order * _TIER - replicas
+            low = bisect_left(keys, key, start)
+            high = bisect_right(keys, key, low)
+            extra = self._unknown_infos(cache_key, filtered, order, indexes, replicas)
+            merged += infos[start:low]
+            # names break the tie; a stable sort keeps known clusters first on equal names
+            merged += sorted(infos[low:high] + extra, key=_NAME) if low < high else extra
+            start = high
+        merged += infos[start:]
+        return merged
+
+    def _rank(
+        self, cache_key: _Key, filtered: _Filtered, workload: Workload, capacity: bool
+    ) -> _Ranked:
+        """Known-capacity candidates sorted by (tier, available desc, name), stably.
+
+        Once per request profile: indexes are sorted on one int each and the lists are built
+        by C-level maps (a fleet where every object asks differently pays this per object).
+        When clusters share capacities, groups of them are ranked instead (`_rank_groups`).
+        """
+        names, regions, orders = filtered.names, filtered.regions, filtered.orders
+        count = len(names)
+        available: list[int | None]
+        if not capacity:  # every candidate alike: MaxInt32 for non-workloads, else 0
+            available = [INT32_MAX if workload.replicas == 0 else 0] * count
+        else:
+            found = self._table(cache_key, filtered)
+            if len(found.groups) * _GROUPED <= count:
+                return self._rank_groups(cache_key, filtered, found, workload.requests)
+            available = estimate_all(found.table, workload.requests)
+        unknown: dict[int, list[int]] = {}
+        known: Sequence[int]
+        if None in available:
+            present = list(map(is_not, available, repeat(None)))
+            known = list(compress(range(count), present))
+            values = cast(list[int], list(compress(available, present)))
+            missing = compress(range(count), map(not_, present))
+            if filtered.tiered:
+                for i in missing:
+                    unknown.setdefault(orders[i], []).append(i)
             else:
-                ranked = []
-                estimates = self._estimates(cache_key, filtered, workload.requests)
-                for c, order, known in zip(feasible, orders, estimates, strict=True):
-                    if known is None:
-                        unknown.append((c, order))
-                    else:
-                        ranked.append(
-                            (
-                                (order, -known, c.name),
-                                _info((c.name, known, False, order, 0, c.region)),
-                            )
-                        )
-            ranked.sort(key=itemgetter(0))
-            if len(self._ranked) >= _RANKED_KEPT:  # many request profiles: keep the newest
-                oldest = next(iter(self._ranked))
-                del self._ranked[oldest], self._unknown[oldest]
-            self._ranked[ranked_key] = ranked
-            self._unknown[ranked_key] = unknown
-        if not unknown:
-            return [info for _, info in ranked], capacity
-        replicas = workload.replicas
-        extra: list[tuple[tuple[object, ...], ClusterInfo]] = [
-            (
-                (order, -replicas, cluster.name),
-                _info((cluster.name, replicas, True, order, 0, cluster.region)),
+                unknown[0] = list(missing)
+        else:
+            known = range(count)
+            values = cast(list[int], available)
+        if filtered.tiered:
+            tiers = map(orders.__getitem__, known)
+            keys = [order * _TIER - a for order, a in zip(tiers, values, strict=True)]
+        else:
+            keys = list(map(neg, values))
+        positions = sorted(range(len(keys)), key=keys.__getitem__)
+        indexes = list(map(known.__getitem__, positions))
+        infos = list(
+            map(
+                _make_info,
+                zip(
+                    map(names.__getitem__, indexes),
+                    map(values.__getitem__, positions),
+                    repeat(False),
+                    map(orders.__getitem__, indexes),
+                    repeat(0),
+                    map(regions.__getitem__, indexes),
+                ),
             )
-            for cluster, order in unknown
-        ]
-        return [info for _, info in sorted(ranked + extra, key=itemgetter(0))], capacity
+        )
+        return _Ranked(
+            list(map(keys.__getitem__, positions)),
+            infos,
+            indexes,
+            tuple((order, tuple(unknown[order])) for order in sorted(unknown)),
+        )
+
+    def _rank_groups(
+        self,
+        cache_key: _Key,
+        filtered: _Filtered,
+        found: _Capacities,
+        requests: tuple[tuple[str, int], ...],
+    ) -> _Ranked:
+        """`_rank` by groups of clusters that declare the same capacity: one estimate and
+        one sort key per group. Groups with equal keys form a run, merged in feasible
+        (name) order as the stable sort has them; each run's ClusterInfo list is built once
+        and shared by every profile that gives it the same availability."""
+        rows = estimate_rows(found.table, requests)
+        unknown: dict[int, list[int]] = {}
+        ranked: list[tuple[int, int, int]] = []  # (key, group number, estimate)
+        for number, (order, row, members) in enumerate(found.groups):
+            estimate = rows[row]
+            if estimate is None:
+                unknown.setdefault(order, []).extend(members)
+            else:
+                ranked.append((order * _TIER - estimate, number, estimate))
+        ranked.sort()
+        keys: list[int] = []
+        infos: list[ClusterInfo] = []
+        indexes: list[int] = []
+        start = 0
+        while start < len(ranked):
+            key, number, estimate = ranked[start]
+            end = start + 1
+            while end < len(ranked) and ranked[end][0] == key:
+                end += 1
+            numbers = tuple(number for _, number, _ in ranked[start:end])
+            members, part = self._run(cache_key, filtered, found, numbers, estimate)
+            keys += repeat(key, len(members))
+            indexes += members
+            infos += part
+            start = end
+        return _Ranked(
+            keys,
+            infos,
+            indexes,
+            tuple((order, tuple(sorted(unknown[order]))) for order in sorted(unknown)),
+        )
+
+    def _run(
+        self,
+        cache_key: _Key,
+        filtered: _Filtered,
+        found: _Capacities,
+        numbers: tuple[int, ...],
+        available: int,
+    ) -> tuple[list[int], list[ClusterInfo]]:
+        """The clusters of groups `numbers` (all with this availability) in feasible order,
+        with their ClusterInfo; cached, as the same groups tie again and again (on the
+        pod-count bound, say) whatever the requests."""
+        run_key = (*cache_key, numbers, available)
+        found_run = self._runs.get(run_key)
+        if found_run is None:
+            groups = found.groups
+            if len(numbers) == 1:
+                members = groups[numbers[0]][2]
+            else:  # equal keys: interleave by feasible index, as the stable sort does
+                members = sorted(chain.from_iterable(groups[n][2] for n in numbers))
+            names, regions, orders = filtered.names, filtered.regions, filtered.orders
+            infos = [_info((names[i], available, False, orders[i], 0, regions[i])) for i in members]
+            found_run = (members, infos)
+            self._runs.keep(run_key, found_run)
+        return found_run
+
+    def _unknown_infos(
+        self,
+        cache_key: _Key,
+        filtered: _Filtered,
+        order: int,
+        indexes: tuple[int, ...],
+        replicas: int,
+    ) -> list[ClusterInfo]:
+        """Unknown-capacity candidates counted as `replicas`, in name order (cached: the
+        same clusters are unknown to most request profiles)."""
+        extra_key = (*cache_key, order, indexes, replicas)
+        extra = self._extra.get(extra_key)
+        if extra is None:
+            names, regions = filtered.names, filtered.regions
+            extra = [_info((names[i], replicas, True, order, 0, regions[i])) for i in indexes]
+            self._extra.keep(extra_key, extra)
+        return extra
 
     def _static_weights(
         self, cache_key: _Key, placement: PlacementSpec, selected: Sequence[ClusterInfo]
@@ -275,6 +556,31 @@ class FleetScheduler:
             self._static[cache_key] = found
         return found
 
+    def _select(
+        self,
+        cache_key: _Key,
+        filtered: _Filtered,
+        ranked: _Ranked,
+        infos: Sequence[ClusterInfo],
+        placement: PlacementSpec,
+        workload: Workload,
+    ) -> Sequence[ClusterInfo] | str:
+        """The spread constraints' selection, or the error. Cached per term, replicas and
+        request profile by the caller: objects that differ only in their UID share it. A
+        region spread gets the candidates of each region from the per-region ranking."""
+        regions = None
+        if placement.spread_by("region") is not None:
+            regions = {
+                region: self._merged(cache_key, filtered, part, workload.replicas)
+                for region, part in ranked.by_region(filtered).items()
+            }
+        try:
+            return select_best_clusters(
+                placement, infos, workload.replicas, self._searches, regions
+            )
+        except ScheduleError as error:
+            return f"failed to select clusters: {error}"
+
     def _attempt(
         self,
         key: int,
@@ -285,30 +591,24 @@ class FleetScheduler:
     ) -> Attempt:
         filtered = self._filter(key, placement, term, workload.is_workload)
         if not filtered.feasible:
-            return Attempt(
-                term,
-                filtered.dropped,
-                (),
-                False,
-                (),
-                None,
-                _fit_error(len(self.clusters), filtered.dropped),
-            )
+            if filtered.fit_error is None:
+                filtered.fit_error = _fit_error(len(self.clusters), filtered.dropped)
+            return Attempt(term, filtered.dropped, (), False, (), None, filtered.fit_error)
         cache_key = (key, -1 if term is None else term.index, workload.is_workload)
-        infos, capacity_used = self._infos(cache_key, filtered, placement, workload)
-        try:
-            selected = select_best_clusters(placement, infos, workload.replicas, self._searches)
-        except ScheduleError as error:
-            return Attempt(
-                term,
-                filtered.dropped,
-                infos,
-                capacity_used,
-                (),
-                None,
-                f"failed to select clusters: {error}",
-            )
+        ranked, infos, capacity_used = self._infos(cache_key, filtered, placement, workload)
         everything = not placement.spread or placement.ignore_spread  # selected is infos
+        if everything:
+            selected: Sequence[ClusterInfo] | str = infos
+        else:
+            requests = workload.requests if capacity_used else None
+            select_key = (*cache_key, workload.replicas, requests)
+            found = self._selected.get(select_key)
+            if found is None:
+                found = self._select(cache_key, filtered, ranked, infos, placement, workload)
+                self._selected.keep(select_key, found)
+            selected = found
+        if isinstance(selected, str):
+            return Attempt(term, filtered.dropped, infos, capacity_used, (), None, selected)
         static = None
         if placement.strategy == STATIC_WEIGHT and workload.is_workload:
             names = None if everything else tuple(i.name for i in selected)

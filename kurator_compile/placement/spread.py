@@ -8,9 +8,12 @@ filters.py) and `spreadByLabel` alone is an error, as in Karmada.
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import NamedTuple
 
 from ..model import Cluster
@@ -84,16 +87,19 @@ def select_best_clusters(
     infos: Sequence[ClusterInfo],
     replicas: int,
     searches: GroupSearches | None = None,
+    regions: Mapping[str, Sequence[ClusterInfo]] | None = None,
 ) -> list[ClusterInfo]:
     """`SelectBestClusters` over candidates already in `sort_clusters` order; `searches`
-    shares region searches between the objects of a run."""
+    shares region searches between the objects of a run. `regions`, if given, must be
+    `infos` grouped by region, each group in `sort_clusters` order (clusters without a
+    region left out): the scheduler keeps that grouping per request profile."""
     if not placement.spread or placement.ignore_spread:
         return list(infos)
     need_replicas = -1 if placement.ignore_capacity else replicas
     region = placement.spread_by("region")
     cluster = placement.spread_by("cluster")
     if region is not None:
-        return _by_region(placement, region, cluster, infos, replicas, searches)
+        return _by_region(placement, region, cluster, infos, replicas, searches, regions)
     if cluster is not None:
         return _by_cluster(cluster, infos, need_replicas)
     raise ScheduleError("just support cluster and region spread constraint")
@@ -175,11 +181,17 @@ def _by_region(
     infos: Sequence[ClusterInfo],
     replicas: int,
     searches: GroupSearches | None = None,
+    regions: Mapping[str, Sequence[ClusterInfo]] | None = None,
 ) -> list[ClusterInfo]:
-    members: dict[str, list[ClusterInfo]] = {}
-    for info in infos:
-        if info.region:
-            members.setdefault(info.region, []).append(info)
+    members: Mapping[str, Sequence[ClusterInfo]]
+    if regions is None:
+        grouped: dict[str, list[ClusterInfo]] = {}
+        for info in infos:
+            if info.region:
+                grouped.setdefault(info.region, []).append(info)
+        members = grouped
+    else:
+        members = regions
     if len(members) < region.min_groups:
         raise ScheduleError("the number of feasible region is less than spreadConstraint.MinGroups")
     groups = [
@@ -198,10 +210,14 @@ def _by_region(
             "the number of clusters is less than the cluster spreadConstraint.MinGroups"
         )
     selected = [members[g.name][0] for g in chosen]
-    rest = [info for g in chosen for info in members[g.name][1:]]
-    need = min(len(rest) + len(selected), cluster.max_groups if cluster else 0)
-    if need - len(selected) > 0:
-        selected.extend(sort_clusters(rest)[: need - len(selected)])
+    rest = sum(len(members[g.name]) - 1 for g in chosen)
+    more = min(rest + len(selected), cluster.max_groups if cluster else 0) - len(selected)
+    if more > 0:
+        tails = [islice(members[g.name], 1, None) for g in chosen]
+        if regions is None:
+            selected.extend(sort_clusters([info for tail in tails for info in tail])[:more])
+        else:  # each group is sorted: merging them is the stable sort of their concatenation
+            selected.extend(islice(heapq.merge(*tails, key=_order), more))
     return selected
 
 
@@ -216,7 +232,10 @@ class GroupSearches:
     searches is bounded per run, not per object).
     """
 
-    results: dict[tuple[object, ...], list[Group] | None] = field(default_factory=dict)
+    # an OrderedDict: the oldest entry is dropped past _RESULTS_KEPT, cheaply
+    results: OrderedDict[tuple[object, ...], list[Group] | None] = field(
+        default_factory=OrderedDict
+    )
     exhausted: dict[tuple[object, ...], str] = field(default_factory=dict)
 
 
@@ -262,7 +281,7 @@ def select_groups(
         searches.exhausted[shape] = str(error)
         raise
     if len(searches.results) >= _RESULTS_KEPT:
-        del searches.results[next(iter(searches.results))]
+        searches.results.popitem(last=False)
     searches.results[key] = None if result is None else list(result)
     return result
 

@@ -29,9 +29,21 @@ def fnv1a32(data: bytes) -> int:
     return h
 
 
+# byte -> its lowest bit, for `names_descending`
+_LOW_BIT = bytes(byte & 1 for byte in range(256))
+
+
 def names_descending(uid: str) -> bool:
-    """`tieBreakerByUID`: an odd FNV-1a hash of the UID makes larger names win ties."""
-    return uid != "" and fnv1a32(uid.encode()) & 1 == 1
+    """`tieBreakerByUID`: an odd FNV-1a hash of the UID makes larger names win ties.
+
+    Only the hash's lowest bit matters, and FNV-1a's is the offset basis's (1) flipped by
+    each odd byte (the prime is odd): so the hash is odd when the UID has an even number of
+    odd bytes. Counted in C, this is ten times faster than hashing (once per object).
+    """
+    if not uid:
+        return False
+    data = uid.encode()
+    return (len(data) - data.translate(_LOW_BIT).count(0)) % 2 == 0
 
 
 def _priority(votes: float, seats: int) -> float:
@@ -91,12 +103,16 @@ def allocate_webster_seats(
 
     Parties only in `initial` have 0 votes and never win a seat; no parties -> {}.
     """
-    start = dict(initial or {})
-    names = sorted(set(votes) | set(start))
+    if initial:
+        names = sorted(set(votes) | set(initial))
+        weight = [float(votes.get(n, 0)) for n in names]
+        seats = [initial.get(n, 0) for n in names]
+    else:  # the scheduler's case: no one seated yet
+        names = sorted(votes)
+        weight = [float(votes[n]) for n in names]
+        seats = [0] * len(names)
     if not names:
         return {}
-    weight = [float(votes.get(n, 0)) for n in names]
-    seats = [start.get(n, 0) for n in names]
     if new_seats > 0 and any(w > 0 for w in weight):
         remaining = new_seats
         if new_seats > 4 * len(names):
@@ -104,14 +120,17 @@ def allocate_webster_seats(
             seats = [s + w for s, w in zip(seats, won, strict=True)]
             remaining -= sum(won)
         # Heap keys sort best-first: higher priority, then fewer seats, then name order.
+        # The priority is `_priority` inlined (float / int divides as float / float(int)).
         sign = -1 if descending else 1
         heap = [(-_priority(weight[i], seats[i]), seats[i], sign * i) for i in range(len(names))]
         heapq.heapify(heap)
+        replace = heapq.heapreplace
         for _ in range(remaining):
             _, count, rank = heap[0]
             i = rank * sign
-            seats[i] = count + 1
-            heapq.heapreplace(heap, (-_priority(weight[i], count + 1), count + 1, rank))
+            count += 1
+            seats[i] = count
+            replace(heap, (-(weight[i] / (2 * count + 1)), count, rank))
     return dict(zip(names, seats, strict=True))
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from .quantity import QuantityError, milli_value, parse_quantity, value
+from .quantity import QuantityError, values
 
 __all__ = ["WORKLOAD_KINDS", "Workload", "read_workload"]
 
@@ -26,6 +27,8 @@ WORKLOAD_KINDS = {
 INT32_MAX = 2**31 - 1
 
 _NATIVE = ("cpu", "memory", "ephemeral-storage", "pods")
+# `dict` first: isinstance settles a plain dict without the ABC machinery (hot path)
+_MAPPING = (dict, Mapping)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class WorkloadProblem:
     message: str
 
 
+@lru_cache(maxsize=1024)
 def _counted(name: str) -> bool:
     """Resources Karmada's Resource type keeps: native ones, hugepages, extended resources."""
     if name in _NATIVE or name.startswith(("hugepages-", "attachable-volumes-")):
@@ -66,31 +70,36 @@ def _counted(name: str) -> bool:
 
 def _resource_list(raw: object, pointer: str, problems: list[WorkloadProblem]) -> dict[str, int]:
     out: dict[str, int] = {}
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, _MAPPING):
         return out
     for name, text in raw.items():
         try:
-            qty = parse_quantity(text)
+            units, millis = values(text)
         except QuantityError as error:
             problems.append(WorkloadProblem(f"{pointer}/{name}", str(error)))
             continue
-        if _counted(str(name)):
-            out[str(name)] = milli_value(qty) if name == "cpu" else value(qty)
+        name = str(name)
+        if _counted(name):
+            out[name] = millis if name == "cpu" else units
     return out
 
 
 def _container_requests(
     container: object, pointer: str, problems: list[WorkloadProblem]
 ) -> dict[str, int]:
-    """requests, with limits standing in for missing requests (Kubernetes defaulting)."""
-    if not isinstance(container, Mapping):
+    """requests, with limits standing in for missing requests (Kubernetes defaulting);
+    `pointer` is the container's."""
+    if not isinstance(container, _MAPPING):
         return {}
     resources = container.get("resources")
-    if not isinstance(resources, Mapping):
+    if not isinstance(resources, _MAPPING):
         return {}
-    limits = _resource_list(resources.get("limits"), f"{pointer}/resources/limits", problems)
+    raw_limits = resources.get("limits")
+    limits = (
+        _resource_list(raw_limits, f"{pointer}/resources/limits", problems) if raw_limits else {}
+    )
     requests = _resource_list(resources.get("requests"), f"{pointer}/resources/requests", problems)
-    return {**limits, **requests}
+    return {**limits, **requests} if limits else requests
 
 
 def pod_requests(
@@ -117,10 +126,10 @@ def pod_requests(
 
 def _has_node_claim(pod_spec: Mapping[str, Any]) -> bool:
     affinity = pod_spec.get("affinity")
-    node_affinity = affinity.get("nodeAffinity") if isinstance(affinity, Mapping) else None
+    node_affinity = affinity.get("nodeAffinity") if isinstance(affinity, _MAPPING) else None
     required = (
         node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
-        if isinstance(node_affinity, Mapping)
+        if isinstance(node_affinity, _MAPPING)
         else None
     )
     return (
@@ -147,9 +156,9 @@ def read_workload(data: Mapping[str, Any]) -> tuple[Workload, list[WorkloadProbl
     problems: list[WorkloadProblem] = []
     api_version, kind = data.get("apiVersion"), data.get("kind")
     metadata = data.get("metadata")
-    uid = str(metadata.get("uid") or "") if isinstance(metadata, Mapping) else ""
+    uid = str(metadata.get("uid") or "") if isinstance(metadata, _MAPPING) else ""
     spec = data.get("spec")
-    spec = spec if isinstance(spec, Mapping) else {}
+    spec = spec if isinstance(spec, _MAPPING) else {}
     key = (api_version, kind)
     if key not in WORKLOAD_KINDS:
         return Workload(0, (), False, uid, False), problems
@@ -157,8 +166,8 @@ def read_workload(data: Mapping[str, Any]) -> tuple[Workload, list[WorkloadProbl
         replicas, pod_spec, pointer = 1, spec, "/spec"
     else:
         template = spec.get("template")
-        template_spec = template.get("spec") if isinstance(template, Mapping) else None
-        pod_spec = template_spec if isinstance(template_spec, Mapping) else {}
+        template_spec = template.get("spec") if isinstance(template, _MAPPING) else None
+        pod_spec = template_spec if isinstance(template_spec, _MAPPING) else {}
         pointer = "/spec/template/spec"
         if kind == "Job":
             parallelism = _count(spec, "parallelism", problems)
