@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import CompileError, Diagnostic, promote_warnings, raise_if_errors
+from .gcpause import cycle_collection_paused
 from .gitops import gitops_tree
 from .kinds import Role
 from .model import Cluster, Fleet, Policy, Resource, Taint
@@ -241,6 +242,13 @@ def compile_fleet(
     sources: Sources,
     options: Options,
     progress: Callable[[int, int], None] | None = None,
+) -> Compilation:
+    with cycle_collection_paused():
+        return _compile(sources, options, progress)
+
+
+def _compile(
+    sources: Sources, options: Options, progress: Callable[[int, int], None] | None
 ) -> Compilation:
     analysis = analyse(sources, options)
     fleet = analysis.fleet

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -140,3 +141,16 @@ spec:
         "clusters/alpha/deployment.apps_shop_web.yaml",
         "clusters/beta/deployment.apps_shop_web.yaml",
     ]
+
+
+def test_builds_leave_the_garbage_collector_enabled(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The cyclic collector is paused while a fleet compiles, and back on afterwards, also
+    when the compile fails."""
+    fleet = make_fleet()
+    assert run_cli("build", fleet, "-o", tmp_path / "ok").exit_code == 0
+    assert gc.isenabled()
+    (tmp_path / "apps" / "broken.yaml").write_text("kind: [unclosed\n")
+    assert run_cli("build", fleet, "-o", tmp_path / "failed").exit_code == 2
+    assert gc.isenabled()

