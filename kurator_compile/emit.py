@@ -17,6 +17,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from . import __version__
@@ -190,10 +191,12 @@ class StatCache:
 
     Lets a rebuild skip reading files that nobody touched, and skip compiling altogether when
     neither the inputs nor the output changed. Never committed: stat data is per checkout.
+    Kept per folder as lines of `size mtime name`: one JSON string per folder loads fast, and
+    a no-change rebuild stats each folder's files relative to the open folder.
     """
 
     fingerprint: str = ""
-    stats: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    listings: Mapping[str, str] = field(default_factory=dict)  # folder -> its lines
     state_digest: str = ""
     warnings: tuple[str, ...] = ()
     globs: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # the fleet's, for that run
@@ -202,17 +205,27 @@ class StatCache:
     def load(cls, out: Path, names: StateNames = DEFAULT_NAMES) -> StatCache:
         try:
             raw = json.loads((out / names.cache).read_text("utf-8"))
-            stats = {p: (int(v[0]), int(v[1])) for p, v in raw["stats"].items()}
+            listings = {str(d): str(lines) for d, lines in raw["listings"].items()}
             globs = raw.get("globs")
             return cls(
                 str(raw["fingerprint"]),
-                stats,
+                listings,
                 str(raw["state"]),
                 tuple(str(w) for w in raw.get("warnings", [])),
                 None if globs is None else (_strings(globs[0]), _strings(globs[1])),
             )
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return cls()
+
+    @cached_property
+    def stats(self) -> dict[str, tuple[int, int]]:
+        """Size and mtime by path, for a build that compares file by file."""
+        found: dict[str, tuple[int, int]] = {}
+        for directory, lines in self.listings.items():
+            for line in lines.splitlines():
+                size, mtime, name = line.split(" ", 2)
+                found[f"{directory}/{name}"] = (int(size), int(mtime))
+        return found
 
     def matches(self, path: str, full: str) -> bool:
         known = self.stats.get(path)
@@ -237,17 +250,20 @@ class StatCache:
         """`known`: size and mtime of files the writer has just seen, so they need no lstat."""
         root = str(out)
         known = known or {}
-        stats = {}
+        listings: dict[str, list[str]] = {}
         for path in tree:
             seen = known.get(path)
             if seen is None:
                 info = os.lstat(f"{root}/{path}")
                 seen = (info.st_size, info.st_mtime_ns)
-            stats[path] = list(seen)
+            directory, _, name = path.rpartition("/")
+            listings.setdefault(directory, []).append(f"{seen[0]} {seen[1]} {name}")
+        if any("\n" in path or "\r" in path for path in tree):
+            listings = {}  # not representable as lines: every rebuild takes the full path
         body = {
             "fingerprint": fingerprint,
             "state": digest(_read_bytes(out / names.state) or b""),
-            "stats": stats,
+            "listings": {d: "\n".join(lines) for d, lines in listings.items()},
             "warnings": list(warnings),
             "globs": None if globs is None else [list(part) for part in globs],
         }
@@ -255,7 +271,7 @@ class StatCache:
 
     def up_to_date(self, out: Path, fingerprint: str, names: StateNames = DEFAULT_NAMES) -> bool:
         """True when the inputs are those of the last build and no output file was touched."""
-        if not fingerprint or fingerprint != self.fingerprint or not self.stats:
+        if not fingerprint or fingerprint != self.fingerprint or not self.listings:
             return False
         state = _read_bytes(out / names.state)
         if state is None or digest(state) != self.state_digest:
@@ -263,7 +279,26 @@ class StatCache:
         if _read_bytes(out / names.journal) is not None:
             return False
         root = str(out)
-        return all(self.matches(path, f"{root}/{path}") for path in self.stats)
+        return all(_listing_matches(f"{root}/{d}", lines) for d, lines in self.listings.items())
+
+
+def _listing_matches(directory: str, lines: str) -> bool:
+    """Every file of one folder's lines still has its recorded size and mtime."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        for line in lines.split("\n"):
+            size, mtime, name = line.split(" ", 2)
+            info = os.lstat(name, dir_fd=fd)
+            if info.st_mtime_ns != int(mtime) or info.st_size != int(size):
+                return False
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 @dataclass
