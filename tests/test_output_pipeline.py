@@ -154,3 +154,17 @@ def test_builds_leave_the_garbage_collector_enabled(
     (tmp_path / "apps" / "broken.yaml").write_text("kind: [unclosed\n")
     assert run_cli("build", fleet, "-o", tmp_path / "failed").exit_code == 2
     assert gc.isenabled()
+
+
+def test_containers_that_are_not_a_list_fail_validation_not_placement(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Placement reads pod requests before output validation runs: a wrong type there must
+    reach validation, which names it, rather than crash placement."""
+    broken = DEPLOYMENT.replace("      containers:\n", "      containers: 1\n      unused:\n")
+    fleet = make_fleet(apps={"web.yaml": broken})
+    result = run_cli("build", fleet, "-o", tmp_path / "rendered")
+    assert result.exit_code == 2, result.output
+    assert "spec.template.spec.containers: 1 is not of type 'array'" in result.stderr
+    assert "(at /spec/template/spec/containers)" in result.stderr
+    assert not (tmp_path / "rendered").exists()
