@@ -260,6 +260,24 @@ def test_no_change_rebuild_parses_no_yaml(
     assert "is up to date: 0 written, 0 removed" in again.stderr
 
 
+def test_a_touched_output_file_is_restored_by_the_next_build(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    fleet = make_fleet()
+    out = tmp_path / "rendered"
+    run_cli("build", fleet, "-o", out)
+    built = tree_of(out)
+    target = out / "clusters/alpha/deployment.apps_shop_web.yaml"
+    original = target.read_bytes()
+    target.write_bytes(original.replace(b"replicas: 2", b"replicas: 9"))  # same size
+    repaired = run_cli("build", fleet, "-o", out)
+    assert "1 written" in repaired.stderr, repaired.output
+    (out / "clusters/beta/deployment.apps_shop_web.yaml").unlink()
+    restored = run_cli("build", fleet, "-o", out)
+    assert "1 written" in restored.stderr, restored.output
+    assert tree_of(out) == built
+
+
 def test_no_change_check_still_sees_every_input_change(
     make_fleet: Callable[..., Path], tmp_path: Path
 ) -> None:
