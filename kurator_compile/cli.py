@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,6 +65,8 @@ def _exit_codes(ctx: Context) -> Iterator[None]:
         raise
     except Exception as error:  # an unexpected bug: one line, traceback only on request
         if ctx.debug:
+            import traceback
+
             traceback.print_exc()
         _fail(
             EXIT_INTERNAL,

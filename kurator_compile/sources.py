@@ -49,13 +49,21 @@ class Sources:
 
 
 def code_digest() -> str:
-    """A digest of this package's own files: output depends on the compiler, not only inputs."""
-    package = Path(__file__).resolve().parent
+    """A digest of this package's own files: output depends on the compiler, not only inputs.
+
+    Taken from each file's size and mtime, as Python validates its bytecode caches: an
+    upgrade or an edit rewrites the file, and a no-change rebuild need not read them all.
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
     hasher = hashlib.sha256()
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".json") and path.is_file():
-            hasher.update(path.relative_to(package).as_posix().encode() + b"\0")
-            hasher.update(path.read_bytes())
+    for folder, subfolders, files in os.walk(package):
+        subfolders.sort()
+        for name in sorted(files):
+            if name.endswith((".py", ".json")):
+                path = os.path.join(folder, name)
+                info = os.stat(path)
+                relative = os.path.relpath(path, package)
+                hasher.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
     return hasher.hexdigest()
 
 
