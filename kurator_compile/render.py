@@ -94,16 +94,20 @@ def cluster_objects(
 
 
 class _TextCache:
-    """Serialise each distinct object once: most clusters receive identical copies."""
+    """Serialise each distinct object once: most clusters receive identical copies. Equal
+    texts from different objects (an object no overlay changes, computed once per overlay
+    signature) are kept once too."""
 
     def __init__(self) -> None:
         self._by_id: dict[int, tuple[dict[str, Any], bytes]] = {}
+        self._texts: dict[bytes, bytes] = {}
 
     def text(self, data: dict[str, Any]) -> bytes:
         hit = self._by_id.get(id(data))
         if hit is not None and hit[0] is data:
             return hit[1]
         encoded = dump_document(data).encode("utf-8")
+        encoded = self._texts.setdefault(encoded, encoded)
         self._by_id[id(data)] = (data, encoded)
         return encoded
 

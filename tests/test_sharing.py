@@ -1,0 +1,31 @@
+"""Identical copies are one object in memory: what a build holds grows with distinct objects,
+not with clusters x objects (the no-timing half of the memory benchmark)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kurator_compile.compile import compile_fleet
+from kurator_compile.options import Options
+from kurator_compile.sources import read_sources
+
+from .synthetic import write_fleet
+
+
+def _distinct_contents(tmp_path: Path, clusters: int) -> tuple[int, int, int]:
+    fleet = write_fleet(tmp_path / f"fleet-{clusters}", clusters=clusters, apps=5, overlays=True)
+    options = Options(strict=False, allow_outside=False, root=None)
+    tree = compile_fleet(read_sources(fleet), options).tree
+    cluster_files = [data for path, data in tree.items() if path.startswith("clusters/")]
+    return len(cluster_files), len({id(data) for data in cluster_files}), len(set(cluster_files))
+
+
+@pytest.mark.parametrize("clusters", [3, 30, 90])
+def test_each_distinct_file_content_is_one_bytes_object(tmp_path: Path, clusters: int) -> None:
+    files, objects, contents = _distinct_contents(tmp_path, clusters)
+    assert files == clusters * 15  # 5 apps x Deployment, Service, ConfigMap
+    # Per region one variant of each Deployment (replicas and image tag differ); Services
+    # and ConfigMaps are alike everywhere: 3 x 5 + 5 + 5 contents, held once each.
+    assert objects == contents == 25
