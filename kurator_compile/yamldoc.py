@@ -11,6 +11,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
 
 from .errors import CompileError, Diagnostic, SourceLocation
 
@@ -236,6 +237,20 @@ def _document_text(text: str, node: Node) -> str:
     return body + "\n"
 
 
+class _StreamResolver(VersionedResolver):
+    """ruamel's resolver works out the YAML version again for every scalar (with the C parser,
+    through an AttributeError raised and caught each time: half the cost of composing). The C
+    parser never reports a `%YAML` directive to it, so the version, and with it the table of
+    implicit tags, is the same for the whole stream: look it up once."""
+
+    @property
+    def versioned_resolver(self) -> Any:
+        table = self.__dict__.get("_stream_table")
+        if table is None:
+            table = self.__dict__["_stream_table"] = super().versioned_resolver
+        return table
+
+
 def load_stream(text: str, file: str) -> list[Document]:
     """Parse a multi-document YAML stream; every problem becomes a positioned diagnostic."""
     if len(text) > MAX_FILE_CHARS:
@@ -263,6 +278,8 @@ def load_stream(text: str, file: str) -> list[Document]:
     if nbsp:
         raise CompileError(nbsp)
     yaml = YAML(typ="safe", pure=False)  # the C parser when ruamel.yaml.clib is there
+    if yaml.Parser.__name__ == "CParser":  # the pure parser does report `%YAML`
+        yaml.Resolver = _StreamResolver
     documents: list[Document] = []
     try:
         nodes: Iterator[Node | None] = yaml.compose_all(text)
