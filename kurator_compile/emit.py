@@ -115,12 +115,12 @@ def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
 
 
 def state_bytes(digests: Mapping[str, str]) -> bytes:
-    """`json.dumps(body, indent=1, sort_keys=True)`, byte for byte, written out by hand:
-    with `indent` json falls back to its pure-Python encoder, slow for 60,000 entries."""
-    quote = json.encoder.encode_basestring_ascii
-    entries = ",\n".join(f"  {quote(path)}: {quote(digests[path])}" for path in sorted(digests))
-    files = f"{{\n{entries}\n }}" if entries else "{}"
-    generator = quote(f"kurator-compile {__version__}")
+    """`json.dumps(body, indent=1, sort_keys=True)`, byte for byte, from json's C encoder:
+    with `indent` json falls back to its pure-Python encoder, slow for 60,000 entries, but
+    one entry per line is also what the separators give without it."""
+    entries = json.dumps(digests, sort_keys=True, separators=(",\n  ", ": "))[1:-1]
+    files = f"{{\n  {entries}\n }}" if entries else "{}"
+    generator = json.dumps(f"kurator-compile {__version__}")
     return f'{{\n "files": {files},\n "generator": {generator}\n}}\n'.encode()
 
 
