@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
+from .overlay.jsonpatch import json_equal  # JSON equality: `true` is not `1`
+
 Predicate = Callable[[Any], bool]
 PatternSearch = Callable[[str], Callable[[str], object]]
 
@@ -93,23 +95,6 @@ _TYPES: dict[str, Predicate] = {
     "object": lambda v: isinstance(v, dict),
     "string": lambda v: isinstance(v, str),
 }
-
-
-def json_equal(one: Any, two: Any) -> bool:
-    """Equality as JSON Schema means it: `true` is not `1`, also inside lists and objects."""
-    if one is two:
-        return True
-    if isinstance(one, str) or isinstance(two, str):
-        return bool(one == two)
-    if isinstance(one, Sequence) and isinstance(two, Sequence):
-        return len(one) == len(two) and all(json_equal(a, b) for a, b in zip(one, two, strict=True))
-    if isinstance(one, Mapping) and isinstance(two, Mapping):
-        return len(one) == len(two) and all(
-            key in two and json_equal(value, two[key]) for key, value in one.items()
-        )
-    if isinstance(one, bool) or isinstance(two, bool):
-        return isinstance(one, bool) and isinstance(two, bool) and one == two
-    return bool(one == two)
 
 
 def _python_search(pattern: str) -> Callable[[str], object]:

@@ -210,3 +210,8 @@ def test_json_equal() -> None:
     assert not json_equal("1", 1)
     assert not json_equal({"a": 1}, {"a": 1, "b": None})
     assert json_equal(None, None)
+    # also what JSON Schema's `enum` and `const` compare with (kurator_compile.schemacheck)
+    assert json_equal(1, 1.0)
+    assert not json_equal([0], [False])
+    assert not json_equal({"a": 1}, {"a": True})
+    assert json_equal({"a": [1, "x"]}, {"a": [1.0, "x"]})
