@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..fields import as_list
 from .quantity import QuantityError, values
 
 __all__ = ["WORKLOAD_KINDS", "Workload", "read_workload"]
@@ -102,23 +103,17 @@ def _container_requests(
     return {**limits, **requests} if limits else requests
 
 
-def _list(value: object) -> list[Any]:
-    """A list field, or nothing when it holds something else (output validation reports that
-    with its position; placement must not stop on it)."""
-    return value if isinstance(value, list) else []
-
-
 def pod_requests(
     pod_spec: Mapping[str, Any], pointer: str, problems: list[WorkloadProblem]
 ) -> dict[str, int]:
     """Karmada's AddPodTemplateRequest: sum(containers) max'd with each init container."""
     total: dict[str, int] = {}
-    for i, container in enumerate(_list(pod_spec.get("containers"))):
+    for i, container in enumerate(as_list(pod_spec.get("containers"))):
         for name, amount in _container_requests(
             container, f"{pointer}/containers/{i}", problems
         ).items():
             total[name] = total.get(name, 0) + amount
-    for i, container in enumerate(_list(pod_spec.get("initContainers"))):
+    for i, container in enumerate(as_list(pod_spec.get("initContainers"))):
         for name, amount in _container_requests(
             container, f"{pointer}/initContainers/{i}", problems
         ).items():

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import Diagnostic
+from ..fields import as_dict, as_list
 from ..model import Fleet, Resource
 from ..placement import ResourcePlacement
 from ..placement.explain import Explanation
@@ -38,14 +39,6 @@ PROTOCOLS = ("http", "tcp", "tls")
 CLUSTER_DOMAIN = "svc.cluster.local"
 
 ServiceKey = tuple[str, str]  # (namespace, name)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def is_virtual_service(resource: Resource) -> bool:
@@ -72,15 +65,15 @@ def service_of_host(host: Any, namespace: str) -> ServiceKey | None:
 
 def routed_services(resource: Resource) -> set[ServiceKey]:
     """The Services a VirtualService routes to or a DestinationRule configures."""
-    spec = _dict(resource.data.get("spec"))
+    spec = as_dict(resource.data.get("spec"))
     if is_destination_rule(resource):
         key = service_of_host(spec.get("host"), resource.namespace)
         return {key} if key else set()
     found = set()
     for protocol in PROTOCOLS:
-        for rule in _list(spec.get(protocol)):
-            for route in _list(_dict(rule).get("route")):
-                host = _dict(_dict(route).get("destination")).get("host")
+        for rule in as_list(spec.get(protocol)):
+            for route in as_list(as_dict(rule).get("route")):
+                host = as_dict(as_dict(route).get("destination")).get("host")
                 key = service_of_host(host, resource.namespace)
                 if key is not None:
                     found.add(key)
@@ -104,15 +97,15 @@ class Route:
 
 
 def routes(resource: Resource) -> list[Route]:
-    spec = _dict(resource.data.get("spec"))
+    spec = as_dict(resource.data.get("spec"))
     found = []
     for protocol in PROTOCOLS:
-        for i, rule in enumerate(_list(spec.get(protocol))):
+        for i, rule in enumerate(as_list(spec.get(protocol))):
             pointer = f"/spec/{protocol}/{i}/route"
             destinations = []
-            for j, entry in enumerate(_list(_dict(rule).get("route"))):
-                entry = _dict(entry)
-                dest = _dict(entry.get("destination"))
+            for j, entry in enumerate(as_list(as_dict(rule).get("route"))):
+                entry = as_dict(entry)
+                dest = as_dict(entry.get("destination"))
                 host = str(dest.get("host") or "")
                 subset = dest.get("subset")
                 weight = entry.get("weight")
@@ -187,11 +180,11 @@ class _Mesh:
         if rules:
             for rule in rules:
                 for index, subset in enumerate(
-                    _list(_dict(rule.resource.data.get("spec")).get("subsets"))
+                    as_list(as_dict(rule.resource.data.get("spec")).get("subsets"))
                 ):
-                    if _dict(subset).get("name") != dest.subset:
+                    if as_dict(subset).get("name") != dest.subset:
                         continue
-                    cluster = _dict(_dict(subset).get("labels")).get(CLUSTER_LABEL)
+                    cluster = as_dict(as_dict(subset).get("labels")).get(CLUSTER_LABEL)
                     if cluster is None or cluster in self.clusters:
                         return cluster, None
                     label = pointer_join(f"/spec/subsets/{index}/labels", CLUSTER_LABEL)
@@ -202,9 +195,9 @@ class _Mesh:
                         rule.resource.locate(label),
                     )
             names = sorted(
-                str(_dict(s).get("name"))
+                str(as_dict(s).get("name"))
                 for rule in rules
-                for s in _list(_dict(rule.resource.data.get("spec")).get("subsets"))
+                for s in as_list(as_dict(rule.resource.data.get("spec")).get("subsets"))
             )
             return None, Diagnostic.error(
                 f"{resource.key} routes to subset {dest.subset!r} of {dest.host}, which "
@@ -253,12 +246,12 @@ def _declared_replicas(data: Mapping[str, Any]) -> int:
     """The pods a non-divided object runs on each of its clusters."""
     if data.get("kind") == "EdgeApplication":
         return edge_application_replicas(data)
-    replicas = _dict(data.get("spec")).get("replicas")
+    replicas = as_dict(data.get("spec")).get("replicas")
     return replicas if isinstance(replicas, int) else 1
 
 
 def _weights_mode(resource: Resource) -> tuple[bool, Diagnostic | None]:
-    value = _dict(resource.metadata.get("annotations")).get(WEIGHTS)
+    value = as_dict(resource.metadata.get("annotations")).get(WEIGHTS)
     if value is None:
         return False, None
     if value == FROM_PLACEMENT:
@@ -384,16 +377,16 @@ def _with_weights(
 
 def _set_weights(data: Mapping[str, Any], computed: Mapping[str, int]) -> dict[str, Any]:
     result = dict(data)
-    spec = dict(_dict(result.get("spec")))
+    spec = dict(as_dict(result.get("spec")))
     for protocol in PROTOCOLS:
-        rules = _list(spec.get(protocol))
+        rules = as_list(spec.get(protocol))
         new_rules = []
         for i, rule in enumerate(rules):
-            rule = dict(_dict(rule))
+            rule = dict(as_dict(rule))
             entries = []
-            for j, entry in enumerate(_list(rule.get("route"))):
+            for j, entry in enumerate(as_list(rule.get("route"))):
                 weight = computed.get(f"/spec/{protocol}/{i}/route/{j}")
-                entries.append(entry if weight is None else {**_dict(entry), "weight": weight})
+                entries.append(entry if weight is None else {**as_dict(entry), "weight": weight})
             if "route" in rule:
                 rule["route"] = entries
             new_rules.append(rule)

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import Diagnostic
+from ..fields import as_dict
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
 from ..placement.explain import Explanation
@@ -55,15 +56,11 @@ _POD_TEMPLATE_KINDS = {
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def pod_spec_paths(data: Mapping[str, Any]) -> list[tuple[str | int, ...]]:
     """Where the pod specs of an object are (none for kinds that run no pods)."""
     group = str(data.get("apiVersion") or "").rpartition("/")[0]
     kind = data.get("kind")
-    spec = _dict(data.get("spec"))
+    spec = as_dict(data.get("spec"))
     if (group, kind) in _POD_TEMPLATE_KINDS:
         return [("spec", "template", "spec")]
     if (group, kind) == ("batch", "CronJob"):
@@ -78,7 +75,7 @@ def pod_spec_paths(data: Mapping[str, Any]) -> list[tuple[str | int, ...]]:
 
 
 def _tolerates_edge(toleration: Any) -> bool:
-    t = _dict(toleration)
+    t = as_dict(toleration)
     if not t.get("key"):
         return t.get("operator") == "Exists" and t.get("effect") in (None, "", "NoSchedule")
     return t.get("key") == EDGE_ROLE and t.get("effect") in (None, "", "NoSchedule")
@@ -87,7 +84,7 @@ def _tolerates_edge(toleration: Any) -> bool:
 def _edge_pod_spec(pod: dict[str, Any], selector: bool) -> None:
     """Adds the edge nodeSelector (if `selector`) and toleration to a pod spec, in place."""
     if selector:
-        node_selector = _dict(pod.get("nodeSelector"))
+        node_selector = as_dict(pod.get("nodeSelector"))
         if EDGE_ROLE not in node_selector:
             pod["nodeSelector"] = {**node_selector, EDGE_ROLE: ""}
     tolerations = pod.get("tolerations")
@@ -166,9 +163,9 @@ def _read_nodes(fleet: Fleet) -> tuple[list[_Node], list[Diagnostic]]:
     errors: list[Diagnostic] = []
     seen: dict[tuple[str, str], Document] = {}
     for doc in fleet.extensions.get(EDGE_NODE, ()):
-        spec = _dict(doc.data.get("spec"))
+        spec = as_dict(doc.data.get("spec"))
         name = str(doc.data["metadata"]["name"])
-        node = str(_dict(spec.get("nodeInfo")).get("nodeID") or name)
+        node = str(as_dict(spec.get("nodeInfo")).get("nodeID") or name)
         cluster = spec.get("cluster")
         if cluster is None:
             if len(edge) != 1:
@@ -213,7 +210,7 @@ def _read_nodes(fleet: Fleet) -> tuple[list[_Node], list[Diagnostic]]:
             )
             continue
         seen[(cluster, node)] = doc
-        labels = {str(k): str(v) for k, v in _dict(spec.get("labels")).items()}
+        labels = {str(k): str(v) for k, v in as_dict(spec.get("labels")).items()}
         group = spec.get("nodeGroup")
         nodes.append(_Node(doc, node, str(cluster), str(group) if group else None, labels))
     return nodes, errors
@@ -411,7 +408,7 @@ def _edge_application(
     manifest = with_edge_scheduling(resource.data, selector=False)
     meta = manifest.setdefault("metadata", {})
     meta["namespace"] = resource.namespace
-    annotations = dict(_dict(meta.get("annotations")))
+    annotations = dict(as_dict(meta.get("annotations")))
     annotations.pop(NODE_GROUP_REPLICAS, None)
     if annotations:
         meta["annotations"] = annotations
@@ -484,7 +481,7 @@ def _explained_edge(placement: ResourcePlacement, clusters: list[str]) -> Resour
 
 
 def _opted_out(resource: Resource) -> bool:
-    annotations = _dict(resource.metadata.get("annotations"))
+    annotations = as_dict(resource.metadata.get("annotations"))
     return str(annotations.get(EDGE_NODES, "")).lower() == "false"
 
 
@@ -499,7 +496,7 @@ def adjust(
     groups: dict[str, set[str]] | None = None
     for index, placement in enumerate(placements):
         resource = placement.resource
-        annotations = _dict(resource.metadata.get("annotations"))
+        annotations = as_dict(resource.metadata.get("annotations"))
         text = annotations.get(NODE_GROUP_REPLICAS)
         if text is not None:
             if not placement.replicas:
@@ -530,9 +527,9 @@ def adjust(
 
 def edge_application_replicas(data: Mapping[str, Any]) -> int:
     """The pods an EdgeApplication runs on its cluster: the sum over its target node groups."""
-    scope = _dict(_dict(data.get("spec")).get("workloadScope"))
+    scope = as_dict(as_dict(data.get("spec")).get("workloadScope"))
     total = 0
     for target in scope.get("targetNodeGroups") or ():
-        count = _dict(_dict(target).get("overriders")).get("replicas")
+        count = as_dict(as_dict(target).get("overriders")).get("replicas")
         total += count if isinstance(count, int) else 0
     return total

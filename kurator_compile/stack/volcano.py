@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import Diagnostic
+from ..fields import as_dict
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
 from ..placement.capacity import ClusterCapacity, estimate, parse_capacity
@@ -40,10 +41,6 @@ QUEUE_GROUP = "scheduling.volcano.sh"
 
 def is_job(resource: Resource) -> bool:
     return resource.group == GROUP and resource.kind == "Job"
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _count(value: Any) -> int | None:
@@ -73,13 +70,13 @@ class Gang:
 def read_gang(data: Mapping[str, Any]) -> tuple[Gang, list[WorkloadProblem]]:
     problems: list[WorkloadProblem] = []
     tasks: list[Task] = []
-    raw_tasks = _dict(data.get("spec")).get("tasks")
+    raw_tasks = as_dict(data.get("spec")).get("tasks")
     for index, raw in enumerate(raw_tasks if isinstance(raw_tasks, list) else []):
-        raw = _dict(raw)
-        pod = _dict(_dict(raw.get("template")).get("spec"))
+        raw = as_dict(raw)
+        pod = as_dict(as_dict(raw.get("template")).get("spec"))
         pointer = f"/spec/tasks/{index}/template/spec"
         requests = pod_requests(pod, pointer, problems)
-        selector = _dict(pod.get("nodeSelector"))
+        selector = as_dict(pod.get("nodeSelector"))
         tasks.append(
             Task(
                 index,
@@ -125,7 +122,7 @@ def _well_known(key: str) -> bool:
 def node_labels(cluster: Cluster, entry: Mapping[str, Any]) -> dict[str, set[str]]:
     """What the fleet declares about the labels of a cluster's nodes: key -> every value."""
     known: dict[str, set[str]] = {str(k): {str(v)} for k, v in cluster.labels.items()}
-    for key, values in _dict(entry.get("nodeLabels")).items():
+    for key, values in as_dict(entry.get("nodeLabels")).items():
         known.setdefault(str(key), set()).update(str(v) for v in values or ())
     return known
 
@@ -175,7 +172,7 @@ def _clusters(fleet: Fleet, names: Sequence[str]) -> list[_Cluster]:
 
 
 def _static_checks(resource: Resource, gang: Gang) -> Iterator[Diagnostic]:
-    spec = _dict(resource.data.get("spec"))
+    spec = as_dict(resource.data.get("spec"))
     key = resource.key
     minimum = _count(spec.get("minAvailable"))
     if minimum is not None and minimum > gang.pods:
@@ -188,7 +185,7 @@ def _static_checks(resource: Resource, gang: Gang) -> Iterator[Diagnostic]:
         )
     tasks = spec.get("tasks")
     for task in gang.tasks:
-        raw = _dict(tasks[task.index]) if isinstance(tasks, list) else {}
+        raw = as_dict(tasks[task.index]) if isinstance(tasks, list) else {}
         task_minimum = _count(raw.get("minAvailable"))
         if task_minimum is not None and task_minimum > task.replicas:
             yield Diagnostic.error(
@@ -211,7 +208,7 @@ def _queue_checks(
     targets: Sequence[_Cluster],
     placements: Sequence[ResourcePlacement],
 ) -> Iterator[Diagnostic]:
-    queue = _dict(resource.data.get("spec")).get("queue") or DEFAULT_QUEUE
+    queue = as_dict(resource.data.get("spec")).get("queue") or DEFAULT_QUEUE
     if queue == DEFAULT_QUEUE:
         return
     placed = {
@@ -272,7 +269,7 @@ def adjust(
     spec = parse_placement(placement.policy.spec.get("placement"))
     clusters = _clusters(fleet, sorted(placement.replicas))
     infeasible = _infeasible(gang, clusters)
-    minimum = _count(_dict(resource.data.get("spec")).get("minAvailable"))
+    minimum = _count(as_dict(resource.data.get("spec")).get("minAvailable"))
     lines = [
         f"gang: a Volcano Job of {gang.pods} pod(s) (minAvailable "
         f"{gang.pods if minimum is None else minimum}) is never divided between clusters; "
