@@ -121,20 +121,29 @@ def kustomization_text(filenames: Iterable[str]) -> bytes:
     return dump_document(doc).encode("utf-8")
 
 
+_Files = list[tuple[str, bytes]]  # (file name, bytes) of one cluster's folder
+
+
 class _ClusterContents:
     """Clusters that get the same replicas of the same placements, and the same signature
-    from the overlay stage, get the same objects: each such group is computed, sorted and
-    named once, and only its files are repeated per cluster."""
+    from the overlay stage, get the same objects: each such group is computed, sorted, named
+    and serialised once, and only its files are repeated per cluster."""
 
     def __init__(
-        self, fleet: Fleet, placements: Sequence[ResourcePlacement], stage: OverlayStage | None
+        self,
+        fleet: Fleet,
+        placements: Sequence[ResourcePlacement],
+        stage: OverlayStage | None,
+        kustomization: bool,
     ) -> None:
         self.fleet = fleet
         self.placements = placements
         self.stage = stage
+        self.kustomization = kustomization
         self.variants = Variants()
+        self.texts = _TextCache()
         self.varies = [p.resource.templated or varies_per_cluster(p.resource) for p in placements]
-        self._groups: dict[Hashable, list[ClusterObject]] = {}
+        self._groups: dict[Hashable, tuple[list[ClusterObject], _Files]] = {}
 
     def _key(self, cluster: Cluster) -> Hashable | None:
         """None when some object the cluster gets is made for it alone."""
@@ -155,16 +164,25 @@ class _ClusterContents:
         signature = self.stage.signature(cluster) if self.stage is not None else ()
         return (signature, tuple(parts))
 
-    def objects(self, cluster: Cluster) -> list[ClusterObject]:
+    def of(self, cluster: Cluster) -> tuple[list[ClusterObject], _Files]:
+        """The cluster's objects in apply order, and its folder's files."""
         key = self._key(cluster)
         found = self._groups.get(key) if key is not None else None
         if found is None:
-            found = cluster_objects(
+            objects = cluster_objects(
                 self.fleet, self.placements, cluster.name, self.stage, self.variants
             )
+            files = [(obj.filename, self._bytes(obj)) for obj in objects]
+            if self.kustomization and objects:
+                files.append(("kustomization.yaml", kustomization_text(n for n, _ in files)))
+            found = (objects, files)
             if key is not None:
                 self._groups[key] = found
         return found
+
+    def _bytes(self, obj: ClusterObject) -> bytes:
+        raw = _raw_text(obj)
+        return raw.encode("utf-8") if raw is not None else self.texts.text(obj.data)
 
 
 def render_tree(
@@ -176,10 +194,7 @@ def render_tree(
     check: Callable[[ClusterObject, Cluster], None] | None = None,
 ) -> FileTree:
     tree: FileTree = {}
-    cache = _TextCache()
-    contents = _ClusterContents(fleet, placements, stage)
-    # A group's file names and bytes, by the id of its object list (kept alive beside it).
-    files: dict[int, tuple[list[ClusterObject], list[tuple[str, bytes]]]] = {}
+    contents = _ClusterContents(fleet, placements, stage, options.kustomization)
     ordered = sorted(c.name for c in fleet.clusters)
     names = [name for i, name in enumerate(ordered) if options.wants(name, i)]
     for done, name in enumerate(names):
@@ -187,34 +202,25 @@ def render_tree(
             progress(done, len(names))
         cluster = fleet.cluster(name)
         assert cluster is not None
-        objects = contents.objects(cluster)
+        objects, files = contents.of(cluster)
         if check is not None:
             for obj in objects:
                 check(obj, cluster)
-        known = files.get(id(objects))
-        if known is not None and known[0] is objects:
-            named = known[1]
-        else:
-            named = [(obj.filename, _encoded(obj, cache)) for obj in objects]
-            if options.kustomization and objects:
-                filenames = [filename for filename, _ in named]
-                named.append(("kustomization.yaml", kustomization_text(filenames)))
-            files[id(objects)] = (objects, named)
         prefix = f"{CLUSTERS_DIR}/{name}/"
-        for filename, encoded in named:
-            tree[prefix + filename] = encoded
+        for filename, data in files:
+            tree[prefix + filename] = data
     return dict(sorted(tree.items()))
 
 
-def _encoded(obj: ClusterObject, cache: _TextCache) -> bytes:
-    raw = obj.resource.document.raw if obj.resource is not None else None
-    return raw.encode("utf-8") if raw is not None else cache.text(obj.data)
+def _raw_text(obj: ClusterObject) -> str | None:
+    """SOPS-encrypted documents are emitted as written: re-serialising breaks their MAC."""
+    return obj.resource.document.raw if obj.resource is not None else None
 
 
 def render_stream(objects: Sequence[ClusterObject]) -> str:
     """One cluster's objects as a single YAML stream, for `render` and the Argo CD plugin."""
     parts = []
     for obj in objects:
-        raw = obj.resource.document.raw if obj.resource is not None else None
+        raw = _raw_text(obj)
         parts.append(raw if raw is not None else dump_document(obj.data))
     return "---\n".join(parts)
