@@ -12,7 +12,7 @@ from ..yamldoc import load_stream
 from .errors import PatchError
 from .jsonpatch import json_patch
 from .strategic import strategic_merge
-from .target import compile_target, identity_matches, split_api_version
+from .target import compile_target, identity_matches, scalar_text, split_api_version
 
 __all__ = ["JsonPatch", "Patch", "StrategicMergePatch", "apply_patch", "parse_patch"]
 
@@ -179,9 +179,9 @@ def _json_patch_object(obj: dict[str, Any], operations: Sequence[dict[str, Any]]
     assert isinstance(metadata, dict)
     annotations = metadata.get("annotations")
     internal = {
-        _PREVIOUS + "Kinds": _text(obj.get("kind")),
-        _PREVIOUS + "Names": _text(metadata.get("name")),
-        _PREVIOUS + "Namespaces": _text(metadata.get("namespace")) or "default",
+        _PREVIOUS + "Kinds": scalar_text(obj.get("kind")),
+        _PREVIOUS + "Names": scalar_text(metadata.get("name")),
+        _PREVIOUS + "Namespaces": scalar_text(metadata.get("namespace")) or "default",
     }
     visible = dict(annotations) if isinstance(annotations, dict) else {}
     visible.update(internal)
@@ -205,19 +205,12 @@ def _json_patch_object(obj: dict[str, Any], operations: Sequence[dict[str, Any]]
             meta["annotations"] = kept
         else:
             meta.pop("annotations", None)
-    if not _text(result.get("kind")) or not isinstance(meta, dict) or not _text(meta.get("name")):
+    named = isinstance(meta, dict) and scalar_text(meta.get("name"))
+    if not scalar_text(result.get("kind")) or not named:
         raise PatchError("a JSON patch must leave the object its kind and metadata.name")
     return result
 
 
-def _text(value: Any) -> str:
-    if value is None or isinstance(value, (dict, list)):
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _annotation_text(value: Any) -> str:
     """An annotation value as kustomize writes it back: the YAML text, `null` included."""
-    return "null" if value is None else _text(value)
+    return "null" if value is None else scalar_text(value)

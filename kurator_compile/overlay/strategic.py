@@ -260,6 +260,12 @@ def _visit_map(sources: list[Any], pointer: str) -> Any:
         if origin is MISSING and dest is not MISSING:
             return KEPT_NULL  # a null of the resource survives a patch that does not name it
         return origin
+    return _directed(dest, origin, pointer)
+
+
+def _directed(dest: Any, origin: Any, pointer: str) -> Any:
+    """An existing map or associative list under the patch's own directives: removed by a
+    tagged null or `$patch: delete`, replaced by `$patch: replace`, else merged (`dest`)."""
     if _is_tagged_null(origin):
         return MISSING
     directive = _directive(origin, pointer)
@@ -281,14 +287,7 @@ def _visit_list(sources: list[Any], *, associative: bool, pointer: str) -> Any:
         return origin if origin is not MISSING else dest
     if _is_missing_or_null(dest):
         return origin  # a new list is taken as written, directives and all
-    if _is_tagged_null(origin):
-        return MISSING
-    directive = _directive(origin, pointer)
-    if directive is _Directive.DELETE:
-        return MISSING
-    if directive is _Directive.REPLACE:
-        return origin
-    return dest
+    return _directed(dest, origin, pointer)
 
 
 # --- $patch directives (kyaml merge2/smpdirective.go) -----------------------------------------

@@ -50,13 +50,13 @@ class CompiledTarget:
     selectors: tuple[tuple[str, Selector], ...]
 
     def matches(self, obj: Mapping[str, Any]) -> bool:
-        group, version = split_api_version(_text(obj.get("apiVersion")))
+        group, version = split_api_version(scalar_text(obj.get("apiVersion")))
         values = {
             "namespace": effective_namespace(obj),
-            "name": _text(_metadata(obj).get("name")),
+            "name": scalar_text(_metadata(obj).get("name")),
             "group": group,
             "version": version,
-            "kind": _text(obj.get("kind")),
+            "kind": scalar_text(obj.get("kind")),
         }
         for field, matcher in self.patterns:
             if not matcher.fullmatch(values[field]):
@@ -80,7 +80,7 @@ def compile_target(target: Mapping[str, Any]) -> CompiledTarget:
         )
     patterns = []
     for field in _PATTERN_FIELDS:
-        pattern = _text(target.get(field))
+        pattern = scalar_text(target.get(field))
         if not pattern:
             continue
         try:
@@ -91,7 +91,7 @@ def compile_target(target: Mapping[str, Any]) -> CompiledTarget:
             ) from None
     selectors = []
     for field, meta in _SELECTOR_FIELDS:
-        text = _text(target.get(field))
+        text = scalar_text(target.get(field))
         if not text:
             continue
         try:
@@ -122,21 +122,21 @@ def _shown(text: str) -> str:
 def identity_matches(obj: Mapping[str, Any], patch: Mapping[str, Any]) -> bool:
     """Whether a strategic-merge patch without a target names `obj` (kustomize `ResId.Equals`):
     same group, version, kind and name, and the same effective namespace."""
-    if split_api_version(_text(obj.get("apiVersion"))) != split_api_version(
-        _text(patch.get("apiVersion"))
+    if split_api_version(scalar_text(obj.get("apiVersion"))) != split_api_version(
+        scalar_text(patch.get("apiVersion"))
     ):
         return False
-    if _text(obj.get("kind")) != _text(patch.get("kind")):
+    if scalar_text(obj.get("kind")) != scalar_text(patch.get("kind")):
         return False
-    if _text(_metadata(obj).get("name")) != _text(_metadata(patch).get("name")):
+    if scalar_text(_metadata(obj).get("name")) != scalar_text(_metadata(patch).get("name")):
         return False
     return effective_namespace(obj) == effective_namespace(patch)
 
 
 def effective_namespace(obj: Mapping[str, Any]) -> str:
-    if is_cluster_scoped(_text(obj.get("apiVersion")), _text(obj.get("kind"))):
+    if is_cluster_scoped(scalar_text(obj.get("apiVersion")), scalar_text(obj.get("kind"))):
         return NOT_A_NAMESPACE
-    namespace = _text(_metadata(obj).get("namespace"))
+    namespace = scalar_text(_metadata(obj).get("namespace"))
     return namespace or "default"
 
 
@@ -151,7 +151,7 @@ def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return metadata if isinstance(metadata, Mapping) else {}
 
 
-def _text(value: Any) -> str:
+def scalar_text(value: Any) -> str:
     """A scalar as kustomize reads it from YAML (`GetValue`); "" for null, maps and lists."""
     if value is None or isinstance(value, (dict, list)):
         return ""
@@ -163,4 +163,4 @@ def _text(value: Any) -> str:
 def _string_map(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
-    return {str(k): _text(v) for k, v in value.items()}
+    return {str(k): scalar_text(v) for k, v in value.items()}
