@@ -318,7 +318,8 @@ def _go_key_cmp(a: str, b: str) -> int:
     return -1 if _go_key_less(a, b) else 1 if _go_key_less(b, a) else 0
 
 
-_GO_KEY: Final = cmp_to_key(_go_key_cmp)
+# gopkg.in/yaml.v2's key order, as a sort key (also for the overriders' go-yaml text).
+GO_KEY_ORDER: Final = cmp_to_key(_go_key_cmp)
 # Keys made only of these characters sort the same by code point as by go-yaml's comparison:
 # letters, and ASCII symbols below "A" other than digits.
 _CODEPOINT_ORDER_SAFE = re.compile(r"[\x20-\x2f\x3a-\x40A-Za-z]*")
@@ -339,7 +340,7 @@ def _sorted_keys(mapping: dict[Any, Any]) -> list[str]:
     if order is None:
         for key in keys:
             _key_text(key)  # non-str keys sorted fine among themselves: reject them here
-        order = sorted(keys, key=_GO_KEY)  # stable: ties keep code-point order
+        order = sorted(keys, key=GO_KEY_ORDER)  # stable: ties keep code-point order
         if len(_ORDER_CACHE) >= _CACHE_MAX // 8:
             _ORDER_CACHE.clear()
         _ORDER_CACHE[signature] = order

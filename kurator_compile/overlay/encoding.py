@@ -13,7 +13,6 @@ import io
 import json
 import math
 import re
-import unicodedata
 from decimal import Decimal
 from typing import Any, Final
 
@@ -22,6 +21,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.representer import SafeRepresenter
 
+from ..yamlout import GO_KEY_ORDER
 from .errors import PatchError
 
 __all__ = ["GoFloat", "GoInt", "dump_go_json", "dump_go_yaml", "load_go_json", "load_go_yaml"]
@@ -242,7 +242,7 @@ def dump_go_yaml(value: Any) -> str:
 
 def _go_order(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _go_order(value[k]) for k in sorted(value, key=_natural_key)}
+        return {k: _go_order(value[k]) for k in sorted(value, key=GO_KEY_ORDER)}
     if isinstance(value, list):
         return [_go_order(v) for v in value]
     if isinstance(value, GoInt):
@@ -250,54 +250,3 @@ def _go_order(value: Any) -> Any:
     if isinstance(value, GoFloat):
         return float(value)
     return value
-
-
-def _natural_key(key: str) -> Any:
-    return _NaturalKey(key)
-
-
-class _NaturalKey:
-    """go-yaml v2's key order: letters before other characters, digit runs by their value."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __lt__(self, other: _NaturalKey) -> bool:
-        return _natural_less(self.text, other.text)
-
-
-def _natural_less(a: str, b: str) -> bool:
-    for i in range(min(len(a), len(b))):
-        if a[i] == b[i]:
-            continue
-        a_letter, b_letter = _is_letter(a[i]), _is_letter(b[i])
-        if a_letter and b_letter:
-            return a[i] < b[i]
-        if a_letter or b_letter:
-            return b_letter
-        a_num = b_num = 0
-        if a[i] == "0" or b[i] == "0":
-            j = i - 1
-            while j >= 0 and a[j].isdigit():
-                if a[j] != "0":
-                    a_num = b_num = 1
-                    break
-                j -= 1
-        ai = i
-        while ai < len(a) and a[ai].isdigit():
-            a_num = a_num * 10 + int(a[ai])
-            ai += 1
-        bi = i
-        while bi < len(b) and b[bi].isdigit():
-            b_num = b_num * 10 + int(b[bi])
-            bi += 1
-        if a_num != b_num:
-            return a_num < b_num
-        if ai != bi:
-            return ai < bi
-        return a[i] < b[i]
-    return len(a) < len(b)
-
-
-def _is_letter(ch: str) -> bool:
-    return unicodedata.category(ch).startswith("L")

@@ -64,3 +64,10 @@ def test_yaml_reads_as_yaml_1_1() -> None:
 )
 def test_yaml_out_like_go_yaml_v2(value: Any, text: str) -> None:
     assert dump_go_yaml(value) == text
+
+
+def test_go_yaml_text_orders_keys_as_the_emitter_does() -> None:
+    """One go-yaml v2 key order for the emitter and the overriders' text; a digit that is not
+    a decimal digit (`²`) is no number to it."""
+    text = dump_go_yaml({"a10": 1, "a2": 1, "B": 1, "x²": 1, "x1": 1})
+    assert [line.split(":")[0] for line in text.splitlines()] == ["B", "a2", "a10", "x²", "x1"]
