@@ -49,3 +49,19 @@ class Generated:
     cluster: str  # HOST, or the member's name
     data: dict[str, Any]
     origin: Document  # positions for messages about this object
+
+
+@dataclass(frozen=True)
+class KuratorInputs:
+    """Everything a Kurator kind may read: the fleets, every Kurator document by kind, and the
+    ordinary input objects (Services a rollout targets, Secrets a plugin copies)."""
+
+    fleets: tuple[KuratorFleet, ...]
+    documents: Mapping[str, tuple[Document, ...]]  # by kind: "Application", "Backup", ...
+    resources: tuple[Document, ...] = ()
+
+    def fleet(self, name: str, namespace: str | None = None) -> KuratorFleet | None:
+        for fleet in self.fleets:
+            if fleet.name == name and (namespace is None or fleet.namespace == namespace):
+                return fleet
+        return None
