@@ -35,7 +35,6 @@ from kurator_compile.yamldoc import Document, load_stream  # noqa: E402
 from tests.synthetic import REGION_REPLICAS, REGION_TAGS, REGIONS, app_documents  # noqa: E402
 
 APPS = 20
-CRD_SCHEMAS = REPO.parent / "shared" / "crd-schemas"
 
 Variant = tuple[dict[str, Any], Document]
 
@@ -109,9 +108,7 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=1000)
     args = parser.parse_args()
     objects = workload()
-    crd_dirs = [CRD_SCHEMAS] if CRD_SCHEMAS.is_dir() else []
-
-    store = SchemaStore(crd_dirs)
+    store = SchemaStore()  # the custom resource schemas shipped in the package
     cold, checked = run(store, objects, args.clusters)
     validated = store.validations
     warm, _ = run(store, objects, args.clusters)

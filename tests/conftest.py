@@ -15,7 +15,6 @@ from click.testing import CliRunner, Result
 from kurator_compile.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture(autouse=True)

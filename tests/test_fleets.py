@@ -7,22 +7,16 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from .conftest import REPO, SHARED, run_cli, tree_of
+from .conftest import REPO, run_cli, tree_of
 
 FLEETS = sorted((REPO / "fleets").glob("*.yaml")) + sorted((REPO / "fleets/seed").glob("*.yaml"))
-CRD_SCHEMAS = SHARED / "crd-schemas"
-
-
-def _schemas() -> list[str | Path]:
-    """Custom resources are validated when the CRD schemas are beside the repo."""
-    return ["--crd-schemas", CRD_SCHEMAS] if CRD_SCHEMAS.is_dir() else []
 
 
 @pytest.mark.parametrize("fleet", FLEETS, ids=[f.stem for f in FLEETS])
 def test_fleet_output_tree(fleet: Path, tmp_path: Path, snapshot: SnapshotAssertion) -> None:
     out = tmp_path / "out"
     strict = ["--strict"] if fleet.parent.name != "seed" else []  # seed warnings are expected
-    result = run_cli("build", *strict, *_schemas(), fleet, "-o", out, "--root", REPO)
+    result = run_cli("build", *strict, fleet, "-o", out, "--root", REPO)
     assert result.exit_code == 0, result.output
     tree = {path: data.decode("utf-8") for path, data in tree_of(out).items()}
     tree["(warnings on stderr)"] = "\n".join(

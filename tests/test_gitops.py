@@ -14,9 +14,10 @@ import pytest
 import yaml
 from jsonschema import Draft4Validator
 
-from .conftest import FLEET_HEADER, POLICY_ALL, REPO, SHARED, copy_demo, run_cli
+from kurator_compile.outputcheck.store import BUNDLED_CRDS
 
-CRD_SCHEMAS = SHARED / "crd-schemas"
+from .conftest import FLEET_HEADER, POLICY_ALL, REPO, copy_demo, run_cli
+
 needs_kubectl = pytest.mark.skipif(
     shutil.which("kubectl") is None,
     reason="kubectl not installed: kustomize builds of the output cannot run",
@@ -39,7 +40,6 @@ def _docs(folder: Path) -> list[Any]:
     return [yaml.safe_load(p.read_text()) for p in sorted(folder.rglob("*.yaml"))]
 
 
-@pytest.mark.skipif(not CRD_SCHEMAS.is_dir(), reason="shared/crd-schemas is not beside the repo")
 def test_argocd_and_flux_objects_are_valid(demo_out: Path) -> None:
     objects = _docs(demo_out / "argocd") + _docs(demo_out / "flux")
     kinds = sorted({o["kind"] for o in objects})
@@ -47,7 +47,7 @@ def test_argocd_and_flux_objects_are_valid(demo_out: Path) -> None:
     for obj in objects:
         group, version = obj["apiVersion"].split("/")
         schema = json.loads(
-            (CRD_SCHEMAS / group / f"{obj['kind'].lower()}_{version}.json").read_text()
+            (BUNDLED_CRDS / group / f"{obj['kind'].lower()}_{version}.json").read_text()
         )
         errors = sorted(Draft4Validator(schema).iter_errors(obj), key=str)
         assert not errors, f"{obj['kind']}/{obj['metadata']['name']}: {errors[0].message}"

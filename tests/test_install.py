@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kurator_compile.outputcheck.store import BUNDLED_CRDS
+
 from .conftest import copy_demo
 from .wheel import install_wheel
 
@@ -33,3 +35,16 @@ def test_wheel_installs_and_compiles_demo(tmp_path: Path, monkeypatch: pytest.Mo
         check=True,
     ).stdout
     assert str(venv) in where
+    shipped = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "from kurator_compile.outputcheck.store import BUNDLED_CRDS as d;"
+            "print(len(list(d.glob('*/*.json'))), (d / 'SOURCES.json').is_file())",
+        ],
+        cwd=demo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert shipped == [str(len(list(BUNDLED_CRDS.glob("*/*.json")))), "True"]

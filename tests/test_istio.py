@@ -11,7 +11,7 @@ import yaml
 
 from kurator_compile.stack.istio import alias_cluster, largest_remainder, service_of_host
 
-from .conftest import SHARED, run_cli
+from .conftest import run_cli
 
 HEADER = """\
 apiVersion: compile.kurator.dev/v1alpha1
@@ -105,11 +105,8 @@ def _build(
     if extra:
         apps["extra.yaml"] = extra
     fleet = make_fleet("", apps=apps, header=HEADER)
-    schemas = (
-        ["--crd-schemas", str(SHARED / "crd-schemas")] if (SHARED / "crd-schemas").is_dir() else []
-    )
     out = tmp_path / "out"
-    result = run_cli("build", *flags, *schemas, fleet, "-o", out)
+    result = run_cli("build", *flags, fleet, "-o", out)
     trees: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
     for path in sorted(out.glob("clusters/*/*.yaml")):
         doc = yaml.safe_load(path.read_text())

@@ -12,7 +12,7 @@ import yaml
 
 from kurator_compile.stack.kubeedge import parse_group_replicas, with_edge_scheduling
 
-from .conftest import REPO, SHARED, run_cli
+from .conftest import REPO, run_cli
 
 HEADER = """\
 apiVersion: compile.kurator.dev/v1alpha1
@@ -72,11 +72,8 @@ def build(
     fleet_header: str = HEADER,
 ) -> tuple[int, str, dict[str, dict[tuple[str, str], dict[str, Any]]]]:
     fleet = make_fleet(placement, apps=apps, header=fleet_header)
-    schemas = (
-        ["--crd-schemas", str(SHARED / "crd-schemas")] if (SHARED / "crd-schemas").is_dir() else []
-    )
     out = tmp_path / "out"
-    result = run_cli("build", *schemas, fleet, "-o", out)
+    result = run_cli("build", fleet, "-o", out)
     trees: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
     for path in sorted(out.glob("clusters/*/*.yaml")):
         doc = yaml.safe_load(path.read_text())

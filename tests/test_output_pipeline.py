@@ -6,7 +6,7 @@ import gc
 from collections.abc import Callable
 from pathlib import Path
 
-from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, SHARED, run_cli, tree_of
+from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, run_cli, tree_of
 
 TYPO = DEPLOYMENT.replace("  replicas: 2\n", "  replicas: 2\n  replicass: 3\n")
 NO_SELECTOR = DEPLOYMENT.replace("  selector:\n    matchLabels: {app: web}\n", "")
@@ -36,29 +36,37 @@ def test_missing_selector_is_reported(make_fleet: Callable[..., Path], tmp_path:
 
 
 def test_custom_resources_need_a_schema(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
-    schedule = (
-        "apiVersion: velero.io/v1\nkind: Schedule\nmetadata: {name: nightly, namespace: velero}\n"
-        "spec: {schedule: '0 2 * * *', template: {includedNamespaces: [shop]}}\n"
-    )
-    policy = POLICY_ALL + "    - apiVersion: velero.io/v1\n      kind: Schedule\n"
-    fleet = make_fleet("---\n" + policy, apps={"s.yaml": schedule})
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n"
+    policy = POLICY_ALL + "    - apiVersion: example.com/v1\n      kind: Widget\n"
+    fleet = make_fleet("---\n" + policy, apps={"w.yaml": widget})
     warned = run_cli("build", fleet, "-o", tmp_path / "a")
     assert warned.exit_code == 0
     assert "warning:" in warned.stderr
     assert "no schema" in warned.stderr
     strict = run_cli("build", "--strict", fleet, "-o", tmp_path / "b")
     assert strict.exit_code == 2
-    if (SHARED / "crd-schemas").is_dir():
-        checked = run_cli(
-            "build",
-            "--strict",
-            "--crd-schemas",
-            SHARED / "crd-schemas",
-            fleet,
-            "-o",
-            tmp_path / "c",
-        )
-        assert checked.exit_code == 0, checked.output
+    schemas = tmp_path / "schemas"
+    (schemas / "example.com").mkdir(parents=True)
+    (schemas / "example.com" / "widget_v1.json").write_text('{"type": "object"}')
+    checked = run_cli("build", "--strict", "--crd-schemas", schemas, fleet, "-o", tmp_path / "c")
+    assert checked.exit_code == 0, checked.output
+
+
+def test_shipped_crd_schemas_check_custom_resources_with_no_flags(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    schedule = (
+        "apiVersion: velero.io/v1\nkind: Schedule\nmetadata: {name: nightly, namespace: velero}\n"
+        "spec: {schedule: '0 2 * * *', template: {includedNamespaces: [shop]}}\n"
+    )
+    policy = POLICY_ALL + "    - apiVersion: velero.io/v1\n      kind: Schedule\n"
+    fleet = make_fleet("---\n" + policy, apps={"s.yaml": schedule})
+    assert run_cli("build", "--strict", fleet, "-o", tmp_path / "a").exit_code == 0
+    typo = schedule.replace("template:", "templat:")
+    fleet = make_fleet("---\n" + policy, apps={"s.yaml": typo})
+    failed = run_cli("build", "--strict", fleet, "-o", tmp_path / "b")
+    assert failed.exit_code == 2
+    assert "spec.templat: unknown field" in failed.stderr
 
 
 SOPS_SECRET = """\

@@ -23,11 +23,6 @@ from kurator_compile.outputcheck.crd import prepare_crd_schema, python_pattern
 from kurator_compile.outputcheck.store import builtin_filename
 from kurator_compile.yamldoc import Document, load_stream
 
-CRD_SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "crd-schemas"
-needs_crds = pytest.mark.skipif(
-    not CRD_SCHEMAS.is_dir(), reason=f"CRD schema directory {CRD_SCHEMAS} is not there"
-)
-
 WEB = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -94,7 +89,7 @@ def messages(diagnostics: list[Diagnostic]) -> list[str]:
 @pytest.fixture(scope="module")
 def store() -> SchemaStore:
     """Shared by the read-only tests: loading schemas once keeps the file fast."""
-    return SchemaStore([CRD_SCHEMAS])
+    return SchemaStore()
 
 
 def check(store: SchemaStore, obj: Any, version: str | None = "1.30") -> list[Diagnostic]:
@@ -409,14 +404,12 @@ spec:
 """
 
 
-@needs_crds
 @pytest.mark.parametrize("text", [APPLICATION_SET, SCHEDULE, PROMETHEUS, PROPAGATION])
 def test_custom_resources_validate(store: SchemaStore, text: str) -> None:
     doc = documents(text)[0]
     assert validate_object(store, doc.data, "1.30", "c1", doc.locate) == []
 
 
-@needs_crds
 def test_custom_resource_with_a_bad_field_fails(store: SchemaStore) -> None:
     doc = documents(SCHEDULE.replace("ttl: 72h0m0s", "ttll: 72h0m0s"))[0]
     found = validate_object(store, doc.data, "1.30", "c1", doc.locate)
@@ -432,7 +425,6 @@ def test_custom_resource_with_a_bad_field_fails(store: SchemaStore) -> None:
     ]
 
 
-@needs_crds
 def test_crd_without_additional_properties_is_strict_unless_loose(store: SchemaStore) -> None:
     """The Karmada files are upstream schemas that allow unknown fields; the API server does
     not, so neither do we (loose mode does)."""
@@ -441,10 +433,9 @@ def test_crd_without_additional_properties_is_strict_unless_loose(store: SchemaS
         "cluster c1: PropagationPolicy.policy.karmada.io/shop/web: spec.placment: unknown field "
         "(did you mean 'placement'?)"
     ]
-    assert check(SchemaStore([CRD_SCHEMAS], loose=True), doc.data) == []
+    assert check(SchemaStore(loose=True), doc.data) == []
 
 
-@needs_crds
 def test_preserve_unknown_fields_accepts_anything(store: SchemaStore) -> None:
     release = {
         "apiVersion": "helm.toolkit.fluxcd.io/v2",
@@ -464,7 +455,6 @@ def test_preserve_unknown_fields_accepts_anything(store: SchemaStore) -> None:
     assert check(store, release) == []
 
 
-@needs_crds
 def test_null_in_a_custom_resource_is_unset(store: SchemaStore) -> None:
     """`nodeSelector:` with nothing after it: the API server prunes the null, so do we."""
     job = {
@@ -497,7 +487,6 @@ def test_null_in_a_custom_resource_is_unset(store: SchemaStore) -> None:
     ]
 
 
-@needs_crds
 def test_re2_only_pattern_is_carried_over(store: SchemaStore) -> None:
     rule: dict[str, Any] = {
         "apiVersion": "monitoring.coreos.com/v1",
@@ -514,7 +503,6 @@ def test_re2_only_pattern_is_carried_over(store: SchemaStore) -> None:
     ]
 
 
-@needs_crds
 def test_flux_kustomization_is_validated_but_kustomize_files_are_not(
     store: SchemaStore,
 ) -> None:

@@ -10,7 +10,7 @@ import yaml
 
 from kurator_compile.stack.volcano import read_gang, show_amount
 
-from .conftest import REPO, SHARED, run_cli
+from .conftest import REPO, run_cli
 
 CLUSTERS = {
     "alpha": '{cpu: "4", memory: 16Gi}',  # 0 jobs of cpu 5
@@ -70,11 +70,8 @@ def build(
     if extra:
         apps["extra.yaml"] = extra
     fleet = make_fleet(placement, apps=apps, header=fleet_header or header())
-    schemas = (
-        ["--crd-schemas", str(SHARED / "crd-schemas")] if (SHARED / "crd-schemas").is_dir() else []
-    )
     out = tmp_path / "out"
-    result = run_cli("build", *schemas, fleet, "-o", out)
+    result = run_cli("build", fleet, "-o", out)
     files = {p.name: sorted(f.name for f in p.iterdir()) for p in out.glob("clusters/*")}
     return result.exit_code, result.stderr, files
 

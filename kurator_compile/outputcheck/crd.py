@@ -1,6 +1,6 @@
 """A CRD's openAPIV3Schema -> a JSON Schema that judges objects the way the API server does.
 
-The files come in two flavours (see shared/crd-schemas/README.md): catalog conversions that
+The files come in two flavours (see kurator_compile/crds/SOURCES.json): catalog conversions that
 already forbid unknown fields, and verbatim upstream schemas that allow them. The API server
 rejects unknown fields (kubectl's default field validation is Strict) except below
 `x-kubernetes-preserve-unknown-fields`, so both are brought to that rule here; loose mode allows
