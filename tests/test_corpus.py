@@ -12,7 +12,7 @@ holds the tree of a successful build of a valid fleet. The build must:
 Cases with a `bug:` key document a defect that is not fixed yet: they run as
 `xfail(strict=True)`, so the fix turns them into failures until the key is removed. The builds
 run in a small thread pool, started for every selected case when the first one needs its
-result, so known hangs (cut short by their `timeout:`) overlap with the rest.
+result, so slow cases overlap with the rest.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,10 +34,10 @@ import yaml
 from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, REPO, run_cli
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
-# A build that takes this long is hung, whatever the input (a hang guard, not a benchmark).
-HANG_GUARD = 10.0
-# The subprocess is killed after this long unless the case says otherwise.
-DEFAULT_TIMEOUT = 20.0
+# A safety net, not an assertion: a build still running after this long is killed so that a
+# hang fails one case instead of the run. Hostile work is bounded by counting (node counts,
+# steps, visits), and the cases assert the error that the bound gives.
+SAFETY_NET = 120.0
 IGNORED_IN_OUT = frozenset({".kurator/lock"})
 WHERE = re.compile(r"^[^:\s]+:\d+:\d+$")
 REQUIRED_CATEGORIES = frozenset(
@@ -111,7 +110,6 @@ class Case:
     message: str
     args: tuple[str, ...] = ()
     generate: tuple[dict[str, Any], ...] = ()
-    timeout: float = DEFAULT_TIMEOUT
     bug: str | None = None
 
 
@@ -125,7 +123,6 @@ def load_case(path: Path) -> Case:
         message=expect["message"],
         args=tuple(expect.get("args") or ()),
         generate=tuple(expect.get("generate") or ()),
-        timeout=float(expect.get("timeout") or DEFAULT_TIMEOUT),
         bug=expect.get("bug"),
     )
 
@@ -198,10 +195,9 @@ def snapshot(tree: Path) -> dict[str, bytes | None]:
 
 @dataclass
 class Outcome:
-    returncode: int | None  # None: killed at the case's timeout
+    returncode: int | None  # None: killed by the safety net
     stdout: str
     stderr: str
-    elapsed: float
     before: dict[str, bytes | None] | None = None
     after: dict[str, bytes | None] | None = None
 
@@ -213,28 +209,20 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _build(repo: Path, out: Path, args: tuple[str, ...], timeout: float) -> Outcome:
+def _build(repo: Path, out: Path, args: tuple[str, ...] = ()) -> Outcome:
     command = [sys.executable, "-m", "kurator_compile", "build", "fleet.yaml", "-o", str(out)]
-    start = time.monotonic()
     try:
         done = subprocess.run(
             [*command, *args],
             cwd=repo,
             env=_env(),
             capture_output=True,
-            timeout=timeout,
+            timeout=SAFETY_NET,
             check=False,
         )
     except subprocess.TimeoutExpired as expired:
-        return Outcome(
-            None,
-            _text(expired.stdout),
-            _text(expired.stderr),
-            time.monotonic() - start,
-        )
-    return Outcome(
-        done.returncode, _text(done.stdout), _text(done.stderr), time.monotonic() - start
-    )
+        return Outcome(None, _text(expired.stdout), _text(expired.stderr))
+    return Outcome(done.returncode, _text(done.stdout), _text(done.stderr))
 
 
 def _text(data: bytes | str | None) -> str:
@@ -248,7 +236,7 @@ def run_case(case: Case, workdir: Path, valid_out: Path) -> Outcome:
     out = workdir / "out"
     shutil.copytree(valid_out, out, symlinks=True)
     before = snapshot(out)
-    outcome = _build(repo, out, case.args, case.timeout)
+    outcome = _build(repo, out, case.args)
     outcome.before, outcome.after = before, snapshot(out)
     return outcome
 
@@ -267,7 +255,7 @@ def valid_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (repo / "apps" / name).write_text(text, encoding="utf-8")
     (repo / "fleet.yaml").write_text(VALID_FLEET, encoding="utf-8")
     out = root / "out"
-    built = _build(repo, out, (), DEFAULT_TIMEOUT)
+    built = _build(repo, out)
     assert built.returncode == 0, built.stderr
     assert (out / ".kurator" / "state.json").is_file()
     assert len(list((out / "clusters").rglob("*.yaml"))) == 4, sorted(snapshot(out))
@@ -315,9 +303,8 @@ def test_malformed_input_fails_cleanly(case: Case, corpus_runner: CorpusRunner) 
     outcome = corpus_runner.outcome(case)
     output = outcome.stdout + outcome.stderr
     assert outcome.returncode is not None, (
-        f"hang guard: killed after {case.timeout:.0f} s\n{outcome.stderr[-2000:]}"
+        f"killed by the safety net after {SAFETY_NET:.0f} s\n{outcome.stderr[-2000:]}"
     )
-    assert outcome.elapsed < HANG_GUARD, f"hang guard: the build took {outcome.elapsed:.1f} s"
     assert "Traceback" not in output, output[-4000:]
     assert outcome.returncode == 2, f"exit {outcome.returncode}\n{output[-4000:]}"
     pattern = re.compile(rf"^{re.escape(case.where)}: error: .*{re.escape(case.message)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import re
-import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -101,20 +101,34 @@ def test_random_patterns_agree_with_re() -> None:
 
 
 @pytest.mark.parametrize(
-    ("pattern", "subject"),
+    ("pattern", "subject", "matches"),
     [
-        ("(a+)+", "a" * 5000 + "b"),
-        ("(a*)*b", "a" * 5000),
-        ("(a|aa)+", "a" * 5000 + "b"),
-        (".*.*.*.*.*.*x", "a" * 2000),
-        ("(x+x+)+y", "x" * 3000),
-        ("(a?){30}a{30}", "a" * 30),
+        ("(a+)+", "a" * 5000 + "b", False),
+        ("(a*)*b", "a" * 5000, False),
+        ("(a|aa)+", "a" * 5000 + "b", False),
+        (".*.*.*.*.*.*x", "a" * 2000, False),
+        ("(x+x+)+y", "x" * 3000, False),
+        ("(a?){30}a{30}", "a" * 30, True),
     ],
 )
-def test_catastrophic_patterns_run_in_linear_time(pattern: str, subject: str) -> None:
-    start = time.monotonic()
-    compile_pattern(pattern).fullmatch(subject)
-    assert time.monotonic() - start < 2.0
+def test_catastrophic_patterns_run_in_linear_time(
+    pattern: str, subject: str, matches: bool
+) -> None:
+    """Work is counted, not timed: at most one character test per state per character."""
+    matcher = compile_pattern.__wrapped__(pattern)  # a fresh automaton, not the cached one
+    tests = 0
+
+    def counted(test: Callable[[str], bool]) -> Callable[[str], bool]:
+        def run(ch: str) -> bool:
+            nonlocal tests
+            tests += 1
+            return test(ch)
+
+        return run
+
+    matcher.args = [counted(a) if callable(a) else a for a in matcher.args]
+    assert matcher.fullmatch(subject) is matches
+    assert 0 < tests <= len(subject) * len(matcher.kinds)
 
 
 @pytest.mark.parametrize(
@@ -169,9 +183,7 @@ def test_a_compiled_target_matches_like_target_matches() -> None:
         "metadata": {"name": "a" * 40, "labels": {"app": "web"}},
     }
     assert target.matches(obj)
-    start = time.monotonic()
     assert not target.matches({**obj, "metadata": {**obj["metadata"], "name": "a" * 40 + "b"}})
-    assert time.monotonic() - start < 1.0
 
 
 # --------------------------------------------------------------------------- JSON patch size
@@ -179,10 +191,8 @@ def test_a_compiled_target_matches_like_target_matches() -> None:
 
 def test_a_json_patch_that_copies_a_subtree_into_itself_is_refused() -> None:
     ops = [{"op": "copy", "from": "/spec", "path": f"/spec/c{i}"} for i in range(40)]
-    start = time.monotonic()
     with pytest.raises(PatchError, match="the patched object is too large") as error:
         json_patch({"spec": {"a": [1, 2, 3]}}, ops, dialect="kustomize")
-    assert time.monotonic() - start < 5.0
     assert error.value.op_index is not None
     assert error.value.op_index < 40
 
