@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from kurator_compile.errors import CompileError
 
 from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, run_cli, tree_of
 
+NOBODY = 65534  # the unprivileged user and group of Debian and most Linux systems
 TREE = {
     "clusters/alpha/configmap_default_a.yaml": b"a: 1\n",
     "clusters/alpha/configmap_default_b.yaml": b"b: 1\n",
@@ -149,11 +153,7 @@ def test_symlinks_inside_output_are_not_followed(tmp_path: Path) -> None:
     assert list(elsewhere.iterdir()) == []
 
 
-def test_read_only_output_fails_cleanly(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        # root ignores file modes; simulate the failure at the write instead
-        pytest.skip("running as root: permission bits are not enforced (see the ENOSPC test)")
-    out = tmp_path / "out"
+def _read_only_output_fails_cleanly(out: Path) -> None:
     write_tree(out, TREE)
     (out / "clusters/alpha").chmod(0o555)
     try:
@@ -162,6 +162,34 @@ def test_read_only_output_fails_cleanly(tmp_path: Path) -> None:
     finally:
         (out / "clusters/alpha").chmod(0o755)
     assert (out / "clusters/alpha/configmap_default_a.yaml").read_bytes() == b"a: 1\n"
+
+
+def test_read_only_output_fails_cleanly(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        _read_only_output_fails_cleanly(tmp_path / "out")
+        return
+    # root ignores file modes: a forked child (the interpreter already loaded) drops to an
+    # unprivileged user and runs the same steps in a folder that user owns.
+    work = Path(tempfile.mkdtemp(prefix="kurator-ro-"))
+    try:
+        os.chown(work, NOBODY, NOBODY)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit code
+            code = 1
+            try:
+                os.setgroups([])
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                _read_only_output_fails_cleanly(work / "out")
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        shutil.rmtree(work)
 
 
 def test_full_disk_keeps_old_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
