@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from kurator_compile.cli import main
@@ -104,6 +105,27 @@ def copy_demo(target: Path, git: bool = False) -> Path:
     else:
         (target / ".git").mkdir()
     return target
+
+
+def ci_script_lines(path: Path, substitutions: dict[str, str]) -> list[str]:
+    """Every line of every string in a CI file (its scripts), with variables filled in."""
+    text = path.read_text()
+    for name, value in substitutions.items():
+        text = text.replace(name, value)
+    lines: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str):
+            lines.extend(line.strip() for line in node.splitlines())
+
+    walk(yaml.safe_load(text))
+    return lines
 
 
 def git_run(repo: Path, *args: str) -> None:

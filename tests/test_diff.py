@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from .conftest import REPO, copy_demo, git_run, run_cli
+from .conftest import REPO, ci_script_lines, copy_demo, git_run, run_cli
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -83,23 +82,7 @@ def test_diff_needs_exactly_one_baseline(fleet_repo: Path) -> None:
 
 def _kurator_commands(path: Path, substitutions: dict[str, str]) -> list[list[str]]:
     """Every `kurator-compile ...` command line of a CI file, with its variables filled in."""
-    text = path.read_text()
-    for name, value in substitutions.items():
-        text = text.replace(name, value)
-    doc = yaml.safe_load(text)
-    lines: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-        elif isinstance(node, str):
-            lines.extend(line.strip() for line in node.splitlines())
-
-    walk(doc)
+    lines = ci_script_lines(path, substitutions)
     commands = []
     for line in lines:
         if line.startswith("kurator-compile "):

@@ -1,7 +1,9 @@
-"""This checkout as users get it: built into a wheel and installed into a fresh virtualenv."""
+"""This checkout as users get it: built into a wheel, installed from a git URL or from the plugin
+image's build context, each into a fresh virtualenv with no network."""
 
 from __future__ import annotations
 
+import fnmatch
 import shutil
 import subprocess
 import sys
@@ -9,23 +11,19 @@ import sysconfig
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+CHECKOUT_ONLY = ("__pycache__", ".git", ".venv", "build", "*.egg-info", "rendered", "dist")
 
 
-def install_wheel(work: Path) -> Path:
-    """The venv's python. Dependencies come from this interpreter's site-packages through a
-    path entry (no network, and none of that site's `.pth` start-up hooks); kurator_compile
-    itself only from the wheel, whose bytecode pip compiles as it would for a user."""
-    source = work / "src"
-    shutil.copytree(
-        REPO,
-        source,
-        symlinks=True,
-        ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "rendered", "dist"),
-    )
-    wheels = work / "wheels"
-    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-    subprocess.run([*pip_wheel, "-w", str(wheels), str(source)], check=True)
-    (wheel,) = wheels.glob("kurator_compile-*.whl")
+def copy_checkout(target: Path) -> Path:
+    """The working tree as a commit would hold it (caches and local builds left out)."""
+    shutil.copytree(REPO, target, symlinks=True, ignore=shutil.ignore_patterns(*CHECKOUT_ONLY))
+    return target
+
+
+def fresh_venv(work: Path) -> Path:
+    """A venv's python. Dependencies come from this interpreter's site-packages through a path
+    entry (no network, and none of that site's `.pth` start-up hooks), so that only what the
+    test installs provides kurator_compile itself."""
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
@@ -36,8 +34,48 @@ def install_wheel(work: Path) -> Path:
         text=True,
     ).stdout.strip()
     (Path(venv_site) / "outer-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
-        check=True,
-    )
     return python
+
+
+# What every offline install here adds to the user's own pip command: nothing from an index,
+# and the build backend from the outer site-packages.
+OFFLINE = ("--no-deps", "--no-index", "--no-build-isolation", "-q")
+
+
+def install_wheel(work: Path) -> Path:
+    """The venv's python, with kurator_compile only from a wheel of this checkout, whose
+    bytecode pip compiles as it would for a user."""
+    source = copy_checkout(work / "src")
+    wheels = work / "wheels"
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    subprocess.run([*pip_wheel, "-w", str(wheels), str(source)], check=True)
+    (wheel,) = wheels.glob("kurator_compile-*.whl")
+    python = fresh_venv(work)
+    subprocess.run([str(python), "-m", "pip", "install", *OFFLINE, str(wheel)], check=True)
+    return python
+
+
+def docker_context(target: Path) -> Path:
+    """What `docker build .` sends: the checkout less what `.dockerignore` excludes (its
+    patterns here are names at the root, `**/name` anywhere and `*.suffix` at the root)."""
+    patterns = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text("utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    def ignored(folder: str, names: list[str]) -> set[str]:
+        relative = Path(folder).relative_to(REPO).as_posix()
+        out: set[str] = set()
+        for name in names:
+            path = name if relative == "." else f"{relative}/{name}"
+            for pattern in patterns:
+                anywhere = pattern.removeprefix("**/")
+                if fnmatch.fnmatch(path, pattern) or (
+                    pattern.startswith("**/") and fnmatch.fnmatch(name, anywhere)
+                ):
+                    out.add(name)
+        return out
+
+    shutil.copytree(REPO, target, symlinks=True, ignore=ignored)
+    return target
