@@ -86,7 +86,10 @@ _HELM_FIELDS = (
 )
 _HELM_DURATIONS = ("interval", "timeout")
 _HELM_ACTIONS = ("install", "upgrade", "rollback", "uninstall")  # each has a `timeout`
-_CHART_FIELDS = ("chart", "version", "interval", "reconcileStrategy", "valuesFiles")
+# Pointer-typed fields of Kurator's Kustomization/HelmRelease: kept even when zero or empty.
+_POINTER_FIELDS = frozenset(
+    ("retryInterval", "timeout", "maxHistory", "persistentClient", "values", *_HELM_ACTIONS)
+)
 
 
 @dataclass(frozen=True)
@@ -391,6 +394,18 @@ def _kube_config(member: Member | None) -> dict[str, Any] | None:
     return {"secretRef": {"name": member.secret_name, "key": member.secret_key}}
 
 
+def _copy_fields(given: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """Copy fields as Go's JSON round trip keeps them: `omitempty` drops false, "" and empty
+    lists, while Kurator's pointer fields (`_POINTER_FIELDS`) survive whenever they are set."""
+    spec: dict[str, Any] = {}
+    for field in fields:
+        value = given.get(field)
+        keep = value is not None if field in _POINTER_FIELDS else value not in (None, False, "", [])
+        if keep:
+            spec[field] = copy.deepcopy(value)
+    return spec
+
+
 def _kustomization_spec(
     dest: PolicyDestination, member: Member | None, source: str
 ) -> tuple[dict[str, Any], list[Diagnostic]]:
@@ -403,15 +418,8 @@ def _kustomization_spec(
         for field in ("interval", "prune")
         if field not in given
     ]
-    spec: dict[str, Any] = {}
-    for field in _KUSTOMIZATION_FIELDS:
-        if field == "prune":
-            spec["prune"] = bool(given.get("prune", False))  # never omitted in the Go struct
-        elif field in ("suspend", "force"):
-            if given.get(field):
-                spec[field] = True
-        elif given.get(field) not in (None, "", [], {}):
-            spec[field] = copy.deepcopy(given[field])
+    spec = _copy_fields(given, _KUSTOMIZATION_FIELDS)
+    spec["prune"] = bool(given.get("prune", False))  # never omitted by the Go struct
     kube_config = _kube_config(member)
     if kube_config is not None:
         spec["kubeConfig"] = kube_config
@@ -442,20 +450,10 @@ def _helm_release_spec(
         errors.append(
             Diagnostic.error(f"{dotted(at)}.chart.spec.chart is required", app.locate(at))
         )
-    spec: dict[str, Any] = {}
-    for field in _HELM_FIELDS:
-        if field == "suspend":
-            if given.get("suspend"):
-                spec["suspend"] = True
-        elif field == "persistentClient" or field == "maxHistory":
-            if given.get(field) is not None:
-                spec[field] = copy.deepcopy(given[field])
-        elif given.get(field) not in (None, "", [], {}) or (field == "values" and field in given):
-            spec[field] = copy.deepcopy(given[field])
-        if field == "interval":
-            kube_config = _kube_config(member)
-            if kube_config is not None:
-                spec["kubeConfig"] = kube_config
+    spec = _copy_fields(given, _HELM_FIELDS)
+    kube_config = _kube_config(member)
+    if kube_config is not None:
+        spec["kubeConfig"] = kube_config
     template: dict[str, Any] = {}
     chart_meta = chart.get("metadata")
     if isinstance(chart_meta, dict):
@@ -539,15 +537,21 @@ def _policy_objects(
     return objects, diagnostics
 
 
+def _without_annotations(data: dict[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in data["metadata"].items() if k != "annotations"}
+    return {**data, "metadata": meta}
+
+
 def duplicate_errors(objects: list[Generated], hint: str) -> list[Diagnostic]:
-    """Two writers of one object would overwrite each other on every reconcile."""
+    """Two writers of one object would overwrite each other on every reconcile. Annotations
+    may differ: Kurator's update keeps the first writer's (the others' objects are the same)."""
     seen: dict[tuple[str, str, str, str], Generated] = {}
     errors: list[Diagnostic] = []
     for obj in objects:
         meta = obj.data["metadata"]
         key = (obj.cluster, obj.data["kind"], meta.get("namespace", ""), meta["name"])
         first = seen.setdefault(key, obj)
-        if first is not obj and first.data != obj.data:
+        if first is not obj and _without_annotations(first.data) != _without_annotations(obj.data):
             errors.append(
                 Diagnostic.error(
                     f"{key[1]} {key[2]}/{key[3]} is written twice with different contents "

@@ -681,3 +681,25 @@ def test_policy_warnings() -> None:
         (False, "/spec/syncPolicies/1/helm"),
     ]
     assert [o.data["kind"] for o in objects] == ["GitRepository", "Kustomization"]
+
+
+def test_go_round_trip_keeps_set_pointers_and_drops_empty_values() -> None:
+    """`syncHelmReleaseForCluster` copies Go structs: `omitempty` drops false and empty lists,
+    while pointer fields (install, values, timeout) are kept once set, even empty."""
+    app = app_yaml(
+        GIT_SOURCE
+        + """  syncPolicies:
+    - helm:
+        chart: {spec: {chart: c}}
+        interval: 1m
+        suspend: false
+        dependsOn: []
+        releaseName: ""
+        install: {}
+        values: {}
+"""
+    )
+    objects, _ = compile_application(inputs(load_text(app)))
+    spec = objects[1].data["spec"]
+    assert sorted(spec) == ["chart", "install", "interval", "values"]
+    assert (spec["install"], spec["values"]) == ({}, {})
