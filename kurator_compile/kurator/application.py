@@ -202,12 +202,14 @@ def dotted(pointer: str) -> str:
     return pointer.strip("/").replace("/", ".")
 
 
-def _fleet_pointer(spec: Mapping[str, Any]) -> str:
-    """Where the fleet Kurator fetches is named (`generateFleetKey`: policy 0, else the app)."""
+def _fleet_key(spec: Mapping[str, Any]) -> tuple[str, str]:
+    """`generateFleetKey`: the fleet Kurator fetches (policy 0's, else the application's) and
+    where it is named."""
     first = as_dict(next(iter(as_list(spec.get("syncPolicies"))), None))
-    if as_dict(first.get("destination")).get("fleet"):
-        return "/spec/syncPolicies/0/destination/fleet"
-    return "/spec/destination/fleet"
+    fleet = as_dict(first.get("destination")).get("fleet")
+    if fleet:
+        return str(fleet), "/spec/syncPolicies/0/destination/fleet"
+    return str(as_dict(spec.get("destination")).get("fleet") or ""), "/spec/destination/fleet"
 
 
 def application_destinations(
@@ -235,8 +237,7 @@ def application_destinations(
     if errors:
         return [], errors
     namespace = app_namespace(app)
-    fleet_pointer = _fleet_pointer(spec)
-    fleet_name = _fleet_name(spec)
+    fleet_name, fleet_pointer = _fleet_key(spec)
     fleet: KuratorFleet | None = None
     if fleet_name:
         fleet = inputs.fleet(fleet_name, namespace)
@@ -285,15 +286,6 @@ def application_destinations(
             )
         )
     return result, []
-
-
-def _fleet_name(spec: Mapping[str, Any]) -> str:
-    first = as_dict(next(iter(as_list(spec.get("syncPolicies"))), None))
-    return str(
-        as_dict(first.get("destination")).get("fleet")
-        or as_dict(spec.get("destination")).get("fleet")
-        or ""
-    )
 
 
 def _metadata(name: str, app: Document) -> dict[str, Any]:

@@ -393,7 +393,7 @@ def test_policy_destination_overrides_application_destination() -> None:
     ]
 
 
-def test_without_fleet_goes_to_kuratos_own_cluster() -> None:
+def test_without_fleet_goes_to_kurators_own_cluster() -> None:
     """helper.go `handleSyncPolicyByKind` without a fleet: `<policy>-currentcluster-host`, no
     kubeConfig (gitrepo-kustomization-demo-without-fleet)."""
     objects, diagnostics = compile_application(
