@@ -767,8 +767,10 @@ class _FleetPlugins:
         broker_name = cfg.get("brokerCluster") or _first_cluster(self.ctx) or ""
         broker = next((m for m in self.members if m.name == broker_name), None)
         if broker is None:
+            chosen = "brokerCluster" if cfg.get("brokerCluster") else "the first cluster"
             self.ctx.error(
-                f"brokerCluster {broker_name!r} is not a cluster of this fleet",
+                f"{chosen} {broker_name!r}, where the Submariner broker goes, is not a cluster "
+                "of this fleet",
                 f"{pointer}/brokerCluster" if cfg.get("brokerCluster") else pointer,
             )
             return
@@ -777,7 +779,8 @@ class _FleetPlugins:
             "Kurator fills the Submariner operators' broker.ca, broker.token and broker.server "
             f"at run time from the broker cluster {broker.name} (Secret {BROKER_NAMESPACE}/"
             f"{BROKER_NAMESPACE}-sm-broker-{broker.name}-client-token and the default/kubernetes "
-            "Endpoints); the sm-operator HelmReleases here leave them out, add them by hand",
+            "Endpoints); the sm-operator HelmReleases here leave them out, and the operators "
+            "cannot join the broker until they are supplied",
             pointer,
         )
         static_broker = {"namespace": BROKER_NAMESPACE}
@@ -883,8 +886,36 @@ def compile_plugins(inputs: KuratorInputs) -> tuple[list[Generated], list[Diagno
     """The HelmRepository/HelmRelease pairs and side objects of every Fleet's `spec.plugin`."""
     objects: list[Generated] = []
     diagnostics: list[Diagnostic] = []
+    owners: dict[tuple[str, str, str, str, str], tuple[KuratorFleet, Generated]] = {}
     for fleet in inputs.fleets:
         found, problems = compile_fleet_plugins(fleet, inputs.resources)
-        objects.extend(found)
         diagnostics.extend(problems)
-    return objects, sorted(diagnostics, key=Diagnostic.sort_key)
+        for generated in found:
+            key = _object_key(generated)
+            if key not in owners:
+                owners[key] = (fleet, generated)
+                objects.append(generated)
+                continue
+            first, earlier = owners[key]
+            if earlier.data != generated.data:
+                where = "the host" if generated.cluster == HOST else f"cluster {generated.cluster}"
+                diagnostics.append(
+                    Diagnostic.error(
+                        f"Fleets {first.namespace}/{first.name} and {fleet.namespace}/"
+                        f"{fleet.name} both make {key[2]} {key[3]}/{key[4]} on {where}, which "
+                        "Kurator would let them overwrite in turn; rename or merge the fleets",
+                        generated.origin.locate("/spec/plugin"),
+                    )
+                )
+    return objects, sorted(set(diagnostics), key=Diagnostic.sort_key)
+
+
+def _object_key(generated: Generated) -> tuple[str, str, str, str, str]:
+    meta = as_dict(generated.data.get("metadata"))
+    return (
+        generated.cluster,
+        str(generated.data.get("apiVersion")),
+        str(generated.data.get("kind")),
+        str(meta.get("namespace", "")),
+        str(meta.get("name")),
+    )

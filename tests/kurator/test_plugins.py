@@ -866,7 +866,9 @@ def test_error_submariner_unknown_broker_cluster() -> None:
                 "      brokerCluster: nowhere\n")  # fmt: skip
     _, diagnostics = compile_docs([doc])
     message, where = only_error(diagnostics)
-    assert message == "brokerCluster 'nowhere' is not a cluster of this fleet"
+    assert message == (
+        "brokerCluster 'nowhere', where the Submariner broker goes, is not a cluster of this fleet"
+    )
     assert (where.line, where.pointer) == (
         7,
         "/spec/plugin/submariner/brokerCluster",
@@ -888,3 +890,21 @@ def test_malformed_plugin_blocks_are_diagnostics_not_tracebacks(plugin: str) -> 
     """Wrong types read as empty or as errors with positions, never as exceptions."""
     _, diagnostics = compile_docs([fleet_doc("q", plugin)])
     assert all(d.location is not None for d in diagnostics)
+
+
+def test_error_two_fleets_make_the_same_object() -> None:
+    """Two Fleets in one namespace would fight over fleet-scoped releases like `grafana`."""
+    first = fleet_doc("one", "    grafana: {}\n")
+    second = load_stream(
+        "apiVersion: fleet.kurator.dev/v1alpha1\nkind: Fleet\n"
+        "metadata: {name: two, namespace: default}\nspec:\n  plugin:\n    grafana: {}\n",
+        "two.yaml",
+    )[0]
+    objects, diagnostics = compile_docs([first, second])
+    assert [e.render() for e in errors(diagnostics)] == [
+        f"two.yaml:5:3: error: Fleets default/one and default/two both make {kind} "
+        "default/grafana on the host, which Kurator would let them overwrite in turn; rename or "
+        "merge the fleets (at /spec/plugin)"
+        for kind in ("HelmRelease", "HelmRepository")
+    ]
+    assert len(objects) == 2
