@@ -18,6 +18,16 @@ Deliberate differences from upstream:
   that make the controller dereference a nil Secret.
 - Kurator also creates the `monitoring`/`velero` Namespace in a member before copying a Secret
   there; no Namespace object is emitted here (the member's HelmRelease creates it).
+- Kurator installs in stages, waiting for HelmReleases to be Ready (kyverno before its policies,
+  rook before rook-ceph, the broker before the operators) and for the sidecars before the
+  Service; all objects are emitted at once here, and Flux retries until the earlier stage is up.
+
+Upstream behaviour kept as it is (each covered by a test):
+- A user `chart:` block replaces repository, name *and* version (blanks included: a warning),
+  and the kyverno/distributedStorage block also replaces the policies/rook-ceph chart.
+- The template's sprig `merge` lets chart defaults replace "empty" user values (false, 0, ""),
+  so e.g. Velero's deployNodeAgent and Submariner's globalnet cannot be turned off.
+- The public testloader gets Flagger's extraArgs as its values.
 """
 
 from __future__ import annotations
