@@ -908,3 +908,25 @@ def test_error_two_fleets_make_the_same_object() -> None:
         for kind in ("HelmRelease", "HelmRepository")
     ]
     assert len(objects) == 2
+
+
+def test_flagger_extra_args_reach_the_testloader_and_storage_chart_reaches_rook_ceph() -> None:
+    """RenderRolloutTestloader passes Flagger's extraArgs; RenderClusterStorage merges the
+    operator's chart block into the rook-ceph chart (mergeChartConfig)."""
+    doc = fleet_doc(
+        "q",
+        "    flagger: {trafficRoutingProvider: istio, publicTestloader: true,"
+        " extraArgs: {replicaCount: 2}}\n"
+        "    distributedStorage:\n"
+        "      chart: {repository: 'oci://example.com/charts', name: rook-ceph, version: 1.12.0}\n"
+        "      storage: {}\n",
+    )
+    objects, diagnostics = compile_docs([doc], members=MEMBERS[:1])
+    assert diagnostics == []
+    found = index(objects)
+    testloader = found[(HOST, "HelmRelease", "testloader-kurator-member1")]["spec"]
+    assert testloader["values"] == {"replicaCount": 2}
+    ceph = found[(HOST, "HelmRelease", "rook-ceph-kurator-member1")]["spec"]
+    assert ceph["chart"]["spec"]["chart"] == "rook-ceph"
+    assert ceph["values"] == {"cephClusterSpec": {}}
+    assert found[(HOST, "HelmRepository", "rook-ceph-kurator-member1")]["spec"]["type"] == "oci"
