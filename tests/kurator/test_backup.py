@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kurator_kit import documents, errors, fleet, inputs, upstream_data, upstream_documents
-from kurator_kit import warnings as warnings_of
+from documents_kit import documents, errors, fleet, inputs, upstream_data, upstream_documents
+from documents_kit import warnings as warnings_of
 
 from kurator_compile.kurator.backup import (
     MIGRATE,
