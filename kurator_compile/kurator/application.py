@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import Diagnostic
 from ..fields import as_dict, as_list
 from ..yamldoc import Document
-from .godur import normalise_go_duration
+from .duration import go_duration_or_none
 from .inventory import HOST, Generated, KuratorFleet, KuratorInputs, Member
 
 APP_LABEL = "apps.kurator.dev/app-name"
@@ -300,7 +300,7 @@ def _copy_durations(
     for field in fields:
         if field not in target or target[field] is None:
             continue
-        text = normalise_go_duration(target[field])
+        text = go_duration_or_none(target[field])
         if text is None:
             errors.append(
                 Diagnostic.error(

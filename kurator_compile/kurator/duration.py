@@ -90,3 +90,13 @@ def format_go_duration(nanos: int) -> str:
 def normalize_go_duration(text: str) -> str:
     """The text a Go controller writes back after reading `text` as a `metav1.Duration`."""
     return format_go_duration(parse_go_duration(text))
+
+
+def go_duration_or_none(value: object) -> str | None:
+    """What a Go controller writes back for a duration field, or None when Go cannot read it."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalize_go_duration(value)
+    except DurationError:
+        return None

@@ -20,7 +20,7 @@ from kurator_compile.kurator.application import (
     plan_applications,
     policy_resource_name,
 )
-from kurator_compile.kurator.godur import normalise_go_duration
+from kurator_compile.kurator.duration import go_duration_or_none
 from kurator_compile.kurator.inventory import HOST, Generated, KuratorFleet, Member
 
 APPS = EXAMPLES / "application"
@@ -444,7 +444,7 @@ def test_policy_resource_name_is_lowercased_and_cut() -> None:
 )  # fmt: skip
 def test_durations_round_trip_as_go_writes_them(text: str, expected: str | None) -> None:
     """Go `time.Duration.String()`, which `metav1.Duration` fields are written back with."""
-    assert normalise_go_duration(text) == expected
+    assert go_duration_or_none(text) == expected
 
 
 def test_explain_application() -> None:
