@@ -20,12 +20,30 @@ def copy_checkout(target: Path) -> Path:
     return target
 
 
+def committed_clone(work: Path) -> tuple[Path, str]:
+    """This checkout as a repository users install from, and its commit."""
+    clone = copy_checkout(work / "kurator-compile")
+    for args in (
+        ("init", "-q", "-b", "main"),
+        ("config", "user.email", "ci@example.com"),
+        ("config", "user.name", "ci"),
+        ("add", "-A"),
+        ("commit", "-q", "-m", "release"),
+    ):
+        subprocess.run(["git", *args], cwd=clone, check=True, capture_output=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return clone, commit
+
+
 def fresh_venv(work: Path) -> Path:
     """A venv's python. Dependencies come from this interpreter's site-packages through a path
     entry (no network, and none of that site's `.pth` start-up hooks), so that only what the
     test installs provides kurator_compile itself."""
     venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # Without a pip of its own, `python -m pip` there is this interpreter's (newer) pip.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     venv_site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -34,12 +52,16 @@ def fresh_venv(work: Path) -> Path:
         text=True,
     ).stdout.strip()
     (Path(venv_site) / "outer-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    shim = venv / "bin" / "pip"  # what a plain `pip install` line finds first on PATH
+    shim.write_text('#!/bin/sh\nexec "$(dirname "$0")/python" -m pip "$@"\n')
+    shim.chmod(0o755)
     return python
 
 
 # What every offline install here adds to the user's own pip command: nothing from an index,
-# and the build backend from the outer site-packages.
-OFFLINE = ("--no-deps", "--no-index", "--no-build-isolation", "-q")
+# the build backend from the outer site-packages, and a real install although the outer
+# site-packages (on the path for the dependencies) already holds a kurator-compile.
+OFFLINE = ("--no-deps", "--no-index", "--no-build-isolation", "--force-reinstall", "-q")
 
 
 def install_wheel(work: Path) -> Path:
