@@ -17,6 +17,7 @@ from ..placement import ResourcePlacement
 from ..placement.selectors import cluster_matches
 from ..yamldoc import Document
 from .cron import CronError, parse_cron
+from .kind import StackKind
 
 VELERO_NAMESPACE = "velero"
 KINDS = ("BackupPolicy",)
@@ -132,7 +133,9 @@ def expand(
     ], diagnostics
 
 
-def per_cluster(data: dict[str, Any], cluster: Cluster, fleet_name: str) -> dict[str, Any]:
+def per_cluster(
+    data: dict[str, Any], cluster: Cluster, fleet_name: str, resource: Resource
+) -> dict[str, Any]:
     """Each cluster writes below its own prefix in the shared bucket."""
     if data.get("apiVersion") != "velero.io/v1" or data.get("kind") != "BackupStorageLocation":
         return data
@@ -225,3 +228,33 @@ def expand_kurator_backup(
     )
     replicas = MappingProxyType(dict.fromkeys(targets))
     return [ResourcePlacement(_generated(doc, obj), None, replicas, explanation)], diagnostics
+
+
+def _after(
+    fleet: Fleet, placements: Sequence[ResourcePlacement]
+) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
+    added: list[ResourcePlacement] = []
+    diagnostics: list[Diagnostic] = []
+    for doc in fleet.extensions.get("BackupPolicy", ()):
+        generated, found = expand(doc, fleet, placements)
+        added.extend(generated)
+        diagnostics.extend(found)
+    for doc in fleet.extensions.get("Backup", ()):
+        generated, found = expand_kurator_backup(doc, fleet)
+        added.extend(generated)
+        diagnostics.extend(found)
+    return added, diagnostics
+
+
+def _is_storage_location(resource: Resource) -> bool:
+    data = resource.data
+    return data.get("apiVersion") == "velero.io/v1" and data.get("kind") == "BackupStorageLocation"
+
+
+STACK = StackKind(
+    "backup",
+    kinds=(("backup.kurator.dev", "BackupPolicy"), ("backup.kurator.dev", "Backup")),
+    after=_after,
+    varies=_is_storage_location,
+    per_cluster=per_cluster,
+)
