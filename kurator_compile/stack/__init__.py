@@ -16,6 +16,7 @@ from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
 from . import backup, checks, dependents, federated, istio, kubeedge, observability, volcano
 from .kind import Expansion, StackKind
+from .kurator import kurator_kind
 
 __all__ = [
     "STACK_KINDS",
@@ -26,6 +27,8 @@ __all__ = [
     "expand_after_placement",
     "expand_before_placement",
     "follow_workloads",
+    "kurator_kind",
+    "owned_kinds",
     "per_cluster",
     "varies_per_cluster",
 ]
@@ -43,8 +46,9 @@ STACK_KINDS: tuple[StackKind, ...] = (
 )
 
 
-def expand_before_placement(fleet: Fleet, kinds: Sequence[StackKind] = STACK_KINDS) -> Expansion:
+def expand_before_placement(fleet: Fleet, kinds: Sequence[StackKind] | None = None) -> Expansion:
     """Kinds that become ordinary objects, some with clusters chosen by the object itself."""
+    kinds = STACK_KINDS if kinds is None else kinds
     expansion = Expansion()
     for kind in kinds:
         if kind.before is not None:
@@ -56,10 +60,11 @@ def expand_before_placement(fleet: Fleet, kinds: Sequence[StackKind] = STACK_KIN
 
 
 def adjust_placements(
-    fleet: Fleet, placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] = STACK_KINDS
+    fleet: Fleet, placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] | None = None
 ) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
     """Kinds whose placement differs from Karmada's generic rules; each step sees the
     placements the previous one left."""
+    kinds = STACK_KINDS if kinds is None else kinds
     adjusted = list(placements)
     diagnostics: list[Diagnostic] = []
     for kind in kinds:
@@ -70,9 +75,10 @@ def adjust_placements(
 
 
 def expand_after_placement(
-    fleet: Fleet, placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] = STACK_KINDS
+    fleet: Fleet, placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] | None = None
 ) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
     """Objects whose clusters depend on where everything else landed."""
+    kinds = STACK_KINDS if kinds is None else kinds
     added: list[ResourcePlacement] = []
     diagnostics: list[Diagnostic] = []
     for kind in kinds:
@@ -84,9 +90,10 @@ def expand_after_placement(
 
 
 def follow_workloads(
-    placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] = STACK_KINDS
+    placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] | None = None
 ) -> list[ResourcePlacement]:
     """Objects no policy selected, placed beside what they belong to."""
+    kinds = STACK_KINDS if kinds is None else kinds
     result = list(placements)
     for kind in kinds:
         if kind.follow is not None:
@@ -113,11 +120,17 @@ def per_cluster(
 
 
 def consistency_checks(
-    placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] = STACK_KINDS
+    placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] | None = None
 ) -> list[Diagnostic]:
     """Warnings (errors under --strict) about placements that are valid but will misbehave."""
+    kinds = STACK_KINDS if kinds is None else kinds
     found: list[Diagnostic] = []
     for kind in kinds:
         if kind.check is not None:
             found.extend(kind.check(placements))
     return found
+
+
+def owned_kinds() -> frozenset[tuple[str, str]]:
+    """(group, kind) of every input kind a registered module compiles."""
+    return frozenset(pair for kind in STACK_KINDS for pair in kind.kinds)

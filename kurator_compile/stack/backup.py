@@ -17,7 +17,7 @@ from ..placement import ResourcePlacement
 from ..placement.selectors import cluster_matches
 from ..yamldoc import Document
 from .cron import CronError, parse_cron
-from .kind import StackKind
+from .kind import StackKind, generated_resource
 
 VELERO_NAMESPACE = "velero"
 KINDS = ("BackupPolicy",)
@@ -27,11 +27,6 @@ def ttl_hours(keep_last: int, period_minutes: int) -> int:
     """Backups live long enough that `keep_last` of them exist: keepLast x the longest gap
     between two runs of the schedule, in whole hours (rounded up)."""
     return -(-(keep_last * period_minutes) // 60)
-
-
-def _generated(doc: Document, data: dict[str, Any]) -> Resource:
-    positions = {"": doc.positions.get("", (1, 1))}
-    return Resource(Document(doc.file, doc.index, data, positions))
 
 
 def _targets(doc: Document, fleet: Fleet, placements: Sequence[ResourcePlacement]) -> list[str]:
@@ -128,8 +123,8 @@ def expand(
         "result: " + (", ".join(targets) or "(none)"),
     )
     return [
-        ResourcePlacement(_generated(doc, schedule), None, replicas, explanation),
-        ResourcePlacement(_generated(doc, bsl), None, replicas, explanation),
+        ResourcePlacement(generated_resource(doc, schedule), None, replicas, explanation),
+        ResourcePlacement(generated_resource(doc, bsl), None, replicas, explanation),
     ], diagnostics
 
 
@@ -227,7 +222,9 @@ def expand_kurator_backup(
         "result: " + (", ".join(targets) or "(none)"),
     )
     replicas = MappingProxyType(dict.fromkeys(targets))
-    return [ResourcePlacement(_generated(doc, obj), None, replicas, explanation)], diagnostics
+    return [
+        ResourcePlacement(generated_resource(doc, obj), None, replicas, explanation)
+    ], diagnostics
 
 
 def _after(

@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import Diagnostic
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
+from ..yamldoc import Document
 
 
 @dataclass
@@ -48,3 +49,9 @@ class StackKind:
     per_cluster: PerCluster | None = None
     check: Callable[[Placements], list[Diagnostic]] | None = None
     writes_host: bool = False  # may pin objects to Kurator's own (host) cluster
+
+
+def generated_resource(origin: Document, data: dict[str, Any]) -> Resource:
+    """An object the stack makes: messages about it point at the document it comes from."""
+    positions = {"": origin.positions.get("", (1, 1))}
+    return Resource(Document(origin.file, origin.index, data, positions))

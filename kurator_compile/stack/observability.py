@@ -62,7 +62,7 @@ def query_objects(
     monitored = sorted(
         {c for p in placements if is_prometheus(p.resource.data) for c in p.replicas}
     )
-    entries = {e["name"]: e for e in doc.data["spec"]["clusters"]}
+    entries = {e["name"]: e for e in doc.data["spec"].get("clusters") or []}
     endpoints, diagnostics = [], []
     for name in monitored:
         store = entries[name].get("thanosStore")
