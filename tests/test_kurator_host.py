@@ -274,3 +274,54 @@ def test_host_gets_gitops_objects(kurator_repo: Callable[..., Path], tmp_path: P
         ).read_text()
     )
     assert kustomization["spec"]["path"] == "./rendered/clusters/kurator-host"
+
+
+def test_a_fleet_without_clusters_or_inventory(kurator_repo: Callable[..., Path]) -> None:
+    fleet = kurator_repo()
+    for name in ("fleet.yaml", "attachedcluster.yaml"):
+        (fleet.parent / "apps" / name).unlink()
+    result = run_cli("validate", fleet)
+    assert result.exit_code == 2
+    assert "fleet.yaml:5:1: error: the fleet has no clusters" in result.output
+
+
+def test_an_unsupported_member_kind(kurator_repo: Callable[..., Path]) -> None:
+    fleet_doc = UPSTREAM_FLEET.replace("kind: AttachedCluster", "kind: Machine", 1)
+    result = run_cli("validate", kurator_repo(**{"fleet.yaml": fleet_doc}))
+    assert result.exit_code == 2
+    assert "apps/fleet.yaml:10:7: error: Fleet 'quickstart': a member is an AttachedCluster" in (
+        result.output
+    )
+
+
+def compile_kurator_cr(inputs: KuratorInputs) -> tuple[list[Generated], list[Diagnostic]]:
+    (doc,) = inputs.documents["Application"]
+    data = {"apiVersion": "fleet.kurator.dev/v1alpha1", "kind": "Fleet", "metadata": {"name": "x"}}
+    return [Generated("kurator-member1", data, doc)], []
+
+
+def test_a_kurator_cr_is_never_written(
+    kurator_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = stack.kurator_kind("bad", compile_kurator_cr, ("apps.kurator.dev", "Application"))
+    monkeypatch.setattr(stack, "STACK_KINDS", (*stack.STACK_KINDS, entry))
+    result = run_cli("validate", kurator_repo(**{"app.yaml": APPLICATION}))
+    assert result.exit_code == 2
+    assert "app.yaml:2:1: error: bad would write Kurator's own Fleet 'x'" in result.output
+
+
+@pytest.mark.usefixtures("fake_kind")
+def test_the_host_is_written_by_shard_one(
+    kurator_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    fleet = kurator_repo(**{"app.yaml": APPLICATION})
+    for shard, expected in (("1/2", True), ("2/2", False)):
+        out = tmp_path / f"out{shard[0]}"
+        assert run_cli("build", fleet, "-o", out, "--shard", shard).exit_code == 0
+        assert (out / "clusters/kurator-host").is_dir() is expected
+
+
+def test_render_names_the_host_among_the_choices(kurator_repo: Callable[..., Path]) -> None:
+    result = run_cli("render", kurator_repo(), "--cluster", "nowhere")
+    assert result.exit_code == 2
+    assert "(clusters: kurator-host, kurator-member1, kurator-member2)" in result.output

@@ -53,6 +53,8 @@ def expand_before_placement(fleet: Fleet, kinds: Sequence[StackKind] | None = No
     for kind in kinds:
         if kind.before is not None:
             found = kind.before(fleet)
+            host = fleet.host.name if fleet.host is not None else None
+            assert kind.writes_host or all(host not in p.replicas for p in found.pinned), kind.name
             expansion.resources.extend(found.resources)
             expansion.pinned.extend(found.pinned)
             expansion.diagnostics.extend(found.diagnostics)
