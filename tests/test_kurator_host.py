@@ -325,3 +325,22 @@ def test_render_names_the_host_among_the_choices(kurator_repo: Callable[..., Pat
     result = run_cli("render", kurator_repo(), "--cluster", "nowhere")
     assert result.exit_code == 2
     assert "(clusters: kurator-host, kurator-member1, kurator-member2)" in result.output
+
+
+def test_a_cluster_member_reads_its_credential_secret() -> None:
+    """Mirrors getFleetClusterInterface (pkg/fleet-manager/fleet_cluster.go, commit b633941):
+    an empty reference kind is a Cluster, whose Secret is spec.credential.secretRef, key
+    `value`."""
+    fleet = "apiVersion: fleet.kurator.dev/v1alpha1\nkind: Fleet\nmetadata: {name: f}\n"
+    fleet += "spec:\n  clusters: [{name: aws}]\n"
+    cluster = "apiVersion: cluster.kurator.dev/v1alpha1\nkind: Cluster\n"
+    cluster += (
+        "metadata: {name: aws, labels: {env: dev}}\nspec: {credential: {secretRef: aws-kc}}\n"
+    )
+    fleets, errors = build_inventory(
+        {"Fleet": load_stream(fleet, "f.yaml"), "Cluster": load_stream(cluster, "c.yaml")}
+    )
+    assert errors == []
+    (member,) = fleets[0].members
+    assert (member.kind, member.secret_name, member.secret_key) == ("Cluster", "aws-kc", "value")
+    assert member.labels == {"env": "dev"}
