@@ -378,7 +378,7 @@ def render(
         warnings = [*analysis.warnings, *finish_overlays(analysis, options)]
         checker = output_checker(options)
         if checker is not None:
-            target = analysis.fleet.cluster(cluster)
+            target = analysis.fleet.folder(cluster)
             assert target is not None
             for obj in objects:
                 checker.check_object(obj, target)
@@ -560,7 +560,7 @@ def _changes_on(analysis: Any, placement: Any, cluster: str) -> list[str]:
     """Which overlays and overrides changed the object on one cluster, in the order applied."""
     from .render import cluster_objects
 
-    if analysis.fleet.cluster(cluster) is None:
+    if analysis.fleet.folder(cluster) is None:
         raise UsageError(f"the fleet has no cluster {cluster!r}")
     if cluster not in placement.replicas:
         return [f"  on {cluster}: not placed there"]

@@ -9,7 +9,8 @@ from typing import Any
 from .errors import CompileError, Diagnostic, promote_warnings, raise_if_errors
 from .gcpause import cycle_collection_paused
 from .gitops import gitops_tree
-from .kinds import Role
+from .kinds import Role, kind_spec
+from .kurator.inventory import INVENTORY_KINDS, KuratorFleet, build_inventory
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
 from .overlay.stage import OverlayStage
@@ -22,6 +23,7 @@ from .stack import (
     expand_after_placement,
     expand_before_placement,
     follow_workloads,
+    owned_kinds,
 )
 from .tree import FileTree
 from .validate import fleet_diagnostics, input_warnings, role_of, validate_documents
@@ -93,13 +95,27 @@ def build_fleet(docs: Sequence[Document]) -> Fleet:
             )
         elif role is Role.PROPAGATION:
             policies.append(Policy(doc))
-        elif role is Role.EXTENSION:
+        elif role in (Role.EXTENSION, Role.PROVISIONING):
             extensions.setdefault(doc.data["kind"], []).append(doc)
         else:
             resources.append(Resource(doc))
     raise_if_errors(errors)
+    inventory, found = build_inventory(extensions)
+    raise_if_errors(found)
     spec = fleet_doc.data["spec"]
-    clusters = tuple(_cluster(entry, fleet_doc, i) for i, entry in enumerate(spec["clusters"]))
+    listed = [_cluster(entry, fleet_doc, i) for i, entry in enumerate(spec.get("clusters") or ())]
+    clusters = merge_members(listed, inventory, spec.get("defaults") or {})
+    if not clusters:
+        raise CompileError(
+            [
+                Diagnostic.error(
+                    "the fleet has no clusters: list them in spec.clusters or add a "
+                    "fleet.kurator.dev Fleet with its AttachedClusters",
+                    fleet_doc.locate("/spec"),
+                )
+            ]
+        )
+    host = spec.get("host")
     return Fleet(
         name=fleet_doc.data["metadata"]["name"],
         clusters=clusters,
@@ -107,13 +123,85 @@ def build_fleet(docs: Sequence[Document]) -> Fleet:
         resources=tuple(resources),
         policies=tuple(policies),
         extensions={kind: tuple(found) for kind, found in sorted(extensions.items())},
+        host=_host(host, fleet_doc) if host is not None else None,
+        inventory=inventory,
     )
 
 
+def _host(entry: dict[str, Any], doc: Document) -> Cluster:
+    return Cluster(
+        name=entry["name"],
+        kube_version=entry.get("kubeVersion")
+        or ((doc.data["spec"].get("defaults") or {}).get("kubeVersion")),
+        location=doc.locate("/spec/host"),
+    )
+
+
+def merge_members(
+    listed: Sequence[Cluster], inventory: Sequence[KuratorFleet], defaults: dict[str, Any]
+) -> tuple[Cluster, ...]:
+    """The compile Fleet's clusters, then each Kurator member it does not list. A member the
+    compile Fleet lists keeps that entry's placement fields and gains the member object's
+    labels, the compile Fleet's value winning for a key both set."""
+    by_name = {cluster.name: cluster for cluster in listed}
+    merged = list(listed)
+    for kurator_fleet in inventory:
+        for member in kurator_fleet.members:
+            known = by_name.get(member.name)
+            if known is None:
+                known = Cluster(
+                    name=member.name,
+                    labels=dict(member.labels),
+                    kube_version=defaults.get("kubeVersion"),
+                    location=member.location,
+                )
+                merged.append(known)
+            else:
+                index = merged.index(known)
+                known = replace(known, labels={**member.labels, **known.labels})
+                merged[index] = known
+            by_name[member.name] = known
+    return tuple(merged)
+
+
+def provisioning_warnings(fleet: Fleet) -> list[Diagnostic]:
+    """Cluster-creating kinds are read (the inventory uses Clusters) but never compiled."""
+    return [
+        Diagnostic.warning(
+            f"not compiled: provisioning ({doc.data['apiVersion']} {doc.data['kind']} "
+            f"{doc.data.get('metadata', {}).get('name')!r} creates a cluster; "
+            "kurator-compile only writes what runs on existing ones)",
+            doc.locate(""),
+        )
+        for docs in fleet.extensions.values()
+        for doc in docs
+        if role_of(doc) is Role.PROVISIONING
+    ]
+
+
+def uncompiled_kurator_kinds(fleet: Fleet) -> list[Diagnostic]:
+    """A Kurator kind no registered module compiles would silently do nothing."""
+    owned = owned_kinds() | INVENTORY_KINDS
+    found: list[Diagnostic] = []
+    for kind, docs in fleet.extensions.items():
+        for doc in docs:
+            spec = kind_spec(doc.data.get("apiVersion"), kind)
+            if spec.crd and (spec.group, kind) not in owned:
+                found.append(
+                    Diagnostic.error(
+                        f"{doc.data['apiVersion']} {kind} is a Kurator kind that "
+                        "kurator-compile has no compiler for; Kurator's own objects are never "
+                        "written into a cluster folder, so it would do nothing",
+                        doc.locate(""),
+                    )
+                )
+    return found
+
+
 def check_only_cluster(fleet: Fleet, options: Options) -> None:
-    if options.only_cluster is None or fleet.cluster(options.only_cluster) is not None:
+    if options.only_cluster is None or fleet.folder(options.only_cluster) is not None:
         return
-    names = ", ".join(sorted(c.name for c in fleet.clusters))
+    names = ", ".join(sorted(c.name for c in fleet.folders))
     raise CompileError(
         [
             Diagnostic.error(
@@ -140,7 +228,8 @@ def analyse(sources: Sources, options: Options) -> Analysis:
         build_fleet(docs)  # raises the positioned "first document must be a Fleet" error
     raise_if_errors(validate_documents(docs))
     fleet = build_fleet(docs)
-    secret_warnings = input_warnings(docs)
+    raise_if_errors(uncompiled_kurator_kinds(fleet))
+    secret_warnings = [*input_warnings(docs), *provisioning_warnings(fleet)]
     stage = OverlayStage.from_fleet(fleet)
     if sources.templates:
         fleet = _add_templates(fleet, sources, stage)

@@ -7,7 +7,7 @@ from typing import Any
 from .errors import CompileError, Diagnostic
 from .model import Fleet, ObjectKey
 from .options import Options
-from .render import object_filename
+from .render import folder_names, object_filename
 from .tree import CLUSTERS_DIR, FileTree
 from .yamlout import dump_document
 
@@ -23,8 +23,18 @@ def _gitops(fleet: Fleet) -> dict[str, Any]:
 
 
 def _cluster_entries(fleet: Fleet) -> list[dict[str, Any]]:
-    entries = fleet.document.data["spec"]["clusters"]
+    """Every folder's entry: the member clusters and the host, each synced like the others."""
+    spec = fleet.document.data["spec"]
+    entries = [*(spec.get("clusters") or ()), *member_entries(fleet)]
+    if "host" in spec:
+        entries.append(spec["host"])
     return sorted(entries, key=lambda e: e["name"])
+
+
+def member_entries(fleet: Fleet) -> list[dict[str, Any]]:
+    """Entries for the members only the Kurator inventory lists (named, with no argocd)."""
+    listed = {e["name"] for e in fleet.document.data["spec"].get("clusters") or ()}
+    return [{"name": c.name} for c in fleet.clusters if c.name not in listed]
 
 
 def _destination_field(fleet: Fleet) -> str:
@@ -200,10 +210,7 @@ def gitops_tree(fleet: Fleet, fleet_path: str, options: Options) -> FileTree:
     if options.only_cluster is None and (options.shard is None or options.shard[0] == 1):
         for obj in argocd_objects(fleet, fleet_path):
             tree[f"{ARGOCD_DIR}/{object_filename(_key(obj))}"] = dump_document(obj).encode()
-    ordered = sorted(c.name for c in fleet.clusters)
-    for position, cluster in enumerate(ordered):
-        if not options.wants(cluster, position):
-            continue
+    for cluster in folder_names(fleet, options):
         for obj in flux_objects(fleet, cluster):
             path = f"{FLUX_DIR}/{cluster}/{object_filename(_key(obj))}"
             tree[path] = dump_document(obj).encode()

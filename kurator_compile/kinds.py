@@ -21,6 +21,7 @@ class Role(enum.Enum):
     PROPAGATION = "propagation"  # decides placement; never emitted
     EXTENSION = "extension"  # consumed by a later stage (overlays, overrides); never emitted
     RESOURCE = "resource"  # placed and emitted
+    PROVISIONING = "provisioning"  # creates clusters: reported as not compiled, never emitted
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class KindSpec:
     kind: str
     role: Role
     schema: str  # file name under kurator_compile/schemas/
+    crd: bool = False  # validated against Kurator's CRD schema (kurator_compile/crds/), if any
 
 
 KINDS: tuple[KindSpec, ...] = (
@@ -55,12 +57,37 @@ _BY_GROUP_KIND = {(spec.group, spec.kind): spec for spec in KINDS}
 _RESOURCE = KindSpec("", "", Role.RESOURCE, "resource.json")
 
 
+# Kinds that provision clusters (Kurator's cluster-operator, Cluster API): nothing to compile.
+PROVISIONING_KINDS = frozenset({("cluster.kurator.dev", "Cluster")})
+PROVISIONING_GROUPS = frozenset(
+    {
+        "cluster.x-k8s.io",
+        "infrastructure.cluster.x-k8s.io",
+        "controlplane.cluster.x-k8s.io",
+        "bootstrap.cluster.x-k8s.io",
+    }
+)
+
+
+def is_kurator_group(group: str) -> bool:
+    """Kurator's own API groups (apps., fleet., backup., cluster., pipeline.kurator.dev)."""
+    return group.endswith(".kurator.dev") and group != "compile.kurator.dev"
+
+
 def kind_spec(api_version: object, kind: object) -> KindSpec:
-    """The role of a document; anything unknown is a resource to place."""
+    """The role of a document; anything unknown is a resource to place, except Kurator's own
+    kinds, which a registered module compiles and which are never emitted."""
     if not isinstance(api_version, str) or not isinstance(kind, str):
         return _RESOURCE
     group, _ = split_api_version(api_version)
-    return _BY_GROUP_KIND.get((group, kind), _RESOURCE)
+    found = _BY_GROUP_KIND.get((group, kind))
+    if found is not None:
+        return found
+    if (group, kind) in PROVISIONING_KINDS or group in PROVISIONING_GROUPS:
+        return KindSpec(group, kind, Role.PROVISIONING, "resource.json")
+    if is_kurator_group(group):
+        return KindSpec(group, kind, Role.EXTENSION, "resource.json", crd=True)
+    return _RESOURCE
 
 
 # Kinds that live outside namespaces; every other kind defaults to namespace "default", as

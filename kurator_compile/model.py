@@ -9,6 +9,7 @@ from typing import Any
 
 from .errors import SourceLocation
 from .kinds import is_cluster_scoped, split_api_version
+from .kurator.inventory import KuratorFleet
 from .yamldoc import Document
 
 FLEET_API_VERSION = "compile.kurator.dev/v1alpha1"
@@ -144,9 +145,24 @@ class Fleet:
     policies: tuple[Policy, ...] = ()
     # Other documents keyed by kind (Overlay, OverridePolicy, ...): new kinds plug in here.
     extensions: Mapping[str, tuple[Document, ...]] = field(default_factory=dict)
+    # Kurator's management cluster (`spec.host`): a folder of its own, never a candidate.
+    host: Cluster | None = None
+    # Kurator Fleets (fleet.kurator.dev) of the inputs, with their members resolved.
+    inventory: tuple[KuratorFleet, ...] = ()
 
     def cluster(self, name: str) -> Cluster | None:
         return self._clusters_by_name.get(name)
+
+    def folder(self, name: str) -> Cluster | None:
+        """The member cluster or the host whose output folder is `name`."""
+        if self.host is not None and self.host.name == name:
+            return self.host
+        return self.cluster(name)
+
+    @property
+    def folders(self) -> tuple[Cluster, ...]:
+        """Every cluster that gets an output folder: the members, then the host."""
+        return (*self.clusters, self.host) if self.host is not None else self.clusters
 
     @cached_property
     def _clusters_by_name(self) -> dict[str, Cluster]:

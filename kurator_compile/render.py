@@ -62,9 +62,11 @@ def cluster_objects(
     variants: Variants | None = None,
 ) -> list[ClusterObject]:
     """What one cluster runs, in apply order; touches no other cluster's objects."""
-    cluster = fleet.cluster(cluster_name)
+    cluster = fleet.folder(cluster_name)
     if cluster is None:
         return []
+    if cluster is fleet.host:
+        stage = None  # Kurator writes the host's objects itself: no overlay reaches them
     variants = variants or Variants()
     signature = stage.signature(cluster) if stage is not None else ()
     result = []
@@ -185,6 +187,20 @@ class _ClusterContents:
         return raw.encode("utf-8") if raw is not None else self.texts.text(obj.data)
 
 
+def folder_names(fleet: Fleet, options: Options) -> list[str]:
+    """The folders this run writes: its members (by name, or its shard of them), and the host
+    when the run covers the whole fleet, shard 1, or names the host."""
+    ordered = sorted(c.name for c in fleet.clusters)
+    names = [name for i, name in enumerate(ordered) if options.wants(name, i)]
+    host = fleet.host
+    if host is not None and (
+        options.only_cluster == host.name
+        or (options.only_cluster is None and (options.shard is None or options.shard[0] == 1))
+    ):
+        names.append(host.name)
+    return names
+
+
 def render_tree(
     fleet: Fleet,
     placements: Sequence[ResourcePlacement],
@@ -195,12 +211,11 @@ def render_tree(
 ) -> FileTree:
     tree: FileTree = {}
     contents = _ClusterContents(fleet, placements, stage, options.kustomization)
-    ordered = sorted(c.name for c in fleet.clusters)
-    names = [name for i, name in enumerate(ordered) if options.wants(name, i)]
+    names = folder_names(fleet, options)
     for done, name in enumerate(names):
         if progress is not None:
             progress(done, len(names))
-        cluster = fleet.cluster(name)
+        cluster = fleet.folder(name)
         assert cluster is not None
         objects, files = contents.of(cluster)
         if check is not None:

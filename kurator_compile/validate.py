@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import Diagnostic
 from .kinds import KINDS, Role, kind_spec
+from .kurator.schemas import input_schema
 from .model import Fleet, Policy, Resource
 from .schemacheck import SchemaSet
 from .yamldoc import Document, pointer_join
@@ -143,10 +144,29 @@ def schema_diagnostics(doc: Document) -> list[Diagnostic]:
             )
         ]
     spec = kind_spec(data.get("apiVersion"), data.get("kind"))
+    if spec.crd:
+        checked = _crd_diagnostics(doc, spec.group, spec.kind)
+        if checked is not None:
+            return checked
     if _compiled().is_valid(_schemas()[spec.schema]["$id"], data):
         return []
     found: list[Diagnostic] = []
     for error in validator(spec.schema).iter_errors(data):
+        for leaf in _leaf_errors(error):
+            found.extend(_describe(leaf, doc))
+    return found
+
+
+def _crd_diagnostics(doc: Document, group: str, kind: str) -> list[Diagnostic] | None:
+    """A Kurator document against its CRD schema; None when no schema is shipped for it."""
+    from jsonschema import Draft4Validator
+
+    version = str(doc.data.get("apiVersion", "")).rpartition("/")[2]
+    schema = input_schema(group, kind, version)
+    if schema is None:
+        return None
+    found: list[Diagnostic] = []
+    for error in Draft4Validator(schema).iter_errors(doc.data):
         for leaf in _leaf_errors(error):
             found.extend(_describe(leaf, doc))
     return found
@@ -266,6 +286,18 @@ def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
         )
     )
     found.extend(_file_name_diagnostics(fleet))
+    host = fleet.host
+    member = fleet.cluster(host.name) if host is not None else None
+    if host is not None and member is not None and member.location is not None:
+        where = member.location
+        found.append(
+            Diagnostic.error(
+                f"the host is named {host.name!r}, like a member cluster (at {where.file}:"
+                f"{where.line}:{where.column}); the host's folder must differ from every "
+                "cluster's",
+                fleet.document.locate("/spec/host/name"),
+            )
+        )
     known = {cluster.name for cluster in fleet.clusters}
     for doc, name, pointer in _extension_cluster_references(fleet):
         if name not in known:

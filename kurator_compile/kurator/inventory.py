@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SourceLocation
+from ..errors import Diagnostic, SourceLocation
 from ..yamldoc import Document
 
 HOST = ""  # `Generated.cluster` for objects Kurator creates in its own management cluster
@@ -65,3 +65,99 @@ class KuratorInputs:
             if fleet.name == name and (namespace is None or fleet.namespace == namespace):
                 return fleet
         return None
+
+
+FLEET_GROUP = "fleet.kurator.dev"
+CLUSTER_GROUP = "cluster.kurator.dev"
+MEMBER_KINDS = ("AttachedCluster", "Cluster")
+# The kinds the inventory reads; Cluster provisions, so it is also reported as not compiled.
+INVENTORY_KINDS = frozenset(
+    {(FLEET_GROUP, "Fleet"), (CLUSTER_GROUP, "AttachedCluster"), (CLUSTER_GROUP, "Cluster")}
+)
+
+
+def _group(doc: Document) -> str:
+    return str(doc.data.get("apiVersion", "")).rpartition("/")[0]
+
+
+def _meta(doc: Document) -> dict[str, Any]:
+    meta = doc.data.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _namespace(doc: Document) -> str:
+    return str(_meta(doc).get("namespace") or "default")
+
+
+def _member(doc: Document) -> Member:
+    """The secret Flux uses to reach the member: an AttachedCluster's `spec.kubeconfig`
+    (key `value` by default), a Cluster's `spec.credential.secretRef` with key `value`
+    (upstream pkg/cluster-operator types' GetSecretName/GetSecretKey, commit b633941)."""
+    spec = doc.data.get("spec") if isinstance(doc.data.get("spec"), dict) else {}
+    assert isinstance(spec, dict)
+    kind = str(doc.data["kind"])
+    if kind == "AttachedCluster":
+        kubeconfig = spec.get("kubeconfig") or {}
+        secret, key = str(kubeconfig.get("name") or ""), str(kubeconfig.get("key") or "value")
+    else:
+        secret, key = str((spec.get("credential") or {}).get("secretRef") or ""), "value"
+    labels = _meta(doc).get("labels")
+    return Member(
+        name=str(_meta(doc).get("name", "")),
+        kind=kind,
+        namespace=_namespace(doc),
+        labels={str(k): str(v) for k, v in (labels if isinstance(labels, dict) else {}).items()},
+        secret_name=secret,
+        secret_key=key,
+        location=doc.locate(""),
+    )
+
+
+def build_inventory(
+    documents: Mapping[str, Sequence[Document]],
+) -> tuple[tuple[KuratorFleet, ...], list[Diagnostic]]:
+    """Each `fleet.kurator.dev` Fleet with its `spec.clusters` resolved against the
+    AttachedCluster and Cluster documents of its namespace. Mirrors BuildFleetClusters and
+    getFleetClusterInterface (pkg/fleet-manager/fleet_cluster.go, commit b633941): an empty
+    reference kind means Cluster."""
+    candidates: dict[tuple[str, str, str], Document] = {}
+    for kind in MEMBER_KINDS:
+        for doc in documents.get(kind, ()):
+            if _group(doc) == CLUSTER_GROUP:
+                key = (kind, _namespace(doc), str(_meta(doc).get("name", "")))
+                candidates.setdefault(key, doc)
+    fleets: list[KuratorFleet] = []
+    errors: list[Diagnostic] = []
+    for doc in documents.get("Fleet", ()):
+        if _group(doc) != FLEET_GROUP:
+            continue
+        name, namespace = str(_meta(doc).get("name", "")), _namespace(doc)
+        members: list[Member] = []
+        spec = doc.data.get("spec")
+        refs = (spec.get("clusters") if isinstance(spec, dict) else None) or []
+        for index, ref in enumerate(refs):
+            kind, wanted = str(ref.get("kind") or "Cluster"), str(ref.get("name") or "")
+            where = doc.locate(f"/spec/clusters/{index}")
+            if kind not in MEMBER_KINDS:
+                errors.append(
+                    Diagnostic.error(
+                        f"Fleet {name!r}: a member is an AttachedCluster or a Cluster, not "
+                        f"{kind!r}",
+                        doc.locate(f"/spec/clusters/{index}/kind"),
+                    )
+                )
+                continue
+            found = candidates.get((kind, namespace, wanted))
+            if found is None:
+                errors.append(
+                    Diagnostic.error(
+                        f"Fleet {name!r} names {kind} {wanted!r} in namespace {namespace!r}, "
+                        f"which is not among the inputs (add its {CLUSTER_GROUP}/v1alpha1 "
+                        f"{kind} document)",
+                        where,
+                    )
+                )
+                continue
+            members.append(_member(found))
+        fleets.append(KuratorFleet(name, namespace, tuple(members), doc))
+    return tuple(fleets), errors

@@ -1,112 +1,138 @@
 """The Kurator application stack on top of placement: FederatedDeployment, BackupPolicy to
 Velero, Prometheus/Thanos, Istio traffic across clusters, Volcano gang jobs, KubeEdge edge
-clusters, dependents that follow their workloads, and consistency checks."""
+clusters, dependents that follow their workloads, and consistency checks.
+
+Every kind module describes itself with one `StackKind`, listed once in `STACK_KINDS`; the
+functions below run the table's hooks at their pipeline stage, in table order.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Diagnostic
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
-from . import backup, federated, istio, kubeedge, observability, volcano
-from .checks import consistency_checks
-from .dependents import follow_workloads
+from . import backup, checks, dependents, federated, istio, kubeedge, observability, volcano
+from .kind import Expansion, StackKind
+from .kurator import kurator_kind
 
 __all__ = [
+    "STACK_KINDS",
     "Expansion",
+    "StackKind",
     "adjust_placements",
     "consistency_checks",
     "expand_after_placement",
     "expand_before_placement",
     "follow_workloads",
+    "kurator_kind",
+    "owned_kinds",
     "per_cluster",
     "varies_per_cluster",
 ]
 
+# Adding a kind: a module with a `StackKind`, and one entry here.
+STACK_KINDS: tuple[StackKind, ...] = (
+    federated.STACK,
+    volcano.STACK,
+    backup.STACK,
+    observability.STACK,
+    kubeedge.STACK,
+    istio.STACK,
+    dependents.STACK,
+    checks.STACK,
+)
 
-@dataclass
-class Expansion:
-    resources: list[Resource] = field(default_factory=list)  # placed by propagation policies
-    pinned: list[ResourcePlacement] = field(default_factory=list)  # placed by the stack
-    diagnostics: list[Diagnostic] = field(default_factory=list)
 
-
-def expand_before_placement(fleet: Fleet) -> Expansion:
+def expand_before_placement(fleet: Fleet, kinds: Sequence[StackKind] | None = None) -> Expansion:
     """Kinds that become ordinary objects, some with clusters chosen by the object itself."""
+    kinds = STACK_KINDS if kinds is None else kinds
     expansion = Expansion()
-    for doc in fleet.extensions.get(federated.KIND, ()):
-        resource, pinned, found = federated.expand(fleet, doc)
-        expansion.diagnostics.extend(found)
-        if pinned is None:
-            expansion.resources.append(resource)
-        else:
-            expansion.pinned.append(pinned)
-    # The EdgeNode inventory is checked here; its NodeGroups are added after placement.
-    _, found = kubeedge.node_groups(fleet)
-    expansion.diagnostics.extend(found)
+    for kind in kinds:
+        if kind.before is not None:
+            found = kind.before(fleet)
+            host = fleet.host.name if fleet.host is not None else None
+            assert kind.writes_host or all(host not in p.replicas for p in found.pinned), kind.name
+            expansion.resources.extend(found.resources)
+            expansion.pinned.extend(found.pinned)
+            expansion.diagnostics.extend(found.diagnostics)
     return expansion
 
 
 def adjust_placements(
-    fleet: Fleet, placements: Sequence[ResourcePlacement]
+    fleet: Fleet, placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] | None = None
 ) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
-    """Kinds whose placement differs from Karmada's generic rules: Volcano Jobs are gangs (one
-    cluster under Divided); Deployments with per-node-group replicas become KubeEdge
-    EdgeApplications and workloads on edge clusters are marked for `per_cluster`; Istio
-    VirtualServices are checked and get weights computed from placement. Everything else
-    passes through unchanged."""
+    """Kinds whose placement differs from Karmada's generic rules; each step sees the
+    placements the previous one left."""
+    kinds = STACK_KINDS if kinds is None else kinds
     adjusted = list(placements)
     diagnostics: list[Diagnostic] = []
-    for index, placement in enumerate(placements):
-        if volcano.is_job(placement.resource):
-            adjusted[index], found = volcano.adjust(fleet, placement, placements)
+    for kind in kinds:
+        if kind.adjust is not None:
+            adjusted, found = kind.adjust(fleet, adjusted)
             diagnostics.extend(found)
-    adjusted, found = kubeedge.adjust(fleet, adjusted)
-    diagnostics.extend(found)
-    adjusted, found = istio.adjust(fleet, adjusted)
-    return adjusted, [*diagnostics, *found]
+    return adjusted, diagnostics
 
 
 def expand_after_placement(
-    fleet: Fleet, placements: Sequence[ResourcePlacement]
+    fleet: Fleet, placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] | None = None
 ) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
     """Objects whose clusters depend on where everything else landed."""
+    kinds = STACK_KINDS if kinds is None else kinds
     added: list[ResourcePlacement] = []
     diagnostics: list[Diagnostic] = []
-    for doc in fleet.extensions.get("BackupPolicy", ()):
-        generated, found = backup.expand(doc, fleet, placements)
-        added.extend(generated)
-        diagnostics.extend(found)
-    for doc in fleet.extensions.get("Backup", ()):
-        generated, found = backup.expand_kurator_backup(doc, fleet)
-        added.extend(generated)
-        diagnostics.extend(found)
-    for expand in (
-        observability.query_objects,
-        istio.destination_rules,
-        kubeedge.node_group_objects,
-    ):
-        generated, found = expand(fleet, placements)
-        added.extend(generated)
-        diagnostics.extend(found)
+    for kind in kinds:
+        if kind.after is not None:
+            generated, found = kind.after(fleet, placements)
+            added.extend(generated)
+            diagnostics.extend(found)
     return added, diagnostics
+
+
+def follow_workloads(
+    placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] | None = None
+) -> list[ResourcePlacement]:
+    """Objects no policy selected, placed beside what they belong to."""
+    kinds = STACK_KINDS if kinds is None else kinds
+    result = list(placements)
+    for kind in kinds:
+        if kind.follow is not None:
+            result = kind.follow(result)
+    return result
+
+
+_VARIES = tuple(kind.varies for kind in STACK_KINDS if kind.varies is not None)
+_PER_CLUSTER = tuple(kind.per_cluster for kind in STACK_KINDS if kind.per_cluster is not None)
 
 
 def varies_per_cluster(resource: Resource) -> bool:
     """Whether `per_cluster` may change this object, so its copies differ between clusters."""
-    data = resource.data
-    return observability.is_prometheus(data) or (
-        data.get("apiVersion") == "velero.io/v1" and data.get("kind") == "BackupStorageLocation"
-    )
+    return any(varies(resource) for varies in _VARIES)
 
 
 def per_cluster(
     data: dict[str, Any], cluster: Cluster, fleet_name: str, resource: Resource
 ) -> dict[str, Any]:
     """Changes the stack makes for each cluster, after overlays and overrides."""
-    data = observability.per_cluster(data, cluster)
-    data = kubeedge.per_cluster(data, cluster, resource)
-    return backup.per_cluster(data, cluster, fleet_name)
+    for change in _PER_CLUSTER:
+        data = change(data, cluster, fleet_name, resource)
+    return data
+
+
+def consistency_checks(
+    placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] | None = None
+) -> list[Diagnostic]:
+    """Warnings (errors under --strict) about placements that are valid but will misbehave."""
+    kinds = STACK_KINDS if kinds is None else kinds
+    found: list[Diagnostic] = []
+    for kind in kinds:
+        if kind.check is not None:
+            found.extend(kind.check(placements))
+    return found
+
+
+def owned_kinds() -> frozenset[tuple[str, str]]:
+    """(group, kind) of every input kind a registered module compiles."""
+    return frozenset(pair for kind in STACK_KINDS for pair in kind.kinds)

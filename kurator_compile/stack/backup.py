@@ -17,6 +17,7 @@ from ..placement import ResourcePlacement
 from ..placement.selectors import cluster_matches
 from ..yamldoc import Document
 from .cron import CronError, parse_cron
+from .kind import StackKind, generated_resource
 
 VELERO_NAMESPACE = "velero"
 KINDS = ("BackupPolicy",)
@@ -26,11 +27,6 @@ def ttl_hours(keep_last: int, period_minutes: int) -> int:
     """Backups live long enough that `keep_last` of them exist: keepLast x the longest gap
     between two runs of the schedule, in whole hours (rounded up)."""
     return -(-(keep_last * period_minutes) // 60)
-
-
-def _generated(doc: Document, data: dict[str, Any]) -> Resource:
-    positions = {"": doc.positions.get("", (1, 1))}
-    return Resource(Document(doc.file, doc.index, data, positions))
 
 
 def _targets(doc: Document, fleet: Fleet, placements: Sequence[ResourcePlacement]) -> list[str]:
@@ -127,12 +123,14 @@ def expand(
         "result: " + (", ".join(targets) or "(none)"),
     )
     return [
-        ResourcePlacement(_generated(doc, schedule), None, replicas, explanation),
-        ResourcePlacement(_generated(doc, bsl), None, replicas, explanation),
+        ResourcePlacement(generated_resource(doc, schedule), None, replicas, explanation),
+        ResourcePlacement(generated_resource(doc, bsl), None, replicas, explanation),
     ], diagnostics
 
 
-def per_cluster(data: dict[str, Any], cluster: Cluster, fleet_name: str) -> dict[str, Any]:
+def per_cluster(
+    data: dict[str, Any], cluster: Cluster, fleet_name: str, resource: Resource
+) -> dict[str, Any]:
     """Each cluster writes below its own prefix in the shared bucket."""
     if data.get("apiVersion") != "velero.io/v1" or data.get("kind") != "BackupStorageLocation":
         return data
@@ -224,4 +222,36 @@ def expand_kurator_backup(
         "result: " + (", ".join(targets) or "(none)"),
     )
     replicas = MappingProxyType(dict.fromkeys(targets))
-    return [ResourcePlacement(_generated(doc, obj), None, replicas, explanation)], diagnostics
+    return [
+        ResourcePlacement(generated_resource(doc, obj), None, replicas, explanation)
+    ], diagnostics
+
+
+def _after(
+    fleet: Fleet, placements: Sequence[ResourcePlacement]
+) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
+    added: list[ResourcePlacement] = []
+    diagnostics: list[Diagnostic] = []
+    for doc in fleet.extensions.get("BackupPolicy", ()):
+        generated, found = expand(doc, fleet, placements)
+        added.extend(generated)
+        diagnostics.extend(found)
+    for doc in fleet.extensions.get("Backup", ()):
+        generated, found = expand_kurator_backup(doc, fleet)
+        added.extend(generated)
+        diagnostics.extend(found)
+    return added, diagnostics
+
+
+def _is_storage_location(resource: Resource) -> bool:
+    data = resource.data
+    return data.get("apiVersion") == "velero.io/v1" and data.get("kind") == "BackupStorageLocation"
+
+
+STACK = StackKind(
+    "backup",
+    kinds=(("backup.kurator.dev", "BackupPolicy"), ("backup.kurator.dev", "Backup")),
+    after=_after,
+    varies=_is_storage_location,
+    per_cluster=per_cluster,
+)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import Diagnostic
 from ..placement import ResourcePlacement
+from .kind import StackKind
 from .workloads import (
     WORKLOAD_KINDS,
     has_spreading,
@@ -160,3 +161,6 @@ def consistency_checks(placements: Sequence[ResourcePlacement]) -> list[Diagnost
                 )
             )
     return found
+
+
+STACK = StackKind("checks", check=consistency_checks)

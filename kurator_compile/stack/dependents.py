@@ -11,6 +11,7 @@ from types import MappingProxyType
 from ..model import Resource
 from ..placement import ResourcePlacement
 from .istio import is_destination_rule, is_virtual_service, routed_services
+from .kind import StackKind
 from .workloads import (
     WORKLOAD_KINDS,
     ingress_services,
@@ -97,3 +98,6 @@ def _following(resource: Resource, clusters: set[str], reasons: list[str]) -> Re
         "result: " + ", ".join(sorted(clusters)),
     )
     return ResourcePlacement(resource, None, replicas, explanation)
+
+
+STACK = StackKind("dependents", follow=follow_workloads)

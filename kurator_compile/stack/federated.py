@@ -9,6 +9,7 @@ from ..errors import Diagnostic
 from ..model import Fleet, Resource
 from ..placement import ResourcePlacement
 from ..yamldoc import Document
+from .kind import Expansion, StackKind
 
 KIND = "FederatedDeployment"
 
@@ -90,3 +91,18 @@ def expand(
         resource, None, MappingProxyType(dict(sorted(replicas.items()))), explanation
     )
     return resource, fixed, errors
+
+
+def _before(fleet: Fleet) -> Expansion:
+    expansion = Expansion()
+    for doc in fleet.extensions.get(KIND, ()):
+        resource, pinned, found = expand(fleet, doc)
+        expansion.diagnostics.extend(found)
+        if pinned is None:
+            expansion.resources.append(resource)
+        else:
+            expansion.pinned.append(pinned)
+    return expansion
+
+
+STACK = StackKind("federated", kinds=(("apps.kurator.dev", KIND),), before=_before)

@@ -9,7 +9,7 @@ from ..model import Fleet
 
 def cluster_entries(fleet: Fleet) -> dict[str, dict[str, Any]]:
     """Each cluster's entry in the Fleet document, by name."""
-    entries = fleet.document.data["spec"]["clusters"]
+    entries = fleet.document.data["spec"].get("clusters") or []
     return {str(entry["name"]): entry for entry in entries if isinstance(entry, dict)}
 
 

@@ -28,6 +28,7 @@ from ..model import Fleet, Resource
 from ..placement import ResourcePlacement
 from ..placement.explain import Explanation
 from ..yamldoc import Document, pointer_join
+from .kind import StackKind
 from .kubeedge import edge_application_replicas
 from .workloads import WORKLOAD_KINDS, pod_labels, service_selects
 
@@ -510,3 +511,6 @@ def destination_rules(
             )
         )
     return added, diagnostics
+
+
+STACK = StackKind("istio", adjust=adjust, after=destination_rules)

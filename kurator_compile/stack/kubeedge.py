@@ -37,6 +37,7 @@ from ..placement import ResourcePlacement
 from ..placement.explain import Explanation
 from ..yamldoc import Document, pointer_join
 from .fleetspec import edge_clusters
+from .kind import Expansion, StackKind
 
 EDGE_NODE = "EdgeNode"
 EDGE_ROLE = "node-role.kubernetes.io/edge"
@@ -110,7 +111,9 @@ def with_edge_scheduling(data: Mapping[str, Any], selector: bool = True) -> dict
     return result
 
 
-def per_cluster(data: dict[str, Any], cluster: Cluster, resource: Resource) -> dict[str, Any]:
+def per_cluster(
+    data: dict[str, Any], cluster: Cluster, fleet_name: str, resource: Resource
+) -> dict[str, Any]:
     """Pods of workloads on an edge cluster run on its edge nodes (templated objects and
     opted-out ones excepted: `adjust` warns about the former)."""
     if not cluster.edge or resource.templated or _opted_out(resource):
@@ -533,3 +536,19 @@ def edge_application_replicas(data: Mapping[str, Any]) -> int:
         count = as_dict(as_dict(target).get("overriders")).get("replicas")
         total += count if isinstance(count, int) else 0
     return total
+
+
+def _before(fleet: Fleet) -> Expansion:
+    """The EdgeNode inventory is checked before placement; its NodeGroups come after it."""
+    _, found = node_groups(fleet)
+    return Expansion(diagnostics=found)
+
+
+STACK = StackKind(
+    "kubeedge",
+    kinds=(("edge.kubeedge.io", EDGE_NODE),),
+    before=_before,
+    adjust=adjust,
+    after=node_group_objects,
+    per_cluster=per_cluster,
+)

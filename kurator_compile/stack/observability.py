@@ -17,6 +17,7 @@ from ..errors import Diagnostic
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
 from ..yamldoc import Document
+from .kind import StackKind
 
 REPLICA_LABEL = "prometheus_replica"
 DEFAULT_IMAGE = "quay.io/thanos/thanos:v0.36.1"
@@ -27,7 +28,9 @@ def is_prometheus(data: dict[str, Any]) -> bool:
     return data.get("apiVersion") == "monitoring.coreos.com/v1" and data.get("kind") == "Prometheus"
 
 
-def per_cluster(data: dict[str, Any], cluster: Cluster) -> dict[str, Any]:
+def per_cluster(
+    data: dict[str, Any], cluster: Cluster, fleet_name: str, resource: Resource
+) -> dict[str, Any]:
     if not is_prometheus(data):
         return data
     spec = dict(data.get("spec") or {})
@@ -59,7 +62,7 @@ def query_objects(
     monitored = sorted(
         {c for p in placements if is_prometheus(p.resource.data) for c in p.replicas}
     )
-    entries = {e["name"]: e for e in doc.data["spec"]["clusters"]}
+    entries = {e["name"]: e for e in doc.data["spec"].get("clusters") or []}
     endpoints, diagnostics = [], []
     for name in monitored:
         store = entries[name].get("thanosStore")
@@ -133,3 +136,10 @@ def query_objects(
         resource = Resource(Document(source.file, source.index, obj, source.positions))
         generated.append(ResourcePlacement(resource, None, pinned, explanation))
     return generated, diagnostics
+
+
+def _varies(resource: Resource) -> bool:
+    return is_prometheus(resource.data)
+
+
+STACK = StackKind("observability", after=query_objects, varies=_varies, per_cluster=per_cluster)

@@ -32,6 +32,7 @@ from ..placement.spec import parse_placement
 from ..placement.webster import names_descending
 from ..placement.workload import WorkloadProblem, pod_requests
 from .fleetspec import cluster_entries
+from .kind import StackKind
 
 GROUP = "batch.volcano.sh"
 SCHEDULER = "volcano"
@@ -382,3 +383,19 @@ def _explained(
         return [*head, *added, *tail]
 
     return replace(placement, explanation=Explanation(render))
+
+
+def _adjust_jobs(
+    fleet: Fleet, placements: Sequence[ResourcePlacement]
+) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
+    """Every Volcano Job placed as a gang; other objects pass through."""
+    adjusted = list(placements)
+    diagnostics: list[Diagnostic] = []
+    for index, placement in enumerate(placements):
+        if is_job(placement.resource):
+            adjusted[index], found = adjust(fleet, placement, placements)
+            diagnostics.extend(found)
+    return adjusted, diagnostics
+
+
+STACK = StackKind("volcano", adjust=_adjust_jobs)
