@@ -49,7 +49,6 @@ KINDS: tuple[KindSpec, ...] = (
     ),
     KindSpec("apps.kurator.dev", "FederatedDeployment", Role.EXTENSION, "federateddeployment.json"),
     KindSpec("backup.kurator.dev", "BackupPolicy", Role.EXTENSION, "backuppolicy.json"),
-    KindSpec("backup.kurator.dev", "Backup", Role.EXTENSION, "backup.json"),
     KindSpec("edge.kubeedge.io", "EdgeNode", Role.EXTENSION, "edgenode.json"),
 )
 

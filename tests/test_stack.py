@@ -333,19 +333,43 @@ spec:
     resourceFilter: {includedNamespaces: [shop]}
     ttl: 720h
 """
+# Kurator's inventory for the test fleet's clusters: Backup destinations name these.
+KURATOR_FLEET = """\
+apiVersion: fleet.kurator.dev/v1alpha1
+kind: Fleet
+metadata: {name: test, namespace: default}
+spec:
+  clusters: [{kind: AttachedCluster, name: alpha}, {kind: AttachedCluster, name: beta}]
+---
+apiVersion: cluster.kurator.dev/v1alpha1
+kind: AttachedCluster
+metadata: {name: alpha, namespace: default}
+spec: {kubeconfig: {name: alpha-kubeconfig}}
+---
+apiVersion: cluster.kurator.dev/v1alpha1
+kind: AttachedCluster
+metadata: {name: beta, namespace: default}
+spec: {kubeconfig: {name: beta-kubeconfig}}
+"""
 
 
 def test_kurator_backup_maps_to_velero(make_fleet: Callable[..., Path]) -> None:
-    fleet = make_fleet("---\n" + POLICY_ALL + "---\n" + KURATOR_BACKUP)
-    schedule = stream(fleet, "beta")[("Schedule", "weekly")]
-    assert schedule["spec"] == {
-        "schedule": "0 3 * * 0",
-        "template": {"includedNamespaces": ["shop"], "ttl": "720h"},
-    }
-    assert ("Schedule", "weekly") not in stream(fleet, "alpha")
-    one_off = KURATOR_BACKUP.replace('  schedule: "0 3 * * 0"\n', "")
-    fleet = make_fleet("---\n" + POLICY_ALL + "---\n" + one_off)
-    assert stream(fleet, "beta")[("Backup", "weekly")]["spec"]["ttl"] == "720h"
+    """Each destination cluster gets its own name, so clusters sharing a bucket never collide
+    (pkg/fleet-manager/backup/shared.go generateVeleroResourceName, kurator b633941)."""
+    docs = "---\n" + POLICY_ALL + "---\n" + KURATOR_FLEET + "---\n"
+    fleet = make_fleet(docs + KURATOR_BACKUP)
+    schedule = stream(fleet, "beta")[("Schedule", "beta-backup-default-weekly")]
+    assert schedule["metadata"]["namespace"] == "velero"
+    assert schedule["spec"]["schedule"] == "0 3 * * 0"
+    assert schedule["spec"]["template"]["includedNamespaces"] == ["shop"]
+    assert schedule["spec"]["template"]["ttl"] == "720h0m0s"
+    assert not any(kind == "Schedule" for kind, _ in stream(fleet, "alpha"))
+    everywhere = KURATOR_BACKUP.replace("    clusters: [{kind: AttachedCluster, name: beta}]\n", "")
+    one_off = everywhere.replace('  schedule: "0 3 * * 0"\n', "")
+    fleet = make_fleet(docs + one_off)
+    for cluster in ("alpha", "beta"):
+        backup = stream(fleet, cluster)[("Backup", f"{cluster}-backup-default-weekly")]
+        assert backup["spec"]["ttl"] == "720h0m0s"
 
 
 def test_workload_on_zero_clusters_warns(make_fleet: Callable[..., Path], tmp_path: Path) -> None:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 
-from ..stack.cron import DAYS, MONTHS
 from .duration import DurationError, parse_go_duration
+
+# The names cron accepts for months and days of the week (robfig/cron and Vixie cron alike).
+MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
 # (name, lowest, highest, names) per field, as robfig bounds them: day of week is 0-6 only.
 _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (

@@ -12,6 +12,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import Diagnostic
+from ..kurator.application import compile_application
+from ..kurator.backup import compile_backup, compile_migrate, compile_restore
+from ..kurator.pipeline import compile_pipeline
+from ..kurator.plugins import compile_plugins
+from ..kurator.rollout import compile_rollout
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
 from . import backup, checks, dependents, federated, istio, kubeedge, observability, volcano
@@ -43,6 +48,15 @@ STACK_KINDS: tuple[StackKind, ...] = (
     istio.STACK,
     dependents.STACK,
     checks.STACK,
+    # Kurator's own API: each module is pure; the table entry pins what it makes to the host
+    # or to the member it names.
+    kurator_kind("application", compile_application, ("apps.kurator.dev", "Application")),
+    kurator_kind("rollout", compile_rollout),  # syncPolicies[].rollout of those Applications
+    kurator_kind("fleet plugins", compile_plugins, ("fleet.kurator.dev", "Fleet")),
+    kurator_kind("backup", compile_backup, ("backup.kurator.dev", "Backup")),
+    kurator_kind("restore", compile_restore, ("backup.kurator.dev", "Restore")),
+    kurator_kind("migrate", compile_migrate, ("backup.kurator.dev", "Migrate")),
+    kurator_kind("pipeline", compile_pipeline, ("pipeline.kurator.dev", "Pipeline")),
 )
 
 

@@ -142,91 +142,6 @@ def per_cluster(
     return {**data, "spec": spec}
 
 
-# Velero BackupSpec fields that Kurator's resourceFilter carries under the same names.
-FILTER_FIELDS = (
-    "includedNamespaces",
-    "excludedNamespaces",
-    "includedResources",
-    "excludedResources",
-    "includedClusterScopedResources",
-    "excludedClusterScopedResources",
-    "includedNamespaceScopedResources",
-    "excludedNamespaceScopedResources",
-    "includeClusterResources",
-    "labelSelector",
-    "orLabelSelectors",
-)
-
-
-def expand_kurator_backup(
-    doc: Document, fleet: Fleet
-) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
-    """Kurator's upstream Backup: a Velero Schedule (or a one-off Backup) per destination."""
-    spec = doc.data["spec"]
-    name = doc.data["metadata"]["name"]
-    destination = spec["destination"]
-    diagnostics: list[Diagnostic] = []
-    if destination["fleet"] != fleet.name:
-        diagnostics.append(
-            Diagnostic.warning(
-                f"Backup {name!r} names fleet {destination['fleet']!r}; it is compiled for "
-                f"this fleet, {fleet.name!r}",
-                doc.locate("/spec/destination/fleet"),
-            )
-        )
-    known = {c.name for c in fleet.clusters}
-    wanted = [c["name"] for c in destination.get("clusters") or []] or sorted(known)
-    for index, cluster in enumerate(destination.get("clusters") or []):
-        if cluster["name"] not in known:
-            diagnostics.append(
-                Diagnostic.error(
-                    f"Backup {name!r} names cluster {cluster['name']!r}, which the fleet does "
-                    f"not have (clusters: {', '.join(sorted(known))})",
-                    doc.locate(f"/spec/destination/clusters/{index}/name"),
-                )
-            )
-    policy = spec.get("policy") or {}
-    template: dict[str, Any] = {
-        field: policy["resourceFilter"][field]
-        for field in FILTER_FIELDS
-        if field in (policy.get("resourceFilter") or {})
-    }
-    if "ttl" in policy:
-        template["ttl"] = policy["ttl"]
-    if "orderedResources" in policy:
-        template["orderedResources"] = policy["orderedResources"]
-    if "schedule" in spec:
-        try:
-            parse_cron(spec["schedule"])
-        except CronError as error:
-            return [], [
-                Diagnostic.error(f"invalid cron schedule: {error}", doc.locate("/spec/schedule"))
-            ]
-        obj: dict[str, Any] = {
-            "apiVersion": "velero.io/v1",
-            "kind": "Schedule",
-            "metadata": {"name": name, "namespace": VELERO_NAMESPACE},
-            "spec": {"schedule": spec["schedule"], "template": template},
-        }
-    else:
-        obj = {
-            "apiVersion": "velero.io/v1",
-            "kind": "Backup",
-            "metadata": {"name": name, "namespace": VELERO_NAMESPACE},
-            "spec": template,
-        }
-    targets = sorted(c for c in set(wanted) if c in known)
-    loc = doc.locate("")
-    explanation = (
-        f"placement: Kurator Backup {name} ({loc.file}:{loc.line}) on its destination clusters",
-        "result: " + (", ".join(targets) or "(none)"),
-    )
-    replicas = MappingProxyType(dict.fromkeys(targets))
-    return [
-        ResourcePlacement(generated_resource(doc, obj), None, replicas, explanation)
-    ], diagnostics
-
-
 def _after(
     fleet: Fleet, placements: Sequence[ResourcePlacement]
 ) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
@@ -234,10 +149,6 @@ def _after(
     diagnostics: list[Diagnostic] = []
     for doc in fleet.extensions.get("BackupPolicy", ()):
         generated, found = expand(doc, fleet, placements)
-        added.extend(generated)
-        diagnostics.extend(found)
-    for doc in fleet.extensions.get("Backup", ()):
-        generated, found = expand_kurator_backup(doc, fleet)
         added.extend(generated)
         diagnostics.extend(found)
     return added, diagnostics
@@ -250,7 +161,7 @@ def _is_storage_location(resource: Resource) -> bool:
 
 STACK = StackKind(
     "backup",
-    kinds=(("backup.kurator.dev", "BackupPolicy"), ("backup.kurator.dev", "Backup")),
+    kinds=(("backup.kurator.dev", "BackupPolicy"),),
     after=_after,
     varies=_is_storage_location,
     per_cluster=per_cluster,
