@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import CompileError, Diagnostic, promote_warnings, raise_if_errors
 from .gcpause import cycle_collection_paused
-from .gitops import gitops_tree
+from .gitops import gitops_diagnostics, gitops_tree
 from .kinds import Role, kind_spec
 from .kurator.inventory import INVENTORY_KINDS, KuratorFleet, build_inventory
 from .model import Cluster, Fleet, Policy, Resource, Taint
@@ -239,7 +239,7 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     pinned = [p.resource for p in expansion.pinned]
     placed_by_policies = replace(fleet, resources=(*fleet.resources, *expansion.resources))
     fleet = replace(placed_by_policies, resources=(*placed_by_policies.resources, *pinned))
-    raise_if_errors(fleet_diagnostics(fleet))
+    raise_if_errors([*fleet_diagnostics(fleet), *gitops_diagnostics(fleet)])
     check_only_cluster(fleet, options)
     placements, diagnostics = resolve_placement(placed_by_policies)
     placements = [*placements, *expansion.pinned]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .errors import CompileError, Diagnostic
@@ -161,6 +162,45 @@ def argocd_objects(fleet: Fleet, fleet_path: str) -> list[dict[str, Any]]:
     ]
 
 
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 object names
+# A revision that names a release: a tag in most repositories, which Flux must be told.
+_VERSION_LIKE = re.compile(r"v?[0-9]+(\.[0-9]+)+([-+.][0-9A-Za-z.-]*)?")
+
+
+def flux_ref(gitops: dict[str, Any]) -> dict[str, str]:
+    """The GitRepository's `spec.ref`: `gitops.flux.ref` as written, else what the revision
+    unambiguously is (a commit, a full ref name, or a branch)."""
+    explicit = (gitops.get("flux") or {}).get("ref")
+    if explicit:
+        return dict(explicit)
+    revision = str(gitops.get("revision", "HEAD"))
+    if _COMMIT.fullmatch(revision):
+        return {"commit": revision}
+    if revision.startswith("refs/"):
+        return {"name": revision}
+    return {"branch": revision}
+
+
+def gitops_diagnostics(fleet: Fleet) -> list[Diagnostic]:
+    """A revision Flux would read differently from Argo CD: Argo CD resolves a name as a
+    branch, tag or commit, Flux checks out `ref.branch` only, and without any ref `master`."""
+    gitops = _gitops(fleet)
+    flux = gitops.get("flux")
+    if flux is None or "ref" in flux:
+        return []
+    revision = str(gitops.get("revision", "HEAD"))
+    pointer = "/spec/gitops/revision" if "revision" in gitops else "/spec/gitops"
+    if revision == "HEAD":
+        why = "'HEAD' (the default) means the default branch to Argo CD; Flux has no such reference"
+        fix = "set spec.gitops.revision to the branch, or spec.gitops.flux.ref: {branch: main}"
+    elif _VERSION_LIKE.fullmatch(revision):
+        why = f"{revision!r} looks like a tag, and Flux would look for a branch of that name"
+        fix = f"set spec.gitops.flux.ref: {{tag: {revision}}} (or {{branch: {revision}}})"
+    else:
+        return []
+    return [Diagnostic.error(f"gitops revision {why}: {fix}", fleet.document.locate(pointer))]
+
+
 def flux_objects(fleet: Fleet, cluster: str) -> list[dict[str, Any]]:
     """A GitRepository and a Kustomization for the cluster's own Flux to apply."""
     gitops = _gitops(fleet)
@@ -168,10 +208,7 @@ def flux_objects(fleet: Fleet, cluster: str) -> list[dict[str, Any]]:
     if flux is None:
         return []
     namespace = flux.get("namespace", "flux-system")
-    revision = gitops.get("revision", "HEAD")
-    ref = {"commit": revision} if len(revision) == 40 else {"branch": revision}
-    if revision.startswith("refs/"):
-        ref = {"name": revision}
+    ref = flux_ref(gitops)
     kustomization: dict[str, Any] = {
         "interval": flux.get("interval", "10m"),
         "path": f"./{gitops.get('path', 'rendered').strip('/')}/{CLUSTERS_DIR}/{cluster}",

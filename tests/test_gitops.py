@@ -212,3 +212,79 @@ def test_plugin_discover_matches_fleet_repos_only(tmp_path: Path) -> None:
     (other / "deployment.yaml").write_text("kind: Deployment\n")
     nothing = subprocess.run(find, cwd=other, capture_output=True, text=True, check=True)
     assert nothing.stdout == ""
+
+
+# Flux's GitRepository reference, as source-controller documents it (fluxcd/source-controller
+# docs/spec/v1/gitrepositories.md, "Reference", at 0085ea0d54b542db27bc9ad7d56bf0c050dba727):
+# `.branch`, `.tag`, `.semver`, `.name`, `.commit`, later fields winning; no ref means the
+# `master` branch. Argo CD's targetRevision takes any of branch, tag or commit, and HEAD.
+GITOPS = """\
+  gitops:
+    repoURL: https://git.example.com/platform/fleet.git
+{extra}    flux: {{namespace: flux-system{flux}}}
+"""
+
+
+def _flux_ref(make_fleet: Callable[..., Path], tmp_path: Path, extra: str, flux: str = "") -> Any:
+    header = FLEET_HEADER + GITOPS.format(extra=extra, flux=flux)
+    out = tmp_path / "out"
+    result = run_cli("build", make_fleet(header=header), "-o", out)
+    if result.exit_code != 0:
+        return result.stderr
+    (repository,) = [d for d in _docs(out / "flux") if d["kind"] == "GitRepository"][:1]
+    return repository["spec"]["ref"]
+
+
+@pytest.mark.parametrize(
+    ("revision", "ref"),
+    [
+        ("main", {"branch": "main"}),
+        ("release/2026-12", {"branch": "release/2026-12"}),
+        ("0123456789abcdef0123456789abcdef01234567", {"commit": "0123456789abcdef0123456789abcdef01234567"}),
+        ("a" * 64, {"commit": "a" * 64}),  # a SHA-256 repository's object name
+        ("refs/tags/v1.2.3", {"name": "refs/tags/v1.2.3"}),
+        ("refs/pull/420/head", {"name": "refs/pull/420/head"}),
+    ],
+)  # fmt: skip
+def test_an_unambiguous_revision_becomes_its_flux_ref(
+    make_fleet: Callable[..., Path], tmp_path: Path, revision: str, ref: dict[str, str]
+) -> None:
+    assert _flux_ref(make_fleet, tmp_path, f"    revision: {revision}\n") == ref
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [{"tag": "v1.2.3"}, {"semver": ">=1.0.0 <2.0.0"}, {"branch": "main", "commit": "abc1234"}],
+)
+def test_an_explicit_flux_ref_is_used_as_written(
+    make_fleet: Callable[..., Path], tmp_path: Path, ref: dict[str, str]
+) -> None:
+    flux = ", ref: {" + ", ".join(f"{k}: '{v}'" for k, v in ref.items()) + "}"
+    assert _flux_ref(make_fleet, tmp_path, "    revision: v1.2.3\n", flux) == ref
+
+
+def test_a_version_like_revision_needs_an_explicit_flux_ref(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    stderr = _flux_ref(make_fleet, tmp_path, "    revision: v1.2.3\n")
+    assert (
+        "fleet.yaml:15:5: error: gitops revision 'v1.2.3' looks like a tag, and Flux would "
+        "look for a branch of that name: set spec.gitops.flux.ref: {tag: v1.2.3} (or "
+        "{branch: v1.2.3}) (at /spec/gitops/revision)"
+    ) in stderr
+
+
+def test_the_default_revision_head_needs_a_branch_for_flux(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    stderr = _flux_ref(make_fleet, tmp_path, "")
+    assert (
+        "error: gitops revision 'HEAD' (the default) means the default branch to Argo CD; Flux "
+        "has no such reference: set spec.gitops.revision to the branch, or "
+        "spec.gitops.flux.ref: {branch: main} (at /spec/gitops)"
+    ) in stderr
+
+
+def test_an_empty_flux_ref_is_refused(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    stderr = _flux_ref(make_fleet, tmp_path, "    revision: main\n", ", ref: {}")
+    assert "/spec/gitops/flux/ref" in stderr
