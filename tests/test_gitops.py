@@ -240,7 +240,7 @@ def _flux_ref(make_fleet: Callable[..., Path], tmp_path: Path, extra: str, flux:
     [
         ("main", {"branch": "main"}),
         ("release/2026-12", {"branch": "release/2026-12"}),
-        ("0123456789abcdef0123456789abcdef01234567", {"commit": "0123456789abcdef0123456789abcdef01234567"}),
+        ("0123456789" * 4, {"commit": "0123456789" * 4}),
         ("a" * 64, {"commit": "a" * 64}),  # a SHA-256 repository's object name
         ("refs/tags/v1.2.3", {"name": "refs/tags/v1.2.3"}),
         ("refs/pull/420/head", {"name": "refs/pull/420/head"}),
