@@ -249,7 +249,7 @@ def _flux_ref(make_fleet: Callable[..., Path], tmp_path: Path, extra: str, flux:
 def test_an_unambiguous_revision_becomes_its_flux_ref(
     make_fleet: Callable[..., Path], tmp_path: Path, revision: str, ref: dict[str, str]
 ) -> None:
-    assert _flux_ref(make_fleet, tmp_path, f"    revision: {revision}\n") == ref
+    assert _flux_ref(make_fleet, tmp_path, f"    revision: '{revision}'\n") == ref
 
 
 @pytest.mark.parametrize(
