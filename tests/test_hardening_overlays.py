@@ -43,8 +43,8 @@ def _build(
     [
         ("{kind: Deployment, name: '(['}", "7:34", "invalid name pattern '(['"),
         ("{kind: Deployment, labelSelector: 'app in (web'}", "7:34", "invalid selector"),
-        ("{kind: Deployment, name: 'w(?=e)eb'}", "7:34", "uses a lookahead assertion, which RE2"),
-        ("{kind: Deployment, namespace: '(s)\\1'}", "7:34", "uses a backreference"),
+        ("{kind: Deployment, name: 'w(?=e)eb'}", "7:34", "refuses it: invalid perl operator: (?="),
+        ("{kind: Deployment, namespace: '(s)\\1'}", "7:34", "refuses it: invalid escape sequence"),
         ("{kind: Deployment, nmae: web}", "7:34", "unknown field 'nmae'"),
     ],
 )

@@ -3,9 +3,7 @@ constructs RE2 lacks are refused; JSON patches cannot grow an object without bou
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,89 +13,27 @@ from kurator_compile.overlay.jsonpatch import MAX_PATCHED_NODES
 from kurator_compile.overlay.regex import PatternError, compile_pattern
 from kurator_compile.overlay.target import TargetError, compile_target
 
-PATTERNS = [
-    "web",
-    "web|api",
-    "web-.*",
-    ".*",
-    "",
-    "[a-z]+-[0-9]{1,3}",
-    "(?i:WEB)",
-    "(?i:w)eb",
-    "a{2,}",
-    "a{0,2}b?",
-    "(ab|a)*b",
-    "[^-]+",
-    "\\w+\\.\\d",
-    "(?a:\\w)+",
-    "x\\b",
-    "\\Bx",
-    "^web$",
-    "\\Aweb\\Z",
-    "(?s:.)+",
-    "(?m:^)a",
-    "a|",
-    "(a)|(b)",
-    "a)|(b",
-    "[\\s\\S]",
-    "[]a]+",
-    "é+",
-    "(?i:É)",
-    "(?i:[k])",
-    "a*?b+?",
-]
-SUBJECTS = [
-    "",
-    "web",
-    "api",
-    "WEB",
-    "web-1",
-    "aab",
-    "ab",
-    "b",
-    "a.1",
-    "x",
-    "x ",
-    "a\n",
-    "K",
-    "é",
-    "É",
+# Answers as Go's regexp (RE2) gives them for kustomize's `^(?:pattern)$`; the corpus cases
+# tests/overlay/cases/target-regex-*.yaml hold the same questions answered by `kubectl kustomize`.
+RE2_ANSWERS = [
+    ("[[:alpha:]]+", "abc", True),  # POSIX classes, which Python's re lacks
+    ("[[:alpha:]]+", "x1", False),
+    ("a{,3}", "aa", False),  # `{,3}` is literal in RE2 (Python's re reads {0,3})
+    ("a{,3}", "a{,3}", True),
+    ("web$", "web\n", False),  # `$` is the end of the text, not before a final newline
+    ("\\Aweb\\z", "web", True),
+    ("(?i)web", "WEB", True),
+    ("\\pL+", "é", True),
+    ("\\w+", "é", False),  # RE2's \w is ASCII only
+    ("(?P<n>web)", "web", True),
+    ("", "", True),
+    ("web|api", "api", True),
 ]
 
 
-@pytest.mark.parametrize("pattern", PATTERNS)
-def test_answers_are_those_of_re(pattern: str) -> None:
-    matcher = compile_pattern(pattern)
-    python = re.compile(f"(?:{pattern})")
-    for subject in SUBJECTS:
-        assert matcher.fullmatch(subject) == (python.fullmatch(subject) is not None), subject
-
-
-def test_random_patterns_agree_with_re() -> None:
-    rnd = random.Random(20261127)
-    atoms = ["a", "b", ".", "[ab]", "[^a]", "\\d", "\\w", "-", "(?i:A)", "\\b", "^", "$"]
-    quantifiers = ["", "", "*", "+", "?", "{2}", "{1,3}", "*?"]
-    for _ in range(400):
-        parts = []
-        for _ in range(rnd.randint(1, 4)):
-            atom = rnd.choice(atoms)
-            if rnd.random() < 0.2:
-                atom = f"({atom}{rnd.choice(quantifiers)}|{rnd.choice(atoms)})"
-            if atom not in ("\\b", "^", "$"):
-                atom += rnd.choice(quantifiers)
-            parts.append(atom)
-        pattern = "".join(parts)
-        try:
-            python = re.compile(f"(?:{pattern})")
-        except re.error:
-            continue
-        matcher = compile_pattern(pattern)
-        for _ in range(10):
-            subject = "".join(rnd.choice("abA1-") for _ in range(rnd.randint(0, 5)))
-            assert matcher.fullmatch(subject) == (python.fullmatch(subject) is not None), (
-                pattern,
-                subject,
-            )
+@pytest.mark.parametrize(("pattern", "subject", "matches"), RE2_ANSWERS)
+def test_answers_are_those_of_re2(pattern: str, subject: str, matches: bool) -> None:
+    assert compile_pattern(pattern).fullmatch(subject) is matches
 
 
 @pytest.mark.parametrize(
@@ -114,50 +50,36 @@ def test_random_patterns_agree_with_re() -> None:
 def test_catastrophic_patterns_run_in_linear_time(
     pattern: str, subject: str, matches: bool
 ) -> None:
-    """Work is counted, not timed: at most one character test per state per character."""
-    matcher = compile_pattern.__wrapped__(pattern)  # a fresh automaton, not the cached one
-    tests = 0
-
-    def counted(test: Callable[[str], bool]) -> Callable[[str], bool]:
-        def run(ch: str) -> bool:
-            nonlocal tests
-            tests += 1
-            return test(ch)
-
-        return run
-
-    matcher.args = [counted(a) if callable(a) else a for a in matcher.args]
-    assert matcher.fullmatch(subject) is matches
-    assert 0 < tests <= len(subject) * len(matcher.kinds)
+    """RE2 never backtracks: these answer at once where Python's re would run for hours."""
+    assert compile_pattern(pattern).fullmatch(subject) is matches
 
 
 @pytest.mark.parametrize(
     ("pattern", "message"),
     [
-        ("(a)\\1", "uses a backreference, which RE2"),
-        ("(?P<x>a)(?P=x)", "uses a backreference"),
-        ("web(?=x)", "uses a lookahead assertion"),
-        ("web(?!x)", "uses a lookahead assertion"),
-        ("(?<=x)web", "uses a lookbehind assertion"),
-        ("(?<!x)web", "uses a lookbehind assertion"),
-        ("(?>web)", "uses an atomic group"),
-        ("a*+", "uses a possessive quantifier"),
-        ("(a)(?(1)b|c)", "uses a conditional group"),
-        ("a{1001}", "repeats more than 1000 times"),
-        ("(a{1000}){1000}", "too large"),
-        ("([", "not a regular expression: unterminated character set at position 1"),
-        ("a**", "not a regular expression: multiple repeat at position 2"),
+        ("(a)\\1", "invalid escape sequence: \\1"),
+        ("(?P<x>a)(?P=x)", "invalid perl operator: (?P"),
+        ("web(?=x)", "invalid perl operator: (?="),
+        ("web(?!x)", "invalid perl operator: (?!"),
+        ("(?<=x)web", "invalid perl operator: (?<"),
+        ("(?>web)", "invalid perl operator: (?>"),
+        ("a*+", "bad repetition operator: *+"),
+        ("a{1001}", "invalid repetition size: {1001}"),
+        ("(a{1000}){1000}", "invalid repetition size"),
+        ("([", "missing ]: ["),
+        ("a**", "bad repetition operator: **"),
     ],
 )
 def test_what_re2_lacks_is_refused(pattern: str, message: str) -> None:
-    with pytest.raises(PatternError, match=re.escape(message)):
+    with pytest.raises(PatternError, match=re.escape(message)) as error:
         compile_pattern(pattern)
+    assert str(error.value).startswith("RE2 (kustomize's regular expressions) refuses it: ")
 
 
 @pytest.mark.parametrize(
     ("target", "field", "message"),
     [
-        ({"name": "(["}, "name", "invalid name pattern '([' in patch target: not a regular"),
+        ({"name": "(["}, "name", "invalid name pattern '([' in patch target: RE2"),
         ({"kind": "(?=D)Deployment"}, "kind", "invalid kind pattern"),
         ({"namespace": "(a)\\1"}, "namespace", "RE2"),
         (
