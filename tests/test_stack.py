@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from kurator_compile.cron import CronError, parse_standard
 from kurator_compile.stack.backup import ttl_hours
-from kurator_compile.stack.cron import CronError, parse_cron
 
 from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, run_cli
 
@@ -182,9 +182,10 @@ def test_backup_cluster_selector_and_prefixes(make_fleet: Callable[..., Path]) -
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
-        ("0 25 * * *", "hour: 25 is out of range 0-23"),
-        ("0 2 * *", "has 4 fields; expected 5"),
-        ("*/0 * * * *", "step '0' must be a positive number"),
+        ("0 25 * * *", "end of range (25) above maximum (23): 25"),
+        ("0 2 * *", "expected exactly 5 fields, found 4: [0 2 * *]"),
+        ("*/0 * * * *", "step of range should be a positive number: */0"),
+        ("0 2 * * 7", "end of range (7) above maximum (6): 7"),
         ("0 0 31 2 *", "the schedule never runs"),
     ],
 )
@@ -207,17 +208,23 @@ def test_bad_cron_is_positioned(
         ("@hourly", 60),
         ("0 0 1 * *", 31 * 1440),
         ("0 0 29 2 *", 4 * 365 * 1440 + 1440),
+        # `*/1` keeps robfig's star bit, so both day fields must match: Sundays only
+        ("0 0 */1 * 0", 7 * 1440),
+        ("0 0 */2 * 0", 2 * 1440),  # stepped by 2: either may match (odd days or Sundays)
+        ("@every 90m", 90),
+        ("@every 30s", 1),
+        ("CRON_TZ=Asia/Shanghai 0 2 * * *", 1440),
     ],
 )
 def test_cron_longest_gap(schedule: str, gap: int) -> None:
-    assert parse_cron(schedule).longest_gap_minutes() == gap
+    assert parse_standard(schedule).longest_gap_minutes() == gap
 
 
 def test_ttl_from_retention() -> None:
     assert ttl_hours(7, 1440) == 168
     assert ttl_hours(3, 90) == 5
     with pytest.raises(CronError):
-        parse_cron("61 * * * *")
+        parse_standard("61 * * * *")
 
 
 PROMETHEUS = """\

@@ -26,10 +26,10 @@ import copy
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..cron import CronError, parse_standard
 from ..errors import Diagnostic
 from ..fields import as_dict, as_list
 from ..yamldoc import Document, pointer_join
-from .cron import check_schedule
 from .duration import DurationError, normalize_go_duration
 from .inventory import Generated, KuratorFleet, KuratorInputs, Member
 
@@ -284,16 +284,17 @@ def _schedule_diagnostics(doc: Document, schedule: object) -> list[Diagnostic]:
     where = doc.locate("/spec/schedule")
     if not isinstance(schedule, str):
         return [Diagnostic.error(f"schedule must be a cron expression, not {schedule!r}", where)]
-    check = check_schedule(schedule)
-    if check.error:
+    try:
+        parsed = parse_standard(schedule)
+    except CronError as error:
         return [
             Diagnostic.error(
-                f"invalid schedule {schedule!r}: {check.error}; Velero would mark the "
+                f"invalid schedule {schedule!r}: {error}; Velero would mark the "
                 "Schedule FailedValidation and never run it",
                 where,
             )
         ]
-    if check.descriptor:
+    if parsed.descriptor:
         return [
             Diagnostic.warning(
                 f"Velero runs {schedule!r}, but Kurator's controller reads only five-field "

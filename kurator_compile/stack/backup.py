@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
+from ..cron import CronError, parse_standard
 from ..errors import Diagnostic
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
 from ..placement.selectors import cluster_matches
 from ..yamldoc import Document
-from .cron import CronError, parse_cron
 from .kind import StackKind, generated_resource
 
 VELERO_NAMESPACE = "velero"
@@ -48,7 +48,7 @@ def expand(
     spec = doc.data["spec"]
     name = doc.data["metadata"]["name"]
     try:
-        period = parse_cron(spec["schedule"]).longest_gap_minutes()
+        period = parse_standard(spec["schedule"]).longest_gap_minutes()
     except CronError as error:
         return [], [
             Diagnostic.error(f"invalid cron schedule: {error}", doc.locate("/spec/schedule"))
