@@ -251,6 +251,25 @@ class _StreamResolver(VersionedResolver):
         return table
 
 
+def _compose(yaml: YAML, text: str, file: str) -> list[Document]:
+    documents: list[Document] = []
+    nodes: Iterator[Node | None] = yaml.compose_all(text)
+    for index, node in enumerate(nodes):
+        if node is None:
+            continue
+        builder = _Builder(file)
+        data = builder.build(node, "")
+        if builder.errors:
+            raise CompileError(builder.errors)
+        if data is None:
+            continue  # an empty document between `---` markers, as kubectl skips it
+        raw = None
+        if isinstance(data, dict) and isinstance(data.get("sops"), dict):
+            raw = _document_text(text, node)
+        documents.append(Document(file, index, data, builder.positions, raw))
+    return documents
+
+
 def load_stream(text: str, file: str) -> list[Document]:
     """Parse a multi-document YAML stream; every problem becomes a positioned diagnostic."""
     if len(text) > MAX_FILE_CHARS:
@@ -280,22 +299,16 @@ def load_stream(text: str, file: str) -> list[Document]:
     yaml = YAML(typ="safe", pure=False)  # the C parser when ruamel.yaml.clib is there
     if yaml.Parser.__name__ == "CParser":  # the pure parser does report `%YAML`
         yaml.Resolver = _StreamResolver
-    documents: list[Document] = []
     try:
-        nodes: Iterator[Node | None] = yaml.compose_all(text)
-        for index, node in enumerate(nodes):
-            if node is None:
-                continue
-            builder = _Builder(file)
-            data = builder.build(node, "")
-            if builder.errors:
-                raise CompileError(builder.errors)
-            if data is None:
-                continue  # an empty document between `---` markers, as kubectl skips it
-            raw = None
-            if isinstance(data, dict) and isinstance(data.get("sops"), dict):
-                raw = _document_text(text, node)
-            documents.append(Document(file, index, data, builder.positions, raw))
+        try:
+            documents = _compose(yaml, text, file)
+        except MarkedYAMLError:
+            if yaml.Parser.__name__ != "CParser":
+                raise
+            # libyaml refuses some documents that YAML (and kubectl's Go reader, and ruamel's
+            # own parser) accept, such as `{server: https://host:6443}`, a plain scalar with
+            # a colon inside a flow mapping: the conforming parser decides.
+            documents = _compose(YAML(typ="safe", pure=True), text, file)
     except MarkedYAMLError as error:
         diagnostics = _indentation_errors(text, file, tabs=True) or [_yaml_error(error, file)]
         raise CompileError(diagnostics) from None
