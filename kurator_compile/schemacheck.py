@@ -35,8 +35,6 @@ NOT_COMPILED = frozenset(
         "exclusiveMaximum",
         "exclusiveMinimum",
         "if",
-        "maxProperties",
-        "minProperties",
         "multipleOf",
         "patternProperties",
         "prefixItems",
@@ -58,9 +56,11 @@ COMPILED = frozenset(
         "items",
         "maxItems",
         "maxLength",
+        "maxProperties",
         "maximum",
         "minItems",
         "minLength",
+        "minProperties",
         "minimum",
         "not",
         "oneOf",
@@ -218,7 +218,7 @@ class SchemaSet:
         if keyword == "pattern":
             search = self._search(str(value))
             return lambda v: not isinstance(v, str) or search(v) is not None
-        if keyword in ("minLength", "maxLength", "minItems", "maxItems"):
+        if keyword in _LENGTHS:
             return _length_check(keyword, value)
         if keyword in ("minimum", "maximum"):
             return _bound_check(keyword, value)
@@ -285,8 +285,18 @@ def _enum_check(values: list[Any]) -> Predicate:
     return lambda v: any(json_equal(item, v) for item in values)
 
 
+_LENGTHS: dict[str, type[str] | type[list[Any]] | type[dict[str, Any]]] = {
+    "minLength": str,
+    "maxLength": str,
+    "minItems": list,
+    "maxItems": list,
+    "minProperties": dict,
+    "maxProperties": dict,
+}
+
+
 def _length_check(keyword: str, limit: Any) -> Predicate:
-    kind: type[str] | type[list[Any]] = str if keyword.endswith("Length") else list
+    kind = _LENGTHS[keyword]
     if keyword.startswith("min"):
         return lambda v: not isinstance(v, kind) or len(v) >= limit
     return lambda v: not isinstance(v, kind) or len(v) <= limit

@@ -302,13 +302,17 @@ def load_stream(text: str, file: str) -> list[Document]:
     try:
         try:
             documents = _compose(yaml, text, file)
-        except MarkedYAMLError:
+        except MarkedYAMLError as refused:
             if yaml.Parser.__name__ != "CParser":
                 raise
             # libyaml refuses some documents that YAML (and kubectl's Go reader, and ruamel's
             # own parser) accept, such as `{server: https://host:6443}`, a plain scalar with
-            # a colon inside a flow mapping: the conforming parser decides.
-            documents = _compose(YAML(typ="safe", pure=True), text, file)
+            # a colon inside a flow mapping: the conforming parser decides. When it refuses
+            # too, libyaml's message stands (its positions are the ones users know).
+            try:
+                documents = _compose(YAML(typ="safe", pure=True), text, file)
+            except MarkedYAMLError:
+                raise refused from None
     except MarkedYAMLError as error:
         diagnostics = _indentation_errors(text, file, tabs=True) or [_yaml_error(error, file)]
         raise CompileError(diagnostics) from None

@@ -97,7 +97,7 @@ def test_readme_install_lines_install_a_pinned_commit(tmp_path: Path) -> None:
     python = fresh_venv(tmp_path)
     block = _readme_install_block()
     assert 'python3 -m pip install "kurator-compile @ git+$REPO@$REV"' in block
-    script = re.sub(r"^REPO=\S+", f"REPO=file://{clone}", block, count=1, flags=re.M)
+    script = re.sub(r"^REPO=\S+", f"REPO=file://localhost{clone}", block, count=1, flags=re.M)
     assert script != block
     result = _shell(script, python, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -114,7 +114,7 @@ def test_ci_example_install_line_installs_the_pinned_commit(tmp_path: Path, exam
     python = fresh_venv(tmp_path)
     path = REPO / "examples/ci" / example
     substitutions = {
-        "${KURATOR_COMPILE_REPO}": f"file://{clone}",
+        "${KURATOR_COMPILE_REPO}": f"file://localhost{clone}",
         "${KURATOR_COMPILE_REV}": commit,
     }
     (install,) = [

@@ -255,7 +255,8 @@ def test_registered_kind_writes_host_and_members(
 def test_host_gets_gitops_objects(kurator_repo: Callable[..., Path], tmp_path: Path) -> None:
     header = HEADER.replace(
         "  resources:",
-        "  gitops:\n    repoURL: https://git.example.com/platform.git\n    flux: {}\n  resources:",
+        "  gitops:\n    repoURL: https://git.example.com/platform.git\n    revision: main\n"
+        "    flux: {}\n  resources:",
     )
     out = tmp_path / "out"
     result = run_cli("build", kurator_repo(header, **{"app.yaml": APPLICATION}), "-o", out)

@@ -50,7 +50,7 @@ def _run(repo: Path, hook: str, home: Path) -> subprocess.CompletedProcess[str]:
 def test_hooks_fail_on_a_stale_tree_and_pass_after_a_build(tmp_path: Path) -> None:
     clone, commit = committed_clone(tmp_path / "tool")
     repo = copy_demo(tmp_path / "platform", git=True)
-    (repo / ".pre-commit-config.yaml").write_text(readme_config(f"file://{clone}", commit))
+    (repo / ".pre-commit-config.yaml").write_text(readme_config(f"file://localhost{clone}", commit))
     git_run(repo, "add", ".")
     git_run(repo, "commit", "-q", "-m", "fleet")
     home = tmp_path / "pre-commit-home"

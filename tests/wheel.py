@@ -21,7 +21,8 @@ def copy_checkout(target: Path) -> Path:
 
 
 def committed_clone(work: Path) -> tuple[Path, str]:
-    """This checkout as a repository users install from, and its commit."""
+    """This checkout as a repository users install from, and its commit. Tests name it
+    `file://localhost/...`: pip before 23.3 refuses `git+file:///...` (no host)."""
     clone = copy_checkout(work / "kurator-compile")
     for args in (
         ("init", "-q", "-b", "main"),
