@@ -455,7 +455,7 @@ def _explain(analysis: Any, wanted: str, cluster: str | None) -> str:
             continue
         matches.append(placement)
     if not matches:
-        raise UsageError(f"no input object {wanted!r}")
+        return _explain_kurator(analysis, kind, namespace, name, wanted)
     lines: list[str] = []
     for placement in matches:
         lines.append(f"{placement.resource.key} ({placement.resource.locate().file})")
@@ -466,6 +466,28 @@ def _explain(analysis: Any, wanted: str, cluster: str | None) -> str:
         if cluster is not None:
             lines.extend(_changes_on(analysis, placement, cluster))
     return "\n".join(lines) + "\n"
+
+
+def _explain_kurator(
+    analysis: Any, kind: str, namespace: str | None, name: str, wanted: str
+) -> str:
+    """One of Kurator's own documents: what Kurator makes from it, and where."""
+    from .stack.kurator import explain_document, kurator_documents
+
+    for doc in kurator_documents(analysis.fleet):
+        doc_kind = str(doc.data.get("kind", ""))
+        group = str(doc.data.get("apiVersion", "")).rpartition("/")[0]
+        meta = doc.data.get("metadata") or {}
+        doc_namespace = str(meta.get("namespace") or "default")
+        if kind.lower() not in (doc_kind.lower(), f"{doc_kind}.{group}".lower()):
+            continue
+        if meta.get("name") != name or doc_namespace != (namespace or "default"):
+            continue
+        loc = doc.locate("")
+        header = f"{doc_kind}.{group}/{doc_namespace}/{name} ({loc.file}:{loc.line})"
+        lines = explain_document(analysis.fleet, analysis.placements, doc)
+        return "\n".join([header, *(f"  {line}" for line in lines)]) + "\n"
+    raise UsageError(f"no input object {wanted!r}")
 
 
 def _tree_at_revision(revision: str, fleet_path: Path, options: Options) -> dict[str, bytes]:

@@ -237,7 +237,9 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     raise_if_errors(expansion.diagnostics)
     stack_warnings = [*secret_warnings, *expansion.diagnostics]
     pinned = [p.resource for p in expansion.pinned]
-    placed_by_policies = replace(fleet, resources=(*fleet.resources, *expansion.resources))
+    read = {id(doc) for doc in expansion.read}  # what Kurator reads from a cluster: not placed
+    inputs = tuple(r for r in fleet.resources if id(r.document) not in read)
+    placed_by_policies = replace(fleet, resources=(*inputs, *expansion.resources))
     fleet = replace(placed_by_policies, resources=(*placed_by_policies.resources, *pinned))
     raise_if_errors(fleet_diagnostics(fleet))
     check_only_cluster(fleet, options)
