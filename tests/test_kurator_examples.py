@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -157,3 +159,35 @@ def test_diff_shows_a_rollout_change_on_every_member(tmp_path: Path) -> None:
         "kurator-member2: 0 added, 1 changed, 0 removed",
         "  ~ Canary.flagger.app webapp/backend",
     ]
+
+
+def test_public_testloader_canary_differs_per_member(tmp_path: Path) -> None:
+    """Without a private tester, each member's Canary calls the flagger plugin's public one,
+    named after that member (rollout_helper.go renderCanaryAnalysis)."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    shutil.copytree(KURATOR, repo / "kurator")
+    app = repo / "kurator/rollout/canary.yaml"
+    app.write_text(app.read_text().replace("testLoader: true", "testLoader: false"))
+    fleet = repo / "kurator/rollout-canary.yaml"
+    for member in ("kurator-member1", "kurator-member2"):
+        result = run_cli("render", "--strict", fleet, "--cluster", member)
+        assert result.exit_code == 0, result.output
+        docs = list(yaml.safe_load_all(result.stdout))
+        (canary,) = [d for d in docs if d["kind"] == "Canary"]
+        assert canary["spec"]["analysis"]["webhooks"][0]["url"] == (
+            f"http://istio-system-testloader-{member}-loadtester.istio-system/"
+        )
+        assert "Deployment" not in {d["kind"] for d in docs}
+
+
+def test_readme_kurator_commands_run() -> None:
+    """Every command the README's "Kurator's API" section shows works as shown."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Kurator's API\n", 1)[1].split("\n## ", 1)[0]
+    commands = sorted(set(re.findall(r"`kurator-compile ([^`]+)`", section)))
+    assert len(commands) >= 8
+    for command in commands:
+        result = run_cli(*shlex.split(command), cwd=REPO)
+        assert result.exit_code == 0, (command, result.output)
+        assert result.stdout or result.stderr, command
