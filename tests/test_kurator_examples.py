@@ -191,3 +191,13 @@ def test_readme_kurator_commands_run() -> None:
         result = run_cli(*shlex.split(command), cwd=REPO)
         assert result.exit_code == 0, (command, result.output)
         assert result.stdout or result.stderr, command
+
+
+def test_explain_an_input_kurator_only_reads() -> None:
+    result = run_cli("plan", NGINX, "--root", REPO, "--explain", "Service/webapp/backend")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "Service/webapp/backend (fleets/kurator/rollout/podinfo-backend-service.yaml)\n"
+        "  read by Kurator from a live cluster (a rollout's Service or Namespace, a plugin's "
+        "Secret): needed to compile, never placed\n"
+    )
