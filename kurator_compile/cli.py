@@ -21,6 +21,7 @@ from .errors import CompileError, Diagnostic, UsageError
 if TYPE_CHECKING:
     from .compile import Compilation
     from .emit import StatCache, StateNames
+    from .model import ObjectKey
     from .options import Options
     from .sources import Sources
 
@@ -443,19 +444,9 @@ def _explain(analysis: Any, wanted: str, cluster: str | None) -> str:
         raise UsageError(f"--explain takes KIND/NAMESPACE/NAME or KIND/NAME, not {wanted!r}")
     kind, name = parts[0], parts[-1]
     namespace = parts[1] if len(parts) == 3 else None
-    matches = []
-    for placement in analysis.placements:
-        key = placement.resource.key
-        full_kind = f"{key.kind}.{key.group}" if key.group else key.kind
-        if kind.lower() not in (key.kind.lower(), full_kind.lower()) or key.name != name:
-            continue
-        if namespace is not None and key.namespace != namespace:
-            continue
-        if namespace is None and key.namespace not in ("", "default"):
-            continue
-        matches.append(placement)
+    matches = [p for p in analysis.placements if _names(p.resource.key, kind, namespace, name)]
     if not matches:
-        raise UsageError(f"no input object {wanted!r}")
+        return _explain_kurator(analysis, kind, namespace, name, wanted)
     lines: list[str] = []
     for placement in matches:
         lines.append(f"{placement.resource.key} ({placement.resource.locate().file})")
@@ -466,6 +457,44 @@ def _explain(analysis: Any, wanted: str, cluster: str | None) -> str:
         if cluster is not None:
             lines.extend(_changes_on(analysis, placement, cluster))
     return "\n".join(lines) + "\n"
+
+
+def _explain_kurator(
+    analysis: Any, kind: str, namespace: str | None, name: str, wanted: str
+) -> str:
+    """One of Kurator's own documents: what Kurator makes from it, and where."""
+    from .stack.kurator import explain_document, kurator_documents
+
+    for doc in kurator_documents(analysis.fleet):
+        doc_kind = str(doc.data.get("kind", ""))
+        group = str(doc.data.get("apiVersion", "")).rpartition("/")[0]
+        meta = doc.data.get("metadata") or {}
+        doc_namespace = str(meta.get("namespace") or "default")
+        if kind.lower() not in (doc_kind.lower(), f"{doc_kind}.{group}".lower()):
+            continue
+        if meta.get("name") != name or doc_namespace != (namespace or "default"):
+            continue
+        loc = doc.locate("")
+        header = f"{doc_kind}.{group}/{doc_namespace}/{name} ({loc.file}:{loc.line})"
+        lines = explain_document(analysis.fleet, analysis.placements, doc)
+        return "\n".join([header, *(f"  {line}" for line in lines)]) + "\n"
+    for resource in analysis.references:
+        if _names(resource.key, kind, namespace, name):
+            return (
+                f"{resource.key} ({resource.locate().file})\n  read by Kurator from a live "
+                "cluster (a rollout's Service or Namespace, a plugin's Secret): needed to "
+                "compile, never placed\n"
+            )
+    raise UsageError(f"no input object {wanted!r}")
+
+
+def _names(key: ObjectKey, kind: str, namespace: str | None, name: str) -> bool:
+    """Whether --explain's KIND[/NAMESPACE]/NAME means the object `key`; without a namespace,
+    a cluster-scoped object or one in `default`."""
+    full_kind = f"{key.kind}.{key.group}" if key.group else key.kind
+    if kind.lower() not in (key.kind.lower(), full_kind.lower()) or key.name != name:
+        return False
+    return key.namespace in (("", "default") if namespace is None else (namespace,))
 
 
 def _tree_at_revision(revision: str, fleet_path: Path, options: Options) -> dict[str, bytes]:

@@ -220,6 +220,8 @@ class Analysis:
     placements: list[ResourcePlacement]
     stage: OverlayStage
     warnings: list[Diagnostic]
+    # Inputs Kurator reads from a cluster (a rollout's Service, a plugin's Secret): not placed.
+    references: tuple[Resource, ...] = ()
 
 
 def analyse(sources: Sources, options: Options) -> Analysis:
@@ -237,7 +239,10 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     raise_if_errors(expansion.diagnostics)
     stack_warnings = [*secret_warnings, *expansion.diagnostics]
     pinned = [p.resource for p in expansion.pinned]
-    placed_by_policies = replace(fleet, resources=(*fleet.resources, *expansion.resources))
+    read = {id(doc) for doc in expansion.read}  # what Kurator reads from a cluster: not placed
+    inputs = tuple(r for r in fleet.resources if id(r.document) not in read)
+    references = tuple(r for r in fleet.resources if id(r.document) in read)
+    placed_by_policies = replace(fleet, resources=(*inputs, *expansion.resources))
     fleet = replace(placed_by_policies, resources=(*placed_by_policies.resources, *pinned))
     raise_if_errors([*fleet_diagnostics(fleet), *gitops_diagnostics(fleet)])
     check_only_cluster(fleet, options)
@@ -253,7 +258,7 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     diagnostics = [*stack_warnings, *diagnostics, *found, *consistency_checks(placements)]
     diagnostics = promote_warnings(diagnostics, options.strict)
     raise_if_errors(diagnostics)
-    return Analysis(fleet, placements, stage, diagnostics)
+    return Analysis(fleet, placements, stage, diagnostics, references)
 
 
 def _follow(

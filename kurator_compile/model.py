@@ -60,6 +60,9 @@ class Resource:
 
     document: Document
     templated: bool = False  # from a *.yaml.j2 file: its content is rendered per cluster
+    # Content made for some clusters alone (a Kurator object whose copies differ per member),
+    # by cluster name; other clusters get `data`.
+    copies: Mapping[str, dict[str, Any]] | None = field(default=None, compare=False)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -105,6 +108,12 @@ class Resource:
 
     def locate(self, pointer: str = "") -> SourceLocation:
         return self.document.locate(pointer)
+
+    def data_for(self, cluster: str) -> dict[str, Any]:
+        """The object as made for `cluster`, before placement and overlays revise it."""
+        if self.copies is not None:
+            return self.copies.get(cluster, self.data)
+        return self.data
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,9 @@ def cluster_objects(
             placement: ResourcePlacement = placement, index: int = index
         ) -> dict[str, Any] | None:
             if stage is None:
-                return revise_replicas(placement.resource.data, placement, cluster_name)
+                return revise_replicas(
+                    placement.resource.data_for(cluster_name), placement, cluster_name
+                )
             base = stage.base_data(placement.resource, cluster_name)
             if base is None:
                 return None

@@ -340,3 +340,52 @@ def test_a_cluster_member_reads_its_credential_secret() -> None:
     (member,) = fleets[0].members
     assert (member.kind, member.secret_name, member.secret_key) == ("Cluster", "aws-kc", "value")
     assert member.labels == {"env": "dev"}
+
+
+def compile_same_name(inputs: KuratorInputs) -> tuple[list[Generated], list[Diagnostic]]:
+    """Kurator writes objects of one name into every member (a rollout's Canary): here one
+    ConfigMap alike in both, one whose data names the member, and a read of an input Secret."""
+    (doc,) = inputs.documents["Application"]
+    fleet = inputs.fleet("quickstart")
+    assert fleet is not None
+    assert inputs.find("Secret", "default", "read-me") is not None
+    made: list[Generated] = []
+    for member in fleet.members:
+        made.append(Generated(member.name, _config_map("alike", {"a": "b"}), doc))
+        made.append(Generated(member.name, _config_map("own", {"member": member.name}), doc))
+    return made, []
+
+
+SECRET = "apiVersion: v1\nkind: Secret\nmetadata: {name: read-me, namespace: default}\n"
+
+
+def test_one_object_in_several_members(
+    kurator_repo: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The same kind, namespace and name in each member is one object placed on all of them,
+    with each member's own copy when they differ; an input a module reads is not placed."""
+    entry = stack.kurator_kind("same", compile_same_name, ("apps.kurator.dev", "Application"))
+    others = tuple(k for k in stack.STACK_KINDS if k.name not in ("application", "rollout"))
+    monkeypatch.setattr(stack, "STACK_KINDS", (*others, entry))
+    fleet = kurator_repo(**{"app.yaml": APPLICATION, "secret.yaml": SECRET})
+    out = tmp_path / "out"
+    result = run_cli("build", "--strict", fleet, "-o", out)
+    assert result.exit_code == 0, result.output
+    for member in ("kurator-member1", "kurator-member2"):
+        folder = out / "clusters" / member
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "configmap_default_alike.yaml",
+            "configmap_default_own.yaml",
+            "deployment.apps_shop_web.yaml",
+        ]
+        own = yaml.safe_load((folder / "configmap_default_own.yaml").read_text())
+        assert own["data"] == {"member": member}
+    plan = run_cli("plan", fleet)
+    rows = [line.split() for line in plan.stdout.splitlines() if "ConfigMap" in line]
+    assert rows == [
+        ["ConfigMap", "default", "alike", "-", "-", "kurator-member1", "kurator-member2"],
+        ["ConfigMap", "default", "own", "-", "-", "kurator-member1", "kurator-member2"],
+    ]
+    render = run_cli("render", fleet, "--cluster", "kurator-member2")
+    own = [d for d in yaml.safe_load_all(render.stdout) if d["metadata"]["name"] == "own"]
+    assert own[0]["data"] == {"member": "kurator-member2"}

@@ -59,6 +59,25 @@ class KuratorInputs:
     fleets: tuple[KuratorFleet, ...]
     documents: Mapping[str, tuple[Document, ...]]  # by kind: "Application", "Backup", ...
     resources: tuple[Document, ...] = ()
+    # The input objects a module read (`find`): Kurator reads them from a live cluster, so they
+    # are references, not objects to place.
+    read: list[Document] = field(default_factory=list, compare=False)
+
+    def find(self, kind: str, namespace: str, name: str) -> Document | None:
+        """The core (`v1`) input object Kurator would read from a cluster; `namespace` is ""
+        for a cluster-scoped kind. Recorded in `read`."""
+        for doc in self.resources:
+            meta = _meta(doc)
+            found_namespace = "" if not namespace else str(meta.get("namespace") or "default")
+            if (
+                doc.data.get("apiVersion") == "v1"
+                and doc.data.get("kind") == kind
+                and meta.get("name") == name
+                and found_namespace == namespace
+            ):
+                self.read.append(doc)
+                return doc
+        return None
 
     def fleet(self, name: str, namespace: str | None = None) -> KuratorFleet | None:
         for fleet in self.fleets:

@@ -42,6 +42,7 @@ DOCKER_WORKSPACE = "docker-credentials"
 DOCKER_TASK_WORKSPACE = "dockerconfig"
 CHAIN_CREDENTIALS = "chain-credentials"
 TEKTON_TRIGGERS = "triggers.tekton.dev/v1alpha1"
+GIT_SECRET = "git-credentials"  # the Secret Kurator's trigger mounts for git-clone, always
 STORAGE_REQUEST = re.compile(r"^[0-9]+(\.[0-9]+)?(Gi|Mi)$")  # the Pipeline CRD's pattern
 
 # The user's `predefinedTask.params` keys each template reads, and the Task param whose
@@ -261,7 +262,7 @@ def trigger_objects(
             ],
             "workspaces": [
                 {"name": SHARED_WORKSPACE, "volumeClaimTemplate": {"spec": claim}},
-                {"name": "git-credentials", "secret": {"secretName": "git-credentials"}},
+                {"name": "git-credentials", "secret": {"secretName": GIT_SECRET}},
                 {"name": DOCKER_WORKSPACE, "secret": {"secretName": DOCKER_WORKSPACE}},
             ],
         },
@@ -438,6 +439,19 @@ def _predefined(
             diagnostics.append(
                 Diagnostic.error(f"param {key!r} must be a string (quote it): {value!r}", at)
             )
+            continue
+        if template == "git-clone" and key == "git-secret-name":
+            # Documented (apis/pipeline/v1alpha1 type.go GitClone), but render/trigger.go always
+            # mounts the Secret git-credentials: only another name is lost.
+            if value != GIT_SECRET:
+                diagnostics.append(
+                    Diagnostic.warning(
+                        f"Kurator's API documents git-clone's param git-secret-name, but its "
+                        f"trigger always mounts the Secret {GIT_SECRET!r} (render/trigger.go); "
+                        f"{value!r} is ignored: name the Secret {GIT_SECRET}",
+                        at,
+                    )
+                )
             continue
         if key not in read:
             readable = ", ".join(read) or "none"

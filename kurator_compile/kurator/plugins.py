@@ -585,6 +585,7 @@ class _FleetPlugins:
     ctx: PluginContext
     resources: tuple[Document, ...]
     objects: list[Generated] = field(default_factory=list)
+    read: list[Document] = field(default_factory=list)  # the input Secrets Kurator reads
 
     def host(self, objects: list[dict[str, Any]]) -> None:
         self.objects.extend(Generated(HOST, data, self.ctx.document) for data in objects)
@@ -609,6 +610,7 @@ class _FleetPlugins:
                 and meta.get("name") == name
                 and (meta.get("namespace") or "default") == namespace
             ):
+                self.read.append(doc)
                 return self._decode(doc)
         self.ctx.error(
             f"Secret {namespace}/{name} is not among the input objects; Kurator reads it from "
@@ -856,9 +858,10 @@ def _enabled(cfg: Mapping[str, Any], key: str) -> dict[str, Any] | None:
 
 
 def compile_fleet_plugins(
-    fleet: KuratorFleet, resources: tuple[Document, ...]
+    fleet: KuratorFleet, resources: tuple[Document, ...], read: list[Document] | None = None
 ) -> tuple[list[Generated], list[Diagnostic]]:
-    """Every plugin of one Fleet, in the order `reconcilePlugins` lists them."""
+    """Every plugin of one Fleet, in the order `reconcilePlugins` lists them; the input
+    Secrets it reads are added to `read`."""
     if fleet.document is None:
         return [], []
     spec = as_dict(as_dict(fleet.document.data).get("spec"))
@@ -866,7 +869,8 @@ def compile_fleet_plugins(
     if plugin is None:
         return [], []
     plugin = as_dict(plugin)
-    run = _FleetPlugins(PluginContext(fleet, fleet.document), resources)
+    context = PluginContext(fleet, fleet.document)
+    run = _FleetPlugins(context, resources, read=read if read is not None else [])
     base = "/spec/plugin"
     metric = _enabled(plugin, "metric")
     if metric is not None:
@@ -898,7 +902,7 @@ def compile_plugins(inputs: KuratorInputs) -> tuple[list[Generated], list[Diagno
     diagnostics: list[Diagnostic] = []
     owners: dict[tuple[str, str, str, str, str], tuple[KuratorFleet, Generated]] = {}
     for fleet in inputs.fleets:
-        found, problems = compile_fleet_plugins(fleet, inputs.resources)
+        found, problems = compile_fleet_plugins(fleet, inputs.resources, inputs.read)
         diagnostics.extend(problems)
         for generated in found:
             key = _object_key(generated)

@@ -81,16 +81,7 @@ def _is_int(value: object) -> bool:
 
 
 def _find_service(inputs: KuratorInputs, name: str, namespace: str) -> Document | None:
-    for doc in inputs.resources:
-        data = as_dict(doc.data)
-        meta = as_dict(data.get("metadata"))
-        if (
-            data.get("kind") == "Service"
-            and meta.get("name") == name
-            and (meta.get("namespace") or "default") == namespace
-        ):
-            return doc
-    return None
+    return inputs.find("Service", namespace, name)
 
 
 def _target_port(service: Document, port: int) -> object | None:
@@ -486,11 +477,7 @@ def _merge_ingress(existing: dict[str, Any] | None, rollout: _Rollout) -> dict[s
 
 
 def _find_namespace(inputs: KuratorInputs, name: str) -> Document | None:
-    for doc in inputs.resources:
-        data = as_dict(doc.data)
-        if data.get("kind") == "Namespace" and as_dict(data.get("metadata")).get("name") == name:
-            return doc
-    return None
+    return inputs.find("Namespace", "", name)
 
 
 def _mark_namespace(

@@ -227,7 +227,7 @@ class OverlayStage:
         """The object before placement revises it: rendered per cluster if templated."""
         if resource.templated and self.templates is not None:
             return self.templates.data_for(resource.document, cluster)
-        return resource.data
+        return resource.data_for(cluster)
 
     def apply(
         self, data: dict[str, Any], cluster: Cluster, resource: Resource, index: int

@@ -72,6 +72,7 @@ def expand_before_placement(fleet: Fleet, kinds: Sequence[StackKind] | None = No
             expansion.resources.extend(found.resources)
             expansion.pinned.extend(found.pinned)
             expansion.diagnostics.extend(found.diagnostics)
+            expansion.read.extend(found.read)
     return expansion
 
 
@@ -122,8 +123,9 @@ _PER_CLUSTER = tuple(kind.per_cluster for kind in STACK_KINDS if kind.per_cluste
 
 
 def varies_per_cluster(resource: Resource) -> bool:
-    """Whether `per_cluster` may change this object, so its copies differ between clusters."""
-    return any(varies(resource) for varies in _VARIES)
+    """Whether its copies may differ between clusters: made per cluster, or changed by
+    `per_cluster`."""
+    return resource.copies is not None or any(varies(resource) for varies in _VARIES)
 
 
 def per_cluster(

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import Diagnostic
+from ..kurator.rollout import ROLLOUT_ANNOTATION
 from ..placement import ResourcePlacement
 from .kind import StackKind
 from .workloads import (
@@ -127,8 +128,10 @@ def _routing(placements: Sequence[ResourcePlacement]) -> Iterator[Diagnostic]:
             )
     for placement in placements:
         resource = placement.resource
-        if resource.kind != "Ingress":
-            continue
+        if resource.kind != "Ingress" or ROLLOUT_ANNOTATION in resource.metadata.get(
+            "annotations", {}
+        ):
+            continue  # Kurator's rollout Ingress routes to the Service Flux syncs, never an input
         wanted = ingress_services(resource.data)
         reachable: set[str] = set()
         for name in wanted:

@@ -18,6 +18,8 @@ class Expansion:
     resources: list[Resource] = field(default_factory=list)  # placed by propagation policies
     pinned: list[ResourcePlacement] = field(default_factory=list)  # placed by the stack
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Input objects a kind reads as Kurator reads them from a cluster: references, not placed.
+    read: list[Document] = field(default_factory=list)
 
 
 Placements = Sequence[ResourcePlacement]

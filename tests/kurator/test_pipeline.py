@@ -407,12 +407,39 @@ def test_param_the_template_ignores_warns() -> None:
     assert "does not read param 'IMAGE'" in warning.message
 
 
-def test_git_clone_params_are_ignored_with_a_warning() -> None:
-    text = HEAD + (
+def git_clone_with(params: str) -> str:
+    return HEAD + (
         "  tasks:\n    - name: git-clone\n      predefinedTask:\n        name: git-clone\n"
-        "        params: {git-secret-name: git-credentials}\n"
+        f"        params: {params}\n"
     )
-    assert "does not read param 'git-secret-name'" in single_warning(text).message
+
+
+def test_git_clone_secret_param_naming_the_mounted_secret_is_silent() -> None:
+    """Kurator's pipeline guide passes `git-secret-name: git-credentials`: the API documents
+    the param (apis/pipeline/v1alpha1 type.go GitClone) and render/trigger.go always mounts
+    the Secret git-credentials, so nothing is lost."""
+    objects, diagnostics = compiled(git_clone_with("{git-secret-name: git-credentials}"))
+    assert objects
+    assert diagnostics == []
+
+
+def test_git_clone_secret_param_naming_another_secret_warns() -> None:
+    warning = single_warning(git_clone_with("{git-secret-name: my-git}"))
+    assert warning.message == (
+        "Kurator's API documents git-clone's param git-secret-name, but its trigger always "
+        "mounts the Secret 'git-credentials' (render/trigger.go); 'my-git' is ignored: name "
+        "the Secret git-credentials"
+    )
+    assert warning.location.pointer == "/spec/tasks/0/predefinedTask/params/git-secret-name"
+    assert (warning.location.line, warning.location.column) == (9, 18)
+
+
+def test_git_clone_other_params_are_ignored_with_a_warning() -> None:
+    warning = single_warning(git_clone_with("{depth: '1'}"))
+    assert warning.message == (
+        "Kurator's git-clone template does not read param 'depth'; it is ignored (params it "
+        "reads: none)"
+    )
 
 
 def test_quote_in_quoted_param_warns() -> None:
