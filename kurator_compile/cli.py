@@ -544,8 +544,8 @@ def render(
         if checker is not None:
             target = analysis.fleet.folder(cluster)
             assert target is not None
-            if kube_version:
-                target = replace(target, kube_version=kube_version)
+            if kube_version and destination_minor(kube_version):
+                target = replace(target, kube_version=destination_minor(kube_version))
             for obj in objects:
                 checker.check_object(obj, target)
             warnings.extend(checker.finish(options))
@@ -558,6 +558,15 @@ def render(
                 "allow-empty, if that is intended)"
             )
         sys.stdout.write(render_stream(objects))
+
+
+def destination_minor(text: str) -> str | None:
+    """`1.29` from what Argo CD puts in KUBE_VERSION: `1.29.4`, `v1.29.4+k3s1`, or on older
+    releases and some providers `1.29+`; None when it names no version."""
+    import re
+
+    match = re.match(r"v?(\d+)\.(\d+)", text.strip())
+    return f"{match.group(1)}.{match.group(2)}" if match else None
 
 
 def _unserved(objects: Sequence[Any], cluster: str, api_versions: str | None) -> list[Diagnostic]:

@@ -277,6 +277,17 @@ def test_plugin_without_a_cluster_names_both_variables(demo: Path) -> None:
     )
 
 
+def test_kube_version_forms_argo_cd_sets() -> None:
+    from kurator_compile.cli import destination_minor
+
+    assert [destination_minor(v) for v in ("1.29.4", "v1.30.2+k3s1", "1.28+", "")] == [
+        "1.29",
+        "1.30",
+        "1.28",
+        None,
+    ]
+
+
 def test_plugin_validates_against_the_destination_versions(demo: Path) -> None:
     old = _generate(demo, PARAM_CLUSTER="cluster-beijing", KUBE_VERSION="1.20.3")
     assert old.returncode == 0, old.stderr
