@@ -8,15 +8,16 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from . import __version__
-from .errors import CompileError, Diagnostic, UsageError
+from .errors import CompileError, Diagnostic, UsageError, raise_if_errors, shorten
 
 if TYPE_CHECKING:
     from .compile import Compilation
@@ -103,6 +104,12 @@ def _common(func: F) -> F:
         func
     )
     func = click.option(
+        "--ignore-missing-schemas",
+        "ignore_missing_schemas",
+        is_flag=True,
+        help="Warn instead of failing on objects whose kind no schema or CRD defines.",
+    )(func)
+    func = click.option(
         "--no-validate",
         "no_validate",
         is_flag=True,
@@ -132,6 +139,7 @@ def _options(root: Path | None, strict: bool, allow_outside: bool, **extra: Any)
         validate_output=not checks.get("no_validate", False),
         loose=bool(checks.get("loose", False)),
         crd_schemas=tuple(checks.get("crd_schemas", ())),
+        ignore_missing_schemas=bool(checks.get("ignore_missing_schemas", False)),
         **extra,
     )
 
@@ -176,22 +184,50 @@ def _up_to_date(
 
 
 class _Progress:
-    """A cluster counter on stderr, only for a terminal and only once a build is slow."""
+    """One status line on stderr for a terminal (nothing otherwise): the phase, the cluster
+    counter while rendering and the elapsed time, redrawn by a background ticker so that no
+    phase of a slow run is silent; it appears only once a run takes longer than a moment."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, phase: str = "compiling") -> None:
+        import threading
+
         self.enabled = enabled
         self.start = time.monotonic()
+        self.status = phase
         self.shown = False
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        if enabled:
+            self._ticker.start()
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or time.monotonic() - self.start < 1.0:
-            return
-        self.shown = True
-        click.echo(f"\rrendering clusters {done + 1}/{total}", err=True, nl=False)
+        self.status = f"rendering clusters {done + 1}/{total}"
+
+    def phase(self, status: str) -> None:
+        self.status = status
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.2):
+            self.draw()
+
+    def draw(self) -> None:
+        elapsed = time.monotonic() - self.start
+        if elapsed >= 0.5:
+            self.shown = True
+            click.echo(f"\r\033[K{self.status} ({elapsed:.1f} s)", err=True, nl=False)
 
     def finish(self) -> None:
+        if self.enabled:
+            self._stop.set()
+            self._ticker.join()
         if self.shown:
             click.echo("\r\033[K", err=True, nl=False)
+
+
+def _compile_with(sources: Sources, options: Options, progress: _Progress) -> Compilation:
+    from .compile import compile_fleet
+
+    return compile_fleet(sources, options, progress)
 
 
 def _compile(fleet: str | None, options: Options, ctx: Context) -> Compilation:
@@ -216,16 +252,69 @@ def main(click_ctx: click.Context, debug: bool, quiet: bool) -> None:
     click_ctx.obj = Context(debug, quiet)
 
 
+def _output_option(func: F) -> F:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path),
+        help="Output directory (default: rendered/ at the repository root).",
+    )(func)
+
+
+def _output_dir(output: Path | None, fleet: str | None, root: Path | None) -> Path:
+    """`-o`, else `rendered/` at the repository root, wherever the command runs from."""
+    if output is not None:
+        return output
+    from .sources import find_root
+
+    top = root or find_root(find_fleet(fleet))
+    path = top.resolve() / "rendered"
+    relative = os.path.relpath(path)
+    return Path(relative) if not relative.startswith("..") else path
+
+
+def _owner(fleet: str | None, root: Path | None, name: str) -> dict[str, str]:
+    """What the state file records as the output's fleet: its name and file."""
+    from .sources import display_path, find_root
+
+    path = find_fleet(fleet).resolve()
+    return {"name": name, "file": display_path(path, (root or find_root(path)).resolve())}
+
+
+def _placed_files(result: Compilation) -> set[str]:
+    """File names of every object placed anywhere in the fleet, this shard's or not."""
+    from .render import object_filename
+
+    return {object_filename(p.resource.key) for p in result.placements if p.replicas}
+
+
+def _warn_foreign(ctx: Context, output: Path, ours: Iterable[str]) -> list[str]:
+    from .emit import foreign_files
+
+    found = foreign_files(output, ours)
+    if found and not ctx.quiet:
+        click.echo(
+            f"warning: {len(found)} file{'s' if len(found) != 1 else ''} in cluster folders "
+            f"of {output} that kurator-compile did not write (Argo CD and Flux apply them too; "
+            f"they are never deleted): {shorten(found)}",
+            err=True,
+        )
+    return found
+
+
 @main.command()
 @_common
-@click.option(
-    "-o", "--output", default="rendered", show_default=True, type=click.Path(path_type=Path)
-)
+@_output_option
 @click.option("--kustomization", is_flag=True, help="Also write a kustomization.yaml per cluster.")
 @click.option(
     "--allow-cluster-removal",
     is_flag=True,
     help="Allow deleting the folder of a cluster that left the fleet.",
+)
+@click.option(
+    "--allow-removal",
+    is_flag=True,
+    help="Allow an object that the last build wrote to be placed on no cluster any more.",
 )
 @click.option(
     "--shard",
@@ -245,9 +334,10 @@ def build(
     root: Path | None,
     strict: bool,
     allow_outside: bool,
-    output: Path,
+    output: Path | None,
     kustomization: bool,
     allow_cluster_removal: bool,
+    allow_removal: bool,
     shard: str | None,
     fail_on_change: bool,
     **validation: Any,
@@ -257,8 +347,10 @@ def build(
         from .emit import StatCache, StateNames, write_tree
         from .sources import code_digest, fingerprint
 
+        started = time.monotonic()
         shard_of = _parse_shard(shard)
         names = StateNames.for_shard(shard_of)
+        output = _output_dir(output, fleet, root)
         options = _options(root, strict, allow_outside, kustomization=kustomization, shard=shard_of)
         code = code_digest()
         cache = StatCache.load(output, names)
@@ -266,43 +358,60 @@ def build(
             if not ctx.quiet:
                 for line in cache.warnings:
                     click.echo(line, err=True)
+            _warn_foreign(ctx, output, _cached_paths(cache))
+            if not ctx.quiet:
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
             return
         sources = _sources(fleet, options)
         inputs = fingerprint(sources, options, code)
-        from .compile import compile_fleet
-
         progress = _Progress(sys.stderr.isatty() and not ctx.quiet)
         try:
-            result = compile_fleet(sources, options, progress)
+            result = _compile_with(sources, options, progress)
+            progress.phase(f"writing {len(result.tree)} files")
+            report = write_tree(
+                output,
+                result.tree,
+                allow_cluster_removal=allow_cluster_removal,
+                fingerprint=inputs,
+                warnings=[w.render() for w in result.warnings],
+                names=names,
+                globs=(sources.globs.resources, sources.globs.overlays),
+                allow_removal=allow_removal,
+                placed=_placed_files(result) if shard_of else (),
+                owner=_owner(fleet, root, result.fleet.name),
+            )
         finally:
             progress.finish()
         ctx.warn(result.warnings)
-        report = write_tree(
-            output,
-            result.tree,
-            allow_cluster_removal=allow_cluster_removal,
-            fingerprint=inputs,
-            warnings=[w.render() for w in result.warnings],
-            names=names,
-            globs=(sources.globs.resources, sources.globs.overlays),
-        )
+        foreign = _warn_foreign(ctx, output, result.tree)
         if not ctx.quiet:
+            from .emit import clusters_of
+
+            clusters = len(result.fleet.clusters)
+            scope = f"{clusters} clusters"
+            if shard_of:
+                scope = f"{len(clusters_of(result.tree))} of {scope} (shard {shard})"
+            count = len(result.warnings) + (1 if foreign else 0)
             click.echo(
-                f"{len(result.tree)} files for {len(result.fleet.clusters)} clusters in "
-                f"{output}: {len(report.written)} written, {len(report.removed)} removed, "
-                f"{report.unchanged} unchanged",
+                f"{len(result.tree)} files for {scope} in {output}: {len(report.written)} "
+                f"written, {len(report.removed)} removed, {report.unchanged} unchanged; "
+                f"{count} warning{'s' if count != 1 else ''}, "
+                f"{time.monotonic() - started:.1f} s",
                 err=True,
             )
         if fail_on_change and (report.written or report.removed):
             sys.exit(EXIT_DRIFT)
 
 
+def _cached_paths(cache: StatCache) -> Iterator[str]:
+    for directory, lines in cache.listings.items():
+        for line in lines.split("\n"):
+            yield f"{directory}/{line.split(' ', 2)[2]}"
+
+
 @main.command()
 @_common
-@click.option(
-    "-o", "--output", default="rendered", show_default=True, type=click.Path(path_type=Path)
-)
+@_output_option
 @click.option("--kustomization", is_flag=True, help="Expect a kustomization.yaml per cluster.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of the drift.")
 @click.pass_obj
@@ -313,7 +422,7 @@ def check(
     root: Path | None,
     strict: bool,
     allow_outside: bool,
-    output: Path,
+    output: Path | None,
     kustomization: bool,
     show_diff: bool,
     **validation: Any,
@@ -321,11 +430,27 @@ def check(
     """Exit 1 if OUTPUT is not what `build` would write; writes nothing."""
     with _exit_codes(ctx):
         from .diff import render_patch
-        from .emit import compare_tree, read_existing
+        from .emit import StatCache, StateNames, compare_tree, foreign_files, read_existing
+        from .sources import code_digest
 
+        output = _output_dir(output, fleet, root)
         options = _options(root, strict, allow_outside, kustomization=kustomization)
+        cache = StatCache.load(output)
+        if _up_to_date(cache, fleet, options, code_digest(), output, StateNames()):
+            # Inputs and output are exactly as the last build left them: that build's tree.
+            if not ctx.quiet:
+                for line in cache.warnings:
+                    click.echo(line, err=True)
+            foreign = foreign_files(output, _cached_paths(cache))
+            count = sum(len(lines.split("\n")) for lines in cache.listings.values())
+            _report_foreign(output, foreign)
+            if not ctx.quiet:
+                click.echo(f"{output} is up to date ({count} files)", err=True)
+            return
         result = _compile(fleet, options, ctx)
         drift = compare_tree(output, result.tree)
+        foreign = foreign_files(output, result.tree)
+        _report_foreign(output, foreign)
         if not drift:
             if not ctx.quiet:
                 click.echo(f"{output} is up to date ({len(result.tree)} files)", err=True)
@@ -350,12 +475,44 @@ def check(
         sys.exit(EXIT_DRIFT)
 
 
+def _report_foreign(output: Path, foreign: Sequence[str]) -> None:
+    """`check` fails on files nobody wrote in cluster folders: Argo CD and Flux apply them."""
+    if not foreign:
+        return
+    for path in foreign:
+        click.echo(f"not written by kurator-compile: {output / path}")
+    click.echo(
+        f"{output} holds {len(foreign)} file{'s' if len(foreign) != 1 else ''} in cluster "
+        "folders that kurator-compile did not write; Argo CD and Flux would apply them. Move "
+        "them into the fleet's inputs or delete them",
+        err=True,
+    )
+    sys.exit(EXIT_DRIFT)
+
+
 @main.command()
 @_common
 @click.option(
-    "--cluster", required=True, envvar="ARGOCD_ENV_CLUSTER", help="The cluster to render."
+    "--cluster",
+    envvar=["ARGOCD_ENV_CLUSTER", "PARAM_CLUSTER"],
+    help="The cluster to render (Argo CD: env CLUSTER or the plugin parameter cluster).",
 )
-@click.option("--allow-empty", is_flag=True, help="Allow a cluster that receives no objects.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    envvar=["ARGOCD_ENV_ALLOW_EMPTY", "PARAM_ALLOW_EMPTY"],
+    help="Allow a cluster that receives no objects.",
+)
+@click.option(
+    "--kube-version",
+    envvar="KUBE_VERSION",
+    help="The destination's Kubernetes version, to validate against (Argo CD sets it).",
+)
+@click.option(
+    "--kube-api-versions",
+    envvar="KUBE_API_VERSIONS",
+    help="Comma-separated API versions the destination serves (Argo CD sets it).",
+)
 @click.pass_obj
 def render(
     ctx: Context,
@@ -364,8 +521,10 @@ def render(
     root: Path | None,
     strict: bool,
     allow_outside: bool,
-    cluster: str,
+    cluster: str | None,
     allow_empty: bool,
+    kube_version: str | None,
+    kube_api_versions: str | None,
     **validation: Any,
 ) -> None:
     """Print one cluster's objects as a YAML stream; writes nothing."""
@@ -373,24 +532,62 @@ def render(
         from .compile import analyse, finish_overlays, output_checker
         from .render import cluster_objects, render_stream
 
+        if not cluster:
+            raise UsageError(
+                "no cluster to render: pass --cluster NAME (in Argo CD, the plugin parameter "
+                "`cluster` (PARAM_CLUSTER) or the Application's env CLUSTER (ARGOCD_ENV_CLUSTER))"
+            )
         options = _options(root, strict, allow_outside, only_cluster=cluster)
         analysis = analyse(_sources(fleet, options), options)
         objects = cluster_objects(analysis.fleet, analysis.placements, cluster, analysis.stage)
         warnings = [*analysis.warnings, *finish_overlays(analysis, options)]
-        checker = output_checker(options)
+        checker = output_checker(analysis)
         if checker is not None:
             target = analysis.fleet.folder(cluster)
             assert target is not None
+            if kube_version and destination_minor(kube_version):
+                target = replace(target, kube_version=destination_minor(kube_version))
             for obj in objects:
                 checker.check_object(obj, target)
             warnings.extend(checker.finish(options))
+        raise_if_errors(_unserved(objects, cluster, kube_api_versions))
         ctx.warn(warnings)
         if not objects and not allow_empty:
             raise UsageError(
                 f"cluster {cluster!r} receives no objects; an empty stream would make Argo CD "
-                "prune everything it runs (pass --allow-empty if that is intended)"
+                "prune everything it runs (pass --allow-empty, or the plugin parameter "
+                "allow-empty, if that is intended)"
             )
         sys.stdout.write(render_stream(objects))
+
+
+def destination_minor(text: str) -> str | None:
+    """`1.29` from what Argo CD puts in KUBE_VERSION: `1.29.4`, `v1.29.4+k3s1`, or on older
+    releases and some providers `1.29+`; None when it names no version."""
+    import re
+
+    match = re.match(r"v?(\d+)\.(\d+)", text.strip())
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+def _unserved(objects: Sequence[Any], cluster: str, api_versions: str | None) -> list[Diagnostic]:
+    """Objects whose API the destination does not serve, by Argo CD's KUBE_API_VERSIONS."""
+    served = {v.strip() for v in (api_versions or "").split(",") if v.strip()}
+    if not served:
+        return []
+    found = []
+    for obj in objects:
+        api_version, kind = obj.data.get("apiVersion"), obj.data.get("kind")
+        if api_version in served or f"{api_version}/{kind}" in served or obj.resource is None:
+            continue
+        found.append(
+            Diagnostic.error(
+                f"cluster {cluster}: {obj.key}: the destination does not serve {api_version} "
+                "(not in KUBE_API_VERSIONS, which Argo CD reads from the cluster)",
+                obj.resource.locate("/apiVersion"),
+            )
+        )
+    return found
 
 
 @main.command()
@@ -613,14 +810,11 @@ def validate(
     allow_outside: bool,
     **validation: Any,
 ) -> None:
-    """Load and validate FLEET and its inputs; writes nothing."""
+    """Run every check `build` runs (output schemas included); writes nothing."""
     with _exit_codes(ctx):
-        from .compile import analyse
-
         options = _options(root, strict, allow_outside)
-        analysis = analyse(_sources(fleet, options), options)
-        found, placements = analysis.fleet, analysis.placements
-        ctx.warn(analysis.warnings)
+        result = _compile(fleet, options, ctx)
+        found, placements = result.fleet, result.placements
         if not ctx.quiet:
             click.echo(
                 f"{found.name}: {len(found.clusters)} clusters, {len(placements)} objects, "

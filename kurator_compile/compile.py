@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import CompileError, Diagnostic, promote_warnings, raise_if_errors
+from .errors import CompileError, Diagnostic, promote_warnings, raise_if_errors, shorten
 from .gcpause import cycle_collection_paused
 from .gitops import gitops_diagnostics, gitops_tree
 from .kinds import Role, kind_spec
@@ -15,7 +15,7 @@ from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
 from .overlay.stage import OverlayStage
 from .placement import ResourcePlacement, resolve_placement
-from .render import ClusterObject, render_tree
+from .render import ClusterObject, Variants, cluster_objects, folder_names, render_tree
 from .sources import Sources
 from .stack import (
     adjust_placements,
@@ -28,6 +28,9 @@ from .stack import (
 from .tree import FileTree
 from .validate import fleet_diagnostics, input_warnings, role_of, validate_documents
 from .yamldoc import Document, load_stream
+
+if TYPE_CHECKING:
+    from .outputcheck import SchemaStore
 
 
 @dataclass(frozen=True)
@@ -198,10 +201,21 @@ def uncompiled_kurator_kinds(fleet: Fleet) -> list[Diagnostic]:
     return found
 
 
+def nearest_first(wanted: str, names: Sequence[str], limit: int = 10) -> str:
+    """Names for a one-line message, the ones nearest `wanted` first (did-you-mean order),
+    cut after `limit`: a 1,000-cluster fleet must not print 1,000 names."""
+    import difflib
+
+    def distance(name: str) -> tuple[float, str]:
+        return (-difflib.SequenceMatcher(None, wanted, name).ratio(), name)
+
+    return shorten(sorted(names) if len(names) <= limit else sorted(names, key=distance), limit)
+
+
 def check_only_cluster(fleet: Fleet, options: Options) -> None:
     if options.only_cluster is None or fleet.folder(options.only_cluster) is not None:
         return
-    names = ", ".join(sorted(c.name for c in fleet.folders))
+    names = nearest_first(options.only_cluster, [c.name for c in fleet.folders])
     raise CompileError(
         [
             Diagnostic.error(
@@ -222,6 +236,33 @@ class Analysis:
     warnings: list[Diagnostic]
     # Inputs Kurator reads from a cluster (a rollout's Service, a plugin's Secret): not placed.
     references: tuple[Resource, ...] = ()
+    schemas: SchemaStore | None = None  # the run's output schemas, input CRDs included
+
+
+def schema_store(options: Options, docs: Sequence[Document]) -> SchemaStore | None:
+    """The run's schemas (None without output validation), with the inputs' CRDs."""
+    if not options.validate_output:
+        return None
+    from .outputcheck import SchemaStore
+    from .outputcheck.known import register_input_crds
+
+    store = SchemaStore(
+        options.crd_schemas,
+        loose=options.loose,
+        strict=options.strict,
+        ignore_missing=options.ignore_missing_schemas,
+    )
+    register_input_crds(store, docs)
+    return store
+
+
+def kind_diagnostics(store: SchemaStore | None, fleet: Fleet, options: Options) -> list[Diagnostic]:
+    """Input objects of a kind nothing defines (a typo would silently place them nowhere)."""
+    if store is None:
+        return []
+    from .outputcheck.known import unknown_kinds
+
+    return unknown_kinds(store, fleet.resources, options.ignore_missing_schemas)
 
 
 def analyse(sources: Sources, options: Options) -> Analysis:
@@ -235,6 +276,9 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     stage = OverlayStage.from_fleet(fleet)
     if sources.templates:
         fleet = _add_templates(fleet, sources, stage)
+    schemas = schema_store(options, docs)
+    kinds = kind_diagnostics(schemas, fleet, options)
+    secret_warnings.extend(d for d in kinds if not d.is_error)
     expansion = expand_before_placement(fleet)
     raise_if_errors(expansion.diagnostics)
     stack_warnings = [*secret_warnings, *expansion.diagnostics]
@@ -244,7 +288,9 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     references = tuple(r for r in fleet.resources if id(r.document) in read)
     placed_by_policies = replace(fleet, resources=(*inputs, *expansion.resources))
     fleet = replace(placed_by_policies, resources=(*placed_by_policies.resources, *pinned))
-    raise_if_errors([*fleet_diagnostics(fleet), *gitops_diagnostics(fleet)])
+    raise_if_errors(
+        [*fleet_diagnostics(fleet), *gitops_diagnostics(fleet), *(d for d in kinds if d.is_error)]
+    )
     check_only_cluster(fleet, options)
     placements, diagnostics = resolve_placement(placed_by_policies)
     placements = [*placements, *expansion.pinned]
@@ -258,7 +304,7 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     diagnostics = [*stack_warnings, *diagnostics, *found, *consistency_checks(placements)]
     diagnostics = promote_warnings(diagnostics, options.strict)
     raise_if_errors(diagnostics)
-    return Analysis(fleet, placements, stage, diagnostics, references)
+    return Analysis(fleet, placements, stage, diagnostics, references, schemas)
 
 
 def _follow(
@@ -300,10 +346,9 @@ def _add_templates(fleet: Fleet, sources: Sources, stage: OverlayStage) -> Fleet
 class OutputCheck:
     """Every emitted object against its cluster's Kubernetes version and the CRD schemas."""
 
-    def __init__(self, options: Options) -> None:
-        from .outputcheck import OutputValidator, SchemaStore
+    def __init__(self, store: SchemaStore) -> None:
+        from .outputcheck import OutputValidator
 
-        store = SchemaStore(options.crd_schemas, loose=options.loose, strict=options.strict)
         self.validator = OutputValidator(store)
 
     def check_object(self, obj: ClusterObject, cluster: Cluster) -> None:
@@ -317,16 +362,39 @@ class OutputCheck:
         return found
 
 
-def output_checker(options: Options) -> OutputCheck | None:
-    return OutputCheck(options) if options.validate_output else None
+def output_checker(analysis: Analysis) -> OutputCheck | None:
+    return OutputCheck(analysis.schemas) if analysis.schemas is not None else None
+
+
+def mark_patch_usage(analysis: Analysis, options: Options) -> None:
+    """A run that renders some clusters (`render`, a shard) decides unused patches on the whole
+    fleet all the same: the other clusters' objects go through the overlays, unserialised and
+    unvalidated, one cluster per overlay signature first, until every patch has matched."""
+    stage = analysis.stage
+    total = sum(len(overlay.patches) for overlay in stage.overlays)
+    if len(stage.used) >= total or (options.only_cluster is None and options.shard is None):
+        return
+    rendered = set(folder_names(analysis.fleet, options))
+    others = [c for c in analysis.fleet.clusters if c.name not in rendered]
+    signatures: set[Hashable] = set()
+    first: list[Cluster] = []
+    rest: list[Cluster] = []
+    for cluster in others:
+        signature = stage.signature(cluster)
+        (rest if signature in signatures else first).append(cluster)
+        signatures.add(signature)
+    variants = Variants()
+    for cluster in [*first, *rest]:
+        cluster_objects(analysis.fleet, analysis.placements, cluster.name, stage, variants)
+        if len(stage.used) >= total:
+            return
 
 
 def finish_overlays(analysis: Analysis, options: Options) -> list[Diagnostic]:
-    """Errors from applying overlays, and (for a whole-fleet run) patches that matched nothing."""
+    """Errors from applying overlays, and patches that matched nothing on the whole fleet."""
+    mark_patch_usage(analysis, options)
     templates = analysis.stage.templates
     raise_if_errors([*analysis.stage.diagnostics, *(templates.diagnostics if templates else [])])
-    if options.only_cluster is not None:
-        return []
     warnings = promote_warnings(analysis.stage.unused_patches(), options.strict)
     raise_if_errors(warnings)
     return warnings
@@ -346,7 +414,7 @@ def _compile(
 ) -> Compilation:
     analysis = analyse(sources, options)
     fleet = analysis.fleet
-    checker = output_checker(options)
+    checker = output_checker(analysis)
     tree = render_tree(
         fleet,
         analysis.placements,

@@ -15,13 +15,13 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from . import __version__
-from .errors import CompileError, Diagnostic
+from .errors import CompileError, Diagnostic, shorten
 from .tree import CLUSTERS_DIR, FileTree
 
 STATE_DIR = ".kurator"
@@ -34,6 +34,7 @@ TMP_SUFFIX = ".kurator-tmp"
 OWNED_TOP_DIRS = frozenset({CLUSTERS_DIR, "argocd", "flux"})
 # `flux bootstrap` owns this folder inside a cluster path: never write, read or prune it.
 FLUX_SYSTEM = "flux-system"
+KUSTOMIZATION = "kustomization.yaml"  # `--kustomization`'s index, not an object
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def is_safe_relpath(path: str) -> bool:
 class State:
     files: Mapping[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
     version: str = ""
+    owner: Mapping[str, str] | None = None  # the fleet that wrote it: name and file
 
 
 def _load_state_file(path: Path) -> State | None:
@@ -100,7 +102,10 @@ def _load_state_file(path: Path) -> State | None:
         for p, d in files.items()
         if isinstance(p, str) and isinstance(d, str) and is_safe_relpath(p)
     }
-    return State(safe, str(raw.get("generator", "")))
+    owner = raw.get("fleet")
+    if not (isinstance(owner, dict) and all(isinstance(v, str) for v in owner.values())):
+        owner = None
+    return State(safe, str(raw.get("generator", "")), owner)
 
 
 def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
@@ -111,17 +116,21 @@ def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
         return state
     merged = dict(journal.files)
     merged.update(state.files if state else {})
-    return State(merged, state.version if state else journal.version)
+    owner = state.owner if state and state.owner else journal.owner
+    return State(merged, state.version if state else journal.version, owner)
 
 
-def state_bytes(digests: Mapping[str, str]) -> bytes:
+def state_bytes(digests: Mapping[str, str], owner: Mapping[str, str] | None = None) -> bytes:
     """`json.dumps(body, indent=1, sort_keys=True)`, byte for byte, from json's C encoder:
     with `indent` json falls back to its pure-Python encoder, slow for 60,000 entries, but
     one entry per line is also what the separators give without it."""
     entries = json.dumps(digests, sort_keys=True, separators=(",\n  ", ": "))[1:-1]
     files = f"{{\n  {entries}\n }}" if entries else "{}"
     generator = json.dumps(f"kurator-compile {__version__}")
-    return f'{{\n "files": {files},\n "generator": {generator}\n}}\n'.encode()
+    fleet = ""
+    if owner:
+        fleet = f'\n "fleet": {json.dumps(dict(owner), sort_keys=True)},'
+    return f'{{\n "files": {files},{fleet}\n "generator": {generator}\n}}\n'.encode()
 
 
 def _check_no_symlinks(out: Path, relpath: str) -> None:
@@ -155,6 +164,76 @@ def _foreign_entries(out: Path) -> list[str]:
                     found.append(f"{CLUSTERS_DIR}/{cluster.name}")
             continue
         found.append(entry.name)
+    return found
+
+
+def removed_objects(
+    previous: Iterable[str], tree: FileTree, placed: Collection[str] = ()
+) -> dict[str, list[str]]:
+    """Object files that the previous build wrote and that no remaining cluster gets any more,
+    with the clusters that had them: whatever a build stops writing everywhere, Argo CD or
+    Flux deletes everywhere. `placed` adds file names placed on clusters this run does not
+    write (another shard's). Folders that vanish whole are `--allow-cluster-removal`'s."""
+    prefix = f"{CLUSTERS_DIR}/"
+    kept = set(placed)
+    remaining = set()
+    for path in tree:
+        if path.startswith(prefix):
+            _, cluster, name = path.split("/", 2)
+            kept.add(name)
+            remaining.add(cluster)
+    gone: dict[str, list[str]] = {}
+    for path in previous:
+        if not path.startswith(prefix) or path in tree or path.count("/") != 2:
+            continue
+        _, cluster, name = path.split("/", 2)
+        if cluster in remaining and name not in kept and name != KUSTOMIZATION:
+            gone.setdefault(name, []).append(cluster)
+    return {name: sorted(clusters) for name, clusters in sorted(gone.items())}
+
+
+def removal_message(gone: Mapping[str, Sequence[str]]) -> str:
+    """The refusal that names what would be deleted, and from where."""
+    shown = [f"{name} (from {', '.join(clusters)})" for name, clusters in gone.items()]
+    listed = shorten(shown, separator="; ")
+    return (
+        f"{len(gone)} object{'s' if len(gone) != 1 else ''} that the last build wrote would now "
+        f"be placed on no cluster, and Argo CD or Flux would delete them: {listed}. Check "
+        "their kind, apiVersion and policy; pass --allow-removal if they really left the fleet."
+    )
+
+
+def check_owner(out: Path, state: State, owner: Mapping[str, str] | None) -> None:
+    """One output directory, one fleet: another fleet's build would prune the first fleet's
+    ApplicationSet, Flux objects and folders."""
+    if owner is None or state.owner is None or dict(state.owner) == dict(owner):
+        return
+    theirs = f"{state.owner.get('name')!r} ({state.owner.get('file')})"
+    raise _error(
+        f"{out} holds the output of fleet {theirs}, not of fleet {owner.get('name')!r} "
+        f"({owner.get('file')}); building into it would delete that fleet's files. Give each "
+        "fleet its own output directory (-o), or remove this one if the fleet replaces it."
+    )
+
+
+def foreign_files(out: Path, ours: Iterable[str]) -> list[str]:
+    """Entries of the cluster folders in OUT that this tool did not write: Argo CD and Flux
+    would apply them all the same. Never deleted; `check` fails on them, `build` warns."""
+    clusters = out / CLUSTERS_DIR
+    if not clusters.is_dir() or clusters.is_symlink():
+        return []
+    known = set(ours)
+    found = []
+    for cluster in sorted(os.listdir(clusters)):
+        folder = clusters / cluster
+        if not folder.is_dir() or folder.is_symlink():
+            found.append(f"{CLUSTERS_DIR}/{cluster}")
+            continue
+        for name in sorted(os.listdir(folder)):
+            path = f"{CLUSTERS_DIR}/{cluster}/{name}"
+            if name == FLUX_SYSTEM or path in known or name.endswith(TMP_SUFFIX):
+                continue
+            found.append(path + ("/" if (folder / name).is_dir() else ""))
     return found
 
 
@@ -393,6 +472,9 @@ def write_tree(
     warnings: Sequence[str] = (),
     names: StateNames = DEFAULT_NAMES,
     globs: tuple[Sequence[str], Sequence[str]] | None = None,
+    allow_removal: bool = False,
+    placed: Collection[str] = (),
+    owner: Mapping[str, str] | None = None,
 ) -> WriteReport:
     """Make OUT hold `tree`; see the module docstring for what survives a crash."""
     if out.exists() and not out.is_dir():
@@ -410,7 +492,16 @@ def write_tree(
                 )
         with locked(out):
             state = read_state(out, names) or State()
-            report = _write_locked(out, tree, state, allow_cluster_removal, names)
+            check_owner(out, state, owner)
+            previous = _load_state_file(out / names.state)  # what a finished build wrote
+            gone = (
+                {}
+                if allow_removal or previous is None
+                else removed_objects(previous.files, tree, placed)
+            )
+            if gone:
+                raise _error(removal_message(gone))
+            report = _write_locked(out, tree, state, allow_cluster_removal, names, owner)
             StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
             return report
     except OSError as error:
@@ -447,6 +538,7 @@ def _write_locked(
     state: State,
     allow_cluster_removal: bool,
     names: StateNames = DEFAULT_NAMES,
+    owner: Mapping[str, str] | None = None,
 ) -> WriteReport:
     vanished = sorted(clusters_of(state.files) - clusters_of(tree))
     if vanished and not allow_cluster_removal:
@@ -460,7 +552,7 @@ def _write_locked(
     plan = plan_writes(out, tree, state, digests, StatCache.load(out, names))
     stale = sorted(p for p in state.files if p not in tree)
     report = WriteReport(unchanged=plan.same, stats=plan.stats)
-    new_state = state_bytes(digests)
+    new_state = state_bytes(digests, owner)
     if not plan.new and not plan.changed and not stale:
         if _read_bytes(out / names.state) != new_state:
             _atomic_write(out / names.state, new_state)

@@ -86,3 +86,10 @@ def promote_warnings(diagnostics: Iterable[Diagnostic], strict: bool) -> list[Di
     if not strict:
         return list(diagnostics)
     return [Diagnostic(Severity.ERROR, d.message, d.location) for d in diagnostics]
+
+
+def shorten(names: Sequence[str], limit: int = 10, separator: str = ", ") -> str:
+    """A list for one line: the first `limit` names, then how many more (a 1,000-cluster
+    fleet must not print 1,000 names)."""
+    shown = separator.join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

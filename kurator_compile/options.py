@@ -17,6 +17,7 @@ class Options:
     validate_output: bool = True  # check every emitted object against its cluster's schemas
     loose: bool = False  # unknown fields in emitted objects are allowed
     crd_schemas: tuple[Path, ...] = ()  # kubeconform-layout folders of custom resource schemas
+    ignore_missing_schemas: bool = False  # a kind nothing defines warns instead of failing
 
     def wants(self, cluster: str, position: int) -> bool:
         """Whether this run renders `cluster`, the `position`-th in name order (from 0)."""

@@ -65,7 +65,7 @@ def test_only_files_we_wrote_are_pruned(tmp_path: Path) -> None:
     flux.mkdir()
     (flux / "gotk-sync.yaml").write_bytes(b"flux\n")
     smaller = {k: v for k, v in TREE.items() if not k.endswith("_b.yaml")}
-    report = write_tree(out, smaller)
+    report = write_tree(out, smaller, allow_removal=True)
     assert report.removed == ["clusters/alpha/configmap_default_b.yaml"]
     assert (out / "clusters/alpha/mine.yaml").read_bytes() == b"hand-written\n"
     assert (flux / "gotk-sync.yaml").read_bytes() == b"flux\n"
@@ -320,7 +320,7 @@ def test_no_change_check_still_sees_every_input_change(
     assert any("deployment.apps_shop_api.yaml" in p for p in tree_of(out)), added.output
     text = fleet.read_text()
     fleet.write_text(text.replace("apps/*.yaml", "apps/web.yaml"))
-    narrowed = run_cli("build", fleet, "-o", out)
+    narrowed = run_cli("build", fleet, "-o", out, "--allow-removal")
     assert "up to date" not in narrowed.stderr
     assert not any("deployment.apps_shop_api.yaml" in p for p in tree_of(out))
     fleet.write_text(text.replace("apps/*.yaml", "apps/gone-*.yaml"))

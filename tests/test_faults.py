@@ -18,7 +18,18 @@ TMP_SUFFIX = ".kurator-tmp"
 
 def _build(fleet: Path, out: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "kurator_compile", "-q", "build", str(fleet), "-o", str(out)],
+        # The new version drops objects on purpose.
+        [
+            sys.executable,
+            "-m",
+            "kurator_compile",
+            "-q",
+            "build",
+            str(fleet),
+            "-o",
+            str(out),
+            "--allow-removal",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -39,11 +39,16 @@ def test_custom_resources_need_a_schema(make_fleet: Callable[..., Path], tmp_pat
     widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n"
     policy = POLICY_ALL + "    - apiVersion: example.com/v1\n      kind: Widget\n"
     fleet = make_fleet("---\n" + policy, apps={"w.yaml": widget})
-    warned = run_cli("build", fleet, "-o", tmp_path / "a")
+    failed = run_cli("build", fleet, "-o", tmp_path / "a")
+    assert failed.exit_code == 2
+    assert "error: Widget.example.com/shop/w: example.com/v1 Widget is not a Kubernetes kind" in (
+        failed.stderr
+    )
+    warned = run_cli("build", "--ignore-missing-schemas", fleet, "-o", tmp_path / "a")
     assert warned.exit_code == 0
     assert "warning:" in warned.stderr
     assert "no schema" in warned.stderr
-    strict = run_cli("build", "--strict", fleet, "-o", tmp_path / "b")
+    strict = run_cli("build", "--strict", "--ignore-missing-schemas", fleet, "-o", tmp_path / "b")
     assert strict.exit_code == 2
     schemas = tmp_path / "schemas"
     (schemas / "example.com").mkdir(parents=True)

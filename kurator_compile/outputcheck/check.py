@@ -124,7 +124,7 @@ def _no_schema(
         text = f"Kubernetes {where} does not serve {api_version} {kind} (served in {span})"
         return Finding("/apiVersion", f"{label}: {text}")
     crd_file = f"{group or '<core>'}/{kind.lower()}_{version}.json"
-    severity = Severity.ERROR if store.strict else Severity.WARNING
+    severity = Severity.ERROR if store.strict or not store.ignore_missing else Severity.WARNING
     text = (
         f"no schema for {api_version} {kind}: not a Kubernetes {where} kind and no CRD schema "
         f"{crd_file} in the schema directories; not validated"

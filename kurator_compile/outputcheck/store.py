@@ -15,6 +15,7 @@ module globals, so separate runs (and tests) cannot see each other's state.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import re
@@ -102,11 +103,16 @@ class SchemaStore:
     """
 
     def __init__(
-        self, crd_dirs: Sequence[Path] = (), loose: bool = False, strict: bool = False
+        self,
+        crd_dirs: Sequence[Path] = (),
+        loose: bool = False,
+        strict: bool = False,
+        ignore_missing: bool = True,
     ) -> None:
         self.crd_dirs = (*(Path(d) for d in crd_dirs), BUNDLED_CRDS)
         self.loose = loose
         self.strict = strict
+        self.ignore_missing = ignore_missing  # a kind without any schema only warns
         self.validations = 0  # objects actually run through a validator (dedupe shows here)
         self._dirs: dict[KubeVersion, Traversable] | None = None
         self._registries: dict[KubeVersion, Registry] = {}
@@ -155,6 +161,10 @@ class SchemaStore:
             text = self._version_dirs()[version].joinpath("_definitions.json").read_text("utf-8")
             definitions = self._definitions[version] = json.loads(text)
         return definitions
+
+    def definitions(self, version: KubeVersion) -> dict[str, Any]:
+        """One version's `_definitions.json` (every built-in kind's group, version and kind)."""
+        return self._definitions_of(version)
 
     def _registry(self, version: KubeVersion) -> Registry:
         from referencing import Registry, Resource
@@ -246,6 +256,12 @@ class SchemaStore:
         self._crd[key] = schema
         return schema
 
+    def add_crd(self, group: str, version: str, kind: str, body: Any, source: str) -> None:
+        """A kind defined by a CustomResourceDefinition among the inputs, checked against its
+        `openAPIV3Schema` (anything goes without one); it wins over schema directories."""
+        schema = copy.deepcopy(body) if isinstance(body, dict) else {}
+        self._crd[(group, version, kind)] = self._crd_schema(source, schema)
+
     def _load_crd(self, path: Path) -> Schema:
         try:
             document = json.loads(path.read_text("utf-8"))
@@ -253,6 +269,9 @@ class SchemaStore:
             return Schema(str(path), problem=f"cannot read CRD schema {path}: {error}")
         if not isinstance(document, dict):
             return Schema(str(path), problem=f"CRD schema {path} is not a JSON object")
+        return self._crd_schema(str(path), document)
+
+    def _crd_schema(self, source: str, document: dict[str, Any]) -> Schema:
         prepared = prepare_crd_schema(document, self.loose)
 
         def build() -> Validator:
@@ -260,4 +279,4 @@ class SchemaStore:
 
             return Draft4Validator(prepared)
 
-        return Schema(str(path), build)
+        return Schema(source, build)
