@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .errors import CompileError, Diagnostic, promote_warnings, raise_if_errors
+from .errors import CompileError, Diagnostic, UsageError, promote_warnings, raise_if_errors
 from .gcpause import cycle_collection_paused
 from .gitops import gitops_tree
 from .kinds import Role, kind_spec
@@ -14,7 +14,7 @@ from .kurator.inventory import INVENTORY_KINDS, KuratorFleet, build_inventory
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
 from .overlay.stage import OverlayStage
-from .placement import ResourcePlacement, resolve_placement
+from .placement import History, ResourcePlacement, resolve_placement
 from .render import ClusterObject, render_tree
 from .sources import Sources
 from .stack import (
@@ -36,6 +36,7 @@ class Compilation:
     placements: list[ResourcePlacement]
     tree: FileTree
     warnings: list[Diagnostic] = field(default_factory=list)
+    lock: bytes = b""  # the placement lock this compilation's placements make
 
 
 def load_documents(sources: Sources) -> list[Document]:
@@ -241,7 +242,8 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     fleet = replace(placed_by_policies, resources=(*placed_by_policies.resources, *pinned))
     raise_if_errors(fleet_diagnostics(fleet))
     check_only_cluster(fleet, options)
-    placements, diagnostics = resolve_placement(placed_by_policies)
+    history, lock_warnings = _history(sources, fleet, options)
+    placements, diagnostics = resolve_placement(placed_by_policies, history)
     placements = [*placements, *expansion.pinned]
     if fleet.document.data["spec"].get("followWorkloads", True):
         placements, diagnostics = _follow(placements, diagnostics)
@@ -253,7 +255,29 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     diagnostics = [*stack_warnings, *diagnostics, *found, *consistency_checks(placements)]
     diagnostics = promote_warnings(diagnostics, options.strict)
     raise_if_errors(diagnostics)
-    return Analysis(fleet, placements, stage, diagnostics)
+    # a bad lock never blocks a run, not even with --strict: it only means scheduling afresh
+    return Analysis(fleet, placements, stage, [*diagnostics, *lock_warnings])
+
+
+def _history(sources: Sources, fleet: Fleet, options: Options) -> tuple[History, list[Diagnostic]]:
+    """The placement lock's previous results and the reschedules asked for."""
+    from .lock import read_lock
+
+    lock = sources.lock
+    entries, warnings = (
+        read_lock(lock.text, lock.path, fleet.name) if lock is not None else ({}, [])
+    )
+    objects: set[str] = set()
+    for wanted in options.reschedule_objects:
+        if len(wanted.split("/")) not in (2, 3):
+            raise UsageError(
+                f"--reschedule-object takes KIND/NAMESPACE/NAME or KIND/NAME, not {wanted!r}"
+            )
+        found = {str(r.key) for r in fleet.resources if r.key.matches(wanted)}
+        if not found:
+            raise UsageError(f"--reschedule-object: no input object {wanted!r}")
+        objects |= found
+    return History(entries, options.reschedule, frozenset(objects)), warnings
 
 
 def _follow(
@@ -354,4 +378,7 @@ def _compile(
     if checker is not None:
         warnings.extend(checker.finish(options))
     tree.update(gitops_tree(fleet, sources.fleet.path, options))
-    return Compilation(fleet, analysis.placements, tree, warnings)
+    from .lock import render_lock
+
+    lock = render_lock(fleet.name, analysis.placements)
+    return Compilation(fleet, analysis.placements, tree, warnings, lock)

@@ -17,6 +17,8 @@ class Options:
     validate_output: bool = True  # check every emitted object against its cluster's schemas
     loose: bool = False  # unknown fields in emitted objects are allowed
     crd_schemas: tuple[Path, ...] = ()  # kubeconform-layout folders of custom resource schemas
+    reschedule: bool = False  # every object in Fresh mode, as Karmada's WorkloadRebalancer
+    reschedule_objects: tuple[str, ...] = ()  # KIND/NAMESPACE/NAME: only these, Fresh mode
 
     def wants(self, cluster: str, position: int) -> bool:
         """Whether this run renders `cluster`, the `position`-th in name order (from 0)."""

@@ -16,7 +16,8 @@ FLEETS = sorted((REPO / "fleets").glob("*.yaml")) + sorted((REPO / "fleets/seed"
 def test_fleet_output_tree(fleet: Path, tmp_path: Path, snapshot: SnapshotAssertion) -> None:
     out = tmp_path / "out"
     strict = ["--strict"] if fleet.parent.name != "seed" else []  # seed warnings are expected
-    result = run_cli("build", *strict, fleet, "-o", out, "--root", REPO)
+    lock = tmp_path / "fleet.lock.json"
+    result = run_cli("build", *strict, fleet, "-o", out, "--root", REPO, "--lock", lock)
     assert result.exit_code == 0, result.output
     tree = {path: data.decode("utf-8") for path, data in tree_of(out).items()}
     tree["(warnings on stderr)"] = "\n".join(

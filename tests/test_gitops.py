@@ -31,7 +31,16 @@ def _canonical(objects: list[Any]) -> list[str]:
 @pytest.fixture(scope="module")
 def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "rendered"
-    result = run_cli("build", REPO / "fleets" / "demo.yaml", "-o", out, "--root", REPO)
+    result = run_cli(
+        "build",
+        REPO / "fleets" / "demo.yaml",
+        "-o",
+        out,
+        "--root",
+        REPO,
+        "--lock",
+        out.parent / "demo.lock.json",
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -136,7 +145,15 @@ def test_flux_generated_kustomization_yields_the_objects(
 def test_build_with_kustomization_is_buildable(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_cli(
-        "build", "--kustomization", REPO / "fleets/demo.yaml", "-o", out, "--root", REPO
+        "build",
+        "--kustomization",
+        REPO / "fleets/demo.yaml",
+        "-o",
+        out,
+        "--root",
+        REPO,
+        "--lock",
+        tmp_path / "demo.lock.json",
     )
     assert result.exit_code == 0, result.output
     for folder in sorted((out / "clusters").iterdir()):
