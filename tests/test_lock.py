@@ -1,0 +1,187 @@
+"""The placement lock on the command line: written by build, read by every command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import REPO, copy_demo, run_cli
+
+GUANGZHOU = """\
+    - name: cluster-guangzhou
+      labels: {region: south-china, environment: production}
+      provider: huaweicloud
+      region: cn-south-1
+      zones: [cn-south-1a]
+      capacity: {cpu: "128", memory: 512Gi, pods: "110"}
+  defaults:
+"""
+
+
+def _demo(tmp_path: Path) -> Path:
+    """A copy of the demo repository with its committed lock; returns the fleet file."""
+    return copy_demo(tmp_path / "repo") / "fleets" / "demo.yaml"
+
+
+def _add_guangzhou(fleet: Path) -> None:
+    fleet.write_text(fleet.read_text().replace("  defaults:\n", GUANGZHOU, 1))
+
+
+def test_the_committed_demo_lock_is_what_build_writes(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    lock = fleet.with_name("demo.lock.json")
+    assert lock.read_bytes() == (REPO / "fleets/demo.lock.json").read_bytes()
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "placement lock written" not in result.stderr  # untouched: already these bytes
+    assert lock.read_bytes() == (REPO / "fleets/demo.lock.json").read_bytes()
+    check = run_cli("check", fleet, "-o", tmp_path / "out")
+    assert check.exit_code == 0, check.output
+
+
+def test_build_writes_the_lock_next_to_the_fleet(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    lock = fleet.with_name("demo.lock.json")
+    lock.unlink()
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "placement lock written:" in result.stderr
+    data = json.loads(lock.read_text())
+    assert (data["kind"], data["fleet"]) == ("PlacementLock", "demo")
+    reports = data["objects"]["Deployment.apps/shop/reports"]
+    assert reports["clusters"] == [["cluster-beijing", 13], ["cluster-shanghai", 7]]
+    assert reports["replicas"] == 20
+    assert lock.read_bytes() == (REPO / "fleets/demo.lock.json").read_bytes()
+
+
+def test_adding_a_cluster_moves_nothing_until_asked(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    _add_guangzhou(fleet)
+    out = tmp_path / "out"
+    plan = run_cli("plan", fleet)
+    assert plan.exit_code == 0, plan.output
+    assert "cluster-beijing=13 cluster-shanghai=7" in plan.stdout
+    assert "move between clusters" not in plan.stdout
+    assert run_cli("build", fleet, "-o", out).exit_code == 0
+    reports = out / "clusters/cluster-shanghai/deployment.apps_shop_reports.yaml"
+    assert "replicas: 7" in reports.read_text()
+    render = run_cli("render", fleet, "--cluster", "cluster-shanghai")
+    assert "name: reports" in render.stdout
+    asked = run_cli("plan", fleet, "--reschedule-object", "Deployment/shop/reports")
+    assert asked.exit_code == 0, asked.output
+    assert (
+        "  Deployment.apps/shop/reports: cluster-beijing 13 -> 0, cluster-guangzhou 0 -> 20, "
+        "cluster-shanghai 7 -> 0 (a reschedule was asked for)"
+    ) in asked.stdout
+    moved = run_cli("build", fleet, "-o", out, "--reschedule-object", "deployment/shop/reports")
+    assert moved.exit_code == 0, moved.output
+    assert not reports.exists()
+    assert "placement lock written" in moved.stderr
+
+
+def test_diff_shows_moves(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    out = tmp_path / "before"
+    assert run_cli("build", fleet, "-o", out).exit_code == 0
+    _add_guangzhou(fleet)
+    result = run_cli("diff", fleet, "--against", out, "--reschedule-object", "x/y")
+    assert result.exit_code == 2  # diff has no --reschedule-object
+    shown = run_cli("plan", fleet, "--reschedule")
+    assert "(a reschedule was asked for)" in shown.stdout
+    assert run_cli("build", fleet, "-o", tmp_path / "after", "--reschedule").exit_code == 0
+    diff = run_cli("diff", fleet, "--against", out)
+    assert diff.exit_code == 1
+    assert diff.stdout.endswith(
+        "replicas that move between clusters:\n"
+        "  Deployment.apps shop/reports: cluster-beijing 13 -> 0, cluster-guangzhou 0 -> 20, "
+        "cluster-shanghai 7 -> 0\n"
+    )
+
+
+def test_check_fails_on_a_stale_lock(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    out = tmp_path / "out"
+    assert run_cli("build", fleet, "-o", out).exit_code == 0
+    lock = fleet.with_name("demo.lock.json")
+    lock.write_text(lock.read_text().replace('"fleet": "demo"', '"fleet": "other"'))
+    check = run_cli("check", fleet, "-o", out)
+    assert check.exit_code == 1
+    assert f"changed: {lock}" in check.stdout
+    assert check.stderr == (
+        f"placement lock {lock} is not what `kurator-compile build` would write; run it and "
+        "commit the lock\n"
+    )
+    lock.unlink()
+    missing = run_cli("check", fleet, "-o", out)
+    assert missing.exit_code == 1
+    assert f"added: {lock}" in missing.stdout
+
+
+def test_a_malformed_lock_is_reported_with_its_position_and_rewritten(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    lock = fleet.with_name("demo.lock.json")
+    lock.write_text('{"apiVersion": "compile.kurator.dev/v1alpha1",\n  "objects": [1,,]}\n')
+    result = run_cli("build", "--strict", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert (
+        "fleets/demo.lock.json:2:17: warning: placement lock: not valid JSON (Expecting value); "
+        "every object is scheduled afresh"
+    ) in result.stderr
+    assert lock.read_bytes() == (REPO / "fleets/demo.lock.json").read_bytes()
+
+
+def test_a_lock_of_another_fleet_is_ignored(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    lock = fleet.with_name("demo.lock.json")
+    lock.write_text(lock.read_text().replace('"fleet": "demo"', '"fleet": "other"'))
+    result = run_cli("plan", fleet)
+    assert result.exit_code == 0, result.output
+    assert (
+        "fleets/demo.lock.json:1:48: warning: placement lock: written for fleet 'other', not "
+        "'demo'; every object is scheduled afresh (at /fleet)"
+    ) in result.stderr
+
+
+def test_a_hand_edited_entry_is_scheduled_afresh(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    _add_guangzhou(fleet)
+    lock = fleet.with_name("demo.lock.json")
+    text = lock.read_text()
+    lock.write_text(text.replace('["cluster-shanghai", 7]]', '["cluster-shanghai", 8]]', 1))
+    result = run_cli("plan", fleet)
+    assert result.exit_code == 0, result.output
+    assert (
+        "fleets/demo.lock.json:5:3: warning: placement lock: Deployment.apps/shop/reports was "
+        "edited by hand (its digest does not match); it is scheduled afresh "
+        "(at /objects/Deployment.apps~1shop~1reports)"
+    ) in result.stderr
+    assert "cluster-guangzhou=20" in result.stdout  # a fresh schedule picks the new cluster
+
+
+def test_an_unknown_object_to_reschedule_is_an_error(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    result = run_cli("build", fleet, "-o", tmp_path / "out", "--reschedule-object", "Job/x/y")
+    assert result.exit_code == 2
+    assert result.stderr == "error: --reschedule-object: no input object 'Job/x/y'\n"
+    bad = run_cli("plan", fleet, "--reschedule-object", "reports")
+    assert bad.exit_code == 2
+    assert bad.stderr == (
+        "error: --reschedule-object takes KIND/NAMESPACE/NAME or KIND/NAME, not 'reports'\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_build_writes_no_lock(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    lock = fleet.with_name("demo.lock.json")
+    lock.unlink()
+    fleet.write_text(fleet.read_text().replace("name: demo", "name: Demo", 1))
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert not lock.exists()
+
+
+def test_tests_leave_no_lock_in_the_repository() -> None:
+    assert sorted(p.relative_to(REPO).as_posix() for p in REPO.glob("fleets/**/*.lock.json")) == [
+        "fleets/demo.lock.json"
+    ]
