@@ -394,10 +394,12 @@ def check(
                 click.echo(f"{output} is up to date ({len(result.tree)} files)", err=True)
             return
         if lock_stale:
-            click.echo(f"{'added' if lock is None else 'changed'}: {sources.lock_path}")
+            assert sources.lock_path is not None
+            shown = os.path.relpath(sources.lock_path)
+            click.echo(f"{'added' if lock is None else 'changed'}: {shown}")
             click.echo(
-                f"placement lock {sources.lock_path} is not what `kurator-compile build` "
-                "would write; run it and commit the lock",
+                f"placement lock {shown} is not what `kurator-compile build` would write; run "
+                "it and commit the lock",
                 err=True,
             )
         if not drift:
