@@ -44,12 +44,20 @@ def _entry_digest(fields: Mapping[str, Any]) -> str:
     return digest({k: v for k, v in fields.items() if k != "digest"})
 
 
-def _fields(locked: Locked) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "clusters": [[name, count] for name, count in locked.clusters],
-        "placement": locked.placement,
-        "replicas": locked.replicas,
-    }
+def _fields(locked: Locked, sets: dict[str, list[str]]) -> dict[str, Any]:
+    """An entry; a result with the same count everywhere (copies: Duplicated objects and
+    non-workloads, often on every cluster) names a shared cluster list in `sets`."""
+    counts = {count for _, count in locked.clusters}
+    fields: dict[str, Any]
+    if len(counts) == 1 and len(locked.clusters) > 1:
+        names = [name for name, _ in locked.clusters]
+        key = digest(names)
+        sets[key] = names
+        fields = {"copies": key, "each": counts.pop()}
+    else:
+        fields = {"clusters": [[name, count] for name, count in locked.clusters]}
+    fields["placement"] = locked.placement
+    fields["replicas"] = locked.replicas
     if locked.term is not None:
         fields["term"] = locked.term
         fields["termDigest"] = locked.term_digest
@@ -62,9 +70,18 @@ def render_lock(fleet_name: str, placements: Sequence[ResourcePlacement]) -> byt
     entries = sorted((str(p.resource.key), p.locked) for p in placements if p.locked is not None)
     head = json.dumps({"apiVersion": API_VERSION, "fleet": fleet_name, "kind": KIND})
     lines = [head[:-1] + ', "objects": {']
+    sets: dict[str, list[str]] = {}
+    rendered: dict[int, str] = {}  # placements placed alike share their Locked value
     for number, (key, locked) in enumerate(entries):
         comma = "," if number < len(entries) - 1 else ""
-        lines.append(f"  {json.dumps(key)}: {json.dumps(_fields(locked), sort_keys=True)}{comma}")
+        text = rendered.get(id(locked))
+        if text is None:
+            text = rendered[id(locked)] = json.dumps(_fields(locked, sets), sort_keys=True)
+        lines.append(f"  {json.dumps(key)}: {text}{comma}")
+    lines.append('}, "clusterSets": {')
+    for number, (key, names) in enumerate(sorted(sets.items())):
+        comma = "," if number < len(sets) - 1 else ""
+        lines.append(f"  {json.dumps(key)}: {json.dumps(names)}{comma}")
     lines.append("}}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -98,12 +115,75 @@ class _Reader:
         )
         self.warnings.append(Diagnostic.warning(f"placement lock: {message}", location))
 
-    def entry(self, key: str, raw: object) -> Locked | None:
+    def sets(self, raw: object) -> dict[str, tuple[str, ...]]:
+        """The shared cluster lists; one edited by hand is left out (its users with it)."""
+        found: dict[str, tuple[str, ...]] = {}
+        for key, names in (raw if isinstance(raw, dict) else {}).items():
+            if (
+                isinstance(names, list)
+                and all(isinstance(name, str) for name in names)
+                and len(set(names)) == len(names)
+                and digest(names) == key
+            ):
+                found[key] = tuple(names)
+            else:
+                pointer = "/clusterSets/" + key.replace("~", "~0").replace("/", "~1")
+                self.warn(
+                    f"cluster set {key} was edited by hand; its objects are scheduled afresh",
+                    pointer,
+                )
+        return found
+
+    def entry(
+        self,
+        key: str,
+        raw: object,
+        sets: Mapping[str, tuple[str, ...]],
+        copies: dict[tuple[str, int], tuple[tuple[str, int], ...]],
+    ) -> Locked | None:
         pointer = "/objects/" + key.replace("~", "~0").replace("/", "~1")
         again = "; it is scheduled afresh"
         if not isinstance(raw, dict):
             self.warn(f"entry for {key} is not an object{again}", pointer)
             return None
+        pairs = self.pairs(key, raw, pointer, sets, copies)
+        if pairs is None:
+            return None
+        replicas, placement = raw.get("replicas"), raw.get("placement")
+        term, term_digest = raw.get("term"), raw.get("termDigest")
+        if (
+            type(replicas) is not int
+            or not isinstance(placement, str)
+            or not isinstance(term, str | None)
+            or not isinstance(term_digest, str | None)
+        ):
+            self.warn(f"{key}: replicas, placement or term is missing or mistyped{again}", pointer)
+            return None
+        if raw.get("digest") != _entry_digest(raw):
+            self.warn(f"{key} was edited by hand (its digest does not match){again}", pointer)
+            return None
+        return Locked(pairs, replicas, placement, term, term_digest)
+
+    def pairs(
+        self,
+        key: str,
+        raw: dict[str, Any],
+        pointer: str,
+        sets: Mapping[str, tuple[str, ...]],
+        copies: dict[tuple[str, int], tuple[tuple[str, int], ...]],
+    ) -> tuple[tuple[str, int], ...] | None:
+        """The entry's (cluster, replicas) pairs in stored order, shared between entries
+        that name the same cluster set with the same count."""
+        again = "; it is scheduled afresh"
+        if "copies" in raw:
+            each, names = raw.get("each"), sets.get(str(raw.get("copies")))
+            if names is None or type(each) is not int or each < 0:
+                self.warn(f"{key}: copies must name a cluster set, each a count{again}", pointer)
+                return None
+            found = copies.get((str(raw["copies"]), each))
+            if found is None:
+                found = copies[(str(raw["copies"]), each)] = tuple((n, each) for n in names)
+            return found
         clusters = raw.get("clusters")
         pairs: list[tuple[str, int]] = []
         for pair in clusters if isinstance(clusters, list) else [None]:
@@ -120,20 +200,10 @@ class _Reader:
                 )
                 return None
             pairs.append((pair[0], pair[1]))
-        replicas, placement = raw.get("replicas"), raw.get("placement")
-        term, term_digest = raw.get("term"), raw.get("termDigest")
-        if (
-            type(replicas) is not int
-            or not isinstance(placement, str)
-            or not isinstance(term, str | None)
-            or not isinstance(term_digest, str | None)
-        ):
-            self.warn(f"{key}: replicas, placement or term is missing or mistyped{again}", pointer)
+        if len({name for name, _ in pairs}) != len(pairs):
+            self.warn(f"{key} names a cluster twice{again}", pointer + "/clusters")
             return None
-        if raw.get("digest") != _entry_digest(raw) or len({n for n, _ in pairs}) != len(pairs):
-            self.warn(f"{key} was edited by hand (its digest does not match){again}", pointer)
-            return None
-        return Locked(tuple(pairs), replicas, placement, term, term_digest)
+        return tuple(pairs)
 
 
 def read_lock(
@@ -169,8 +239,10 @@ def read_lock(
             reader.warn(f"{message}; every object is scheduled afresh", f"/{field}")
             return {}, reader.warnings
     entries: dict[str, Locked] = {}
+    sets = reader.sets(data.get("clusterSets"))
+    copies: dict[tuple[str, int], tuple[tuple[str, int], ...]] = {}
     for key, raw in data["objects"].items():
-        locked = reader.entry(key, raw)
+        locked = reader.entry(key, raw, sets, copies)
         if locked is not None:
             entries[key] = locked
     return entries, reader.warnings

@@ -85,9 +85,9 @@ class ResourcePlacement:
     order: tuple[str, ...] = ()
     # What the placement lock records for this object (None: not scheduled by a policy).
     locked: Locked | None = None
-    # The previous result from the lock, and why the object was scheduled again from it
-    # (None: kept as it was, or no previous result).
-    before: Mapping[str, int] | None = None
+    # The previous result from the lock (stored order), and why the object was scheduled
+    # again from it (None: kept as it was, or no previous result).
+    before: tuple[tuple[str, int], ...] | None = None
     why: str | None = None
 
     @property
@@ -268,6 +268,7 @@ class _Resolver:
         self.history = history or History()
         self.cluster_names = frozenset(c.name for c in fleet.clusters)
         self.digests: dict[int, PlacementDigest] = {}
+        self.stored: dict[int, Any] = {}
         self.scheduler = FleetScheduler(fleet.clusters)
         self.specs = [parse_placement(p.spec.get("placement")) for p in fleet.policies]
         # per policy number, read once (these are properties that compute)
@@ -398,8 +399,8 @@ class _Resolver:
             dropped=result.dropped,
             trace=trace,
             order=result.order,
-            locked=_locked(result, workload, digest),
-            before=dict(locked.clusters) if locked is not None else None,
+            locked=_locked(result, workload, digest, self.stored),
+            before=locked.clusters if locked is not None else None,
             why=why,
         )
 
@@ -432,14 +433,21 @@ def _kept(locked: Locked, spec: PlacementSpec) -> Result:
     return Result(MappingProxyType(dict(sorted(clusters))), term, (), None, 1, order)
 
 
-def _locked(result: Result, workload: Workload, digest: PlacementDigest) -> Locked | None:
+def _locked(
+    result: Result, workload: Workload, digest: PlacementDigest, stored: dict[int, Any]
+) -> Locked | None:
     """What the lock records: the result in stored order (non-workloads with 0, as Karmada
-    stores them), the object's replica count and the placement it was computed from."""
+    stores them), the object's replica count and the placement it was computed from.
+    `stored` keeps each result's pairs by identity: objects placed alike share them."""
     replicas = result.replicas
     if replicas is None:
         return None
-    names = result.order or tuple(sorted(replicas))
-    clusters = tuple((name, replicas[name] or 0) for name in names)
+    found = stored.get(id(replicas))
+    if found is None or found[1] != result.order:
+        names = result.order or tuple(sorted(replicas))
+        pairs = tuple((name, replicas[name] or 0) for name in names)
+        found = stored[id(replicas)] = (replicas, result.order, pairs)
+    clusters = found[2]
     term = result.term.name if result.term is not None else None
     term_digest = digest.terms.get(term) if term is not None else None
     return Locked(clusters, workload.replicas, digest.rest, term, term_digest)
@@ -448,10 +456,11 @@ def _locked(result: Result, workload: Workload, digest: PlacementDigest) -> Lock
 def replica_changes(placement: ResourcePlacement) -> list[tuple[str, int, int]]:
     """(cluster, replicas before, replicas now) for every cluster whose replica count the
     placement changed against the lock, by name; empty for non-workloads."""
-    before = placement.before
-    if before is None or placement.locked is None:
+    if placement.before is None or placement.locked is None:
         return []
-    now = dict(placement.locked.clusters)
+    if placement.before == placement.locked.clusters:
+        return []
+    before, now = dict(placement.before), dict(placement.locked.clusters)
     if not any(now.values()) and not any(before.values()):
         return []  # a non-workload: copies, no replicas
     return [

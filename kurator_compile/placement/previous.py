@@ -22,6 +22,7 @@ from .spec import DUPLICATED, PlacementSpec
 from .workload import Workload
 
 __all__ = [
+    "Facts",
     "History",
     "Locked",
     "PlacementDigest",
@@ -60,9 +61,31 @@ class History:
     entries: Mapping[str, Locked] = field(default_factory=dict)
     everything: bool = False
     objects: Set[str] = frozenset()
+    # Facts per previous result, by identity: objects placed alike share one (a
+    # thousand-cluster list of copies is read once, not once per object).
+    _facts: dict[int, tuple[tuple[tuple[str, int], ...], Facts]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def asked(self, key: str) -> bool:
         return self.everything or key in self.objects
+
+    def facts(self, clusters: tuple[tuple[str, int], ...]) -> Facts:
+        found = self._facts.get(id(clusters))
+        if found is None:
+            counts = [count for _, count in clusters]
+            facts = Facts(sum(counts), frozenset(counts), frozenset(n for n, _ in clusters))
+            found = self._facts[id(clusters)] = (clusters, facts)
+        return found[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the rescheduling rules ask of a previous result."""
+
+    total: int
+    counts: frozenset[int]
+    names: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,19 +129,19 @@ def why_again(
     """Why Karmada would schedule this object again, or None when it keeps `locked`."""
     if _placement_changed(locked, now, spec):
         return PLACEMENT_CHANGED
-    counts = [count for _, count in locked.clusters]
+    facts = history.facts(locked.clusters)
     if spec.has_replica_scheduling:
         if spec.scheduling_type == DUPLICATED:
-            if any(count != workload.replicas for count in counts):
+            if facts.counts - {workload.replicas}:
                 return f"{REPLICAS_CHANGED} ({locked.replicas} -> {workload.replicas})"
-        elif sum(counts) != workload.replicas:
-            return f"{REPLICAS_CHANGED} ({sum(counts)} -> {workload.replicas})"
+        elif facts.total != workload.replicas:
+            return f"{REPLICAS_CHANGED} ({facts.total} -> {workload.replicas})"
     if history.asked(key):
         return "a reschedule was asked for"
     if not workload.is_workload or spec.strategy == DUPLICATED:
         return "Duplicated objects and non-workloads are scheduled every time"
-    gone = [name for name, _ in locked.clusters if name not in clusters]
-    if gone:
+    if not facts.names <= clusters:
+        gone = [name for name, _ in locked.clusters if name not in clusters]
         return f"{', '.join(gone)} left the fleet"
     return None
 

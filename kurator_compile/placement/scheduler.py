@@ -298,6 +298,8 @@ class FleetScheduler:
         self._results: dict[_Key, Result] = {}
         self._traits: dict[int, tuple[bool, bool]] = {}
         self._searches = GroupSearches()  # region spread searches, shared by all objects
+        self._contained: dict[tuple[int, int], bool] = {}
+        self._kept_alive: list[object] = []
 
     def schedule(
         self, key: int, placement: PlacementSpec, workload: Workload, descending: bool
@@ -335,8 +337,7 @@ class FleetScheduler:
         copies = placement.strategy == DUPLICATED or not workload.is_workload
         if copies and (not placement.spread or placement.ignore_spread):
             fresh = self.schedule(key, placement, workload, descending)
-            names = {name for name, _ in previous.clusters}
-            if fresh.replicas is not None and names <= fresh.replicas.keys():
+            if fresh.replicas is not None and self._within(previous.clusters, fresh.replicas):
                 same_term = placement.cluster_affinities is None or (
                     not previous.fresh
                     and fresh.term is not None
@@ -345,6 +346,17 @@ class FleetScheduler:
                 if same_term:
                     return fresh
         return Result.of(self.trace(key, placement, workload, descending, previous))
+
+    def _within(self, clusters: Previous, result: Mapping[str, int | None]) -> bool:
+        """Every previous cluster is in `result` (asked once per pair: objects placed alike
+        share both, a thousand-cluster previous result included)."""
+        pair = (id(clusters), id(result))
+        found = self._contained.get(pair)
+        if found is None:
+            found = all(name in result for name, _ in clusters)
+            self._contained[pair] = found
+            self._kept_alive.append((clusters, result))  # the ids stay theirs
+        return found
 
     def trace(
         self,
