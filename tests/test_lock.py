@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from kurator_compile.lock import read_lock
+
 from .conftest import REPO, copy_demo, run_cli
 
 GUANGZHOU = """\
@@ -188,4 +190,96 @@ def test_a_failed_build_writes_no_lock(tmp_path: Path) -> None:
 def test_tests_leave_no_lock_in_the_repository() -> None:
     assert sorted(p.relative_to(REPO).as_posix() for p in REPO.glob("fleets/**/*.lock.json")) == [
         "fleets/demo.lock.json"
+    ]
+
+
+def _read(text: str) -> list[str]:
+    _, warnings = read_lock(text, "fleets/demo.lock.json", "demo")
+    return [w.render() for w in warnings]
+
+
+DEMO_LOCK = (REPO / "fleets/demo.lock.json").read_text()
+WEB = '"Deployment.apps/shop/web": {"copies": "e15362f603008989"'
+
+
+def test_the_demo_lock_reads_without_warnings() -> None:
+    entries, warnings = read_lock(DEMO_LOCK, "fleets/demo.lock.json", "demo")
+    assert not warnings
+    assert entries["Deployment.apps/shop/web"].clusters == (
+        ("cluster-beijing", 2),
+        ("cluster-hangzhou", 2),
+        ("cluster-shanghai", 2),
+    )
+
+
+def test_a_lock_that_is_not_a_placement_lock() -> None:
+    assert _read('{"kind": "Fleet"}\n') == [
+        "fleets/demo.lock.json:1:1: warning: placement lock: not a PlacementLock with an "
+        "objects map; every object is scheduled afresh"
+    ]
+
+
+def test_a_lock_of_another_format_version() -> None:
+    text = DEMO_LOCK.replace("compile.kurator.dev/v1alpha1", "compile.kurator.dev/v9", 1)
+    assert _read(text) == [
+        "fleets/demo.lock.json:1:2: warning: placement lock: apiVersion "
+        "'compile.kurator.dev/v9' is not compile.kurator.dev/v1alpha1; every object is "
+        "scheduled afresh (at /apiVersion)"
+    ]
+
+
+def test_an_entry_that_is_not_an_object() -> None:
+    text = DEMO_LOCK.replace(WEB, '"Deployment.apps/shop/web": [1], "x": {"copies": "1"', 1)
+    assert _read(text)[0] == (
+        "fleets/demo.lock.json:6:3: warning: placement lock: entry for "
+        "Deployment.apps/shop/web is not an object; it is scheduled afresh "
+        "(at /objects/Deployment.apps~1shop~1web)"
+    )
+
+
+def test_clusters_that_are_not_pairs() -> None:
+    text = DEMO_LOCK.replace('[["cluster-beijing", 7], ', '[["cluster-beijing"], ', 1)
+    assert _read(text) == [
+        "fleets/demo.lock.json:4:32: warning: placement lock: Deployment.apps/shop/api: "
+        "clusters must be a list of [cluster, replicas] pairs; it is scheduled afresh "
+        "(at /objects/Deployment.apps~1shop~1api/clusters)"
+    ]
+
+
+def test_a_cluster_named_twice() -> None:
+    text = DEMO_LOCK.replace('[["cluster-beijing", 7], ', '[["cluster-shanghai", 7], ', 1)
+    assert _read(text) == [
+        "fleets/demo.lock.json:4:32: warning: placement lock: Deployment.apps/shop/api names "
+        "a cluster twice; it is scheduled afresh (at /objects/Deployment.apps~1shop~1api/clusters)"
+    ]
+
+
+def test_a_mistyped_entry() -> None:
+    text = DEMO_LOCK.replace('"replicas": 10}', '"replicas": "10"}', 1)
+    assert _read(text) == [
+        "fleets/demo.lock.json:4:3: warning: placement lock: Deployment.apps/shop/api: "
+        "replicas, placement or term is missing or mistyped; it is scheduled afresh "
+        "(at /objects/Deployment.apps~1shop~1api)"
+    ]
+
+
+def test_copies_of_an_unknown_cluster_set() -> None:
+    text = DEMO_LOCK.replace(WEB, '"Deployment.apps/shop/web": {"copies": "0000000000000000"', 1)
+    assert _read(text) == [
+        "fleets/demo.lock.json:6:3: warning: placement lock: Deployment.apps/shop/web: copies "
+        "must name a cluster set, each a count; it is scheduled afresh "
+        "(at /objects/Deployment.apps~1shop~1web)"
+    ]
+
+
+def test_a_cluster_set_edited_by_hand() -> None:
+    text = DEMO_LOCK.replace(
+        '["cluster-beijing", "cluster-hangzhou", "cluster-shanghai"]', '["cluster-beijing"]', 1
+    )
+    assert _read(text) == [
+        "fleets/demo.lock.json:10:3: warning: placement lock: cluster set e15362f603008989 "
+        "was edited by hand; its objects are scheduled afresh (at /clusterSets/e15362f603008989)",
+        "fleets/demo.lock.json:6:3: warning: placement lock: Deployment.apps/shop/web: copies "
+        "must name a cluster set, each a count; it is scheduled afresh "
+        "(at /objects/Deployment.apps~1shop~1web)",
     ]
