@@ -68,14 +68,33 @@ def test_adding_a_cluster_moves_nothing_until_asked(tmp_path: Path) -> None:
     assert run_cli("build", fleet, "-o", out).exit_code == 0
     reports = out / "clusters/cluster-shanghai/deployment.apps_shop_reports.yaml"
     assert "replicas: 7" in reports.read_text()
+    lock = fleet.with_name("demo.lock.json")
+    written = lock.read_bytes()
     render = run_cli("render", fleet, "--cluster", "cluster-shanghai")
     assert "name: reports" in render.stdout
+    assert lock.read_bytes() == written  # render, as the Argo CD plugin, only reads it
     asked = run_cli("plan", fleet, "--reschedule-object", "Deployment/shop/reports")
     assert asked.exit_code == 0, asked.output
     assert (
         "  Deployment.apps/shop/reports: cluster-beijing 13 -> 0, cluster-guangzhou 0 -> 20, "
         "cluster-shanghai 7 -> 0 (a reschedule was asked for)"
     ) in asked.stdout
+    markdown = run_cli("plan", fleet, "--format", "markdown", "--reschedule")
+    assert markdown.stdout.endswith(
+        "#### Replicas that move between clusters (against the placement lock)\n\n"
+        "- `Deployment.apps/shop/reports`: cluster-beijing 13 -> 0, cluster-guangzhou 0 -> 20, "
+        "cluster-shanghai 7 -> 0 (a reschedule was asked for)\n"
+    )
+    as_json = run_cli("plan", fleet, "--format", "json", "--reschedule")
+    [entry] = [o for o in json.loads(as_json.stdout)["objects"] if o["name"] == "reports"]
+    assert entry["moves"] == {
+        "clusters": {
+            "cluster-beijing": [13, 0],
+            "cluster-guangzhou": [0, 20],
+            "cluster-shanghai": [7, 0],
+        },
+        "why": "a reschedule was asked for",
+    }
     moved = run_cli("build", fleet, "-o", out, "--reschedule-object", "deployment/shop/reports")
     assert moved.exit_code == 0, moved.output
     assert not reports.exists()
