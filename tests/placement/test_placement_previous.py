@@ -175,3 +175,31 @@ def test_a_changed_placement_reschedules_from_the_previous_result() -> None:
     assert dict(again[0].replicas) == {"a": 3, "b": 3}
     assert again[0].why == "its placement changed"
     assert not diagnostics  # its own placement changed: no surprise to warn about
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    pods=st.lists(st.one_of(st.none(), st.integers(0, 12)), min_size=1, max_size=6),
+    aggregated=st.booleans(),
+    first=st.integers(1, 12),
+    more=st.integers(1, 12),
+)
+def test_a_scaled_up_workload_keeps_every_replica_it_runs(
+    pods: list[int | None], aggregated: bool, first: int, more: int
+) -> None:
+    """The whole pipeline: a cluster keeps its capacity, so it keeps its replicas."""
+    clusters = [
+        cluster(f"c{i}", capacity={} if p is None else {"pods": str(p)}) for i, p in enumerate(pods)
+    ]
+    the_policy = [policy("p", AGGREGATED if aggregated else DYNAMIC)]
+    before, _ = resolve_placement(fleet(clusters, [deployment("app", first)], the_policy))
+    if before[0].locked is None:
+        return  # not enough capacity for a first schedule: an error, nothing to keep
+    after, _ = resolve_placement(
+        fleet(clusters, [deployment("app", first + more)], the_policy), _history(before)
+    )
+    if after[0].locked is None:
+        return  # not enough free capacity for the extra replicas: an error, as in Karmada
+    now = dict(after[0].replicas)
+    assert all((now.get(name) or 0) >= (count or 0) for name, count in before[0].replicas.items())
+    assert sum(v or 0 for v in now.values()) == first + more
