@@ -256,7 +256,13 @@ def _write_lock(sources: Sources, data: bytes) -> str | None:
 
     path = sources.lock_path
     assert path is not None
-    return os.path.relpath(path) if write_lock(path, data) else None
+    try:
+        return os.path.relpath(path) if write_lock(path, data) else None
+    except OSError as error:
+        raise UsageError(
+            f"cannot write the placement lock {os.path.relpath(path)}: {error.strerror}; the "
+            "output tree was written, the lock was not"
+        ) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

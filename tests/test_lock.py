@@ -302,3 +302,14 @@ def test_a_cluster_set_edited_by_hand() -> None:
         "must name a cluster set, each a count; it is scheduled afresh "
         "(at /objects/Deployment.apps~1shop~1web)",
     ]
+
+
+def test_a_lock_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    fleet = _demo(tmp_path)
+    lock = tmp_path / "missing-folder" / "demo.lock.json"
+    result = run_cli("build", fleet, "-o", tmp_path / "out", "--lock", lock)
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        f"error: cannot write the placement lock {os.path.relpath(lock)}: No such file or "
+        "directory; the output tree was written, the lock was not\n"
+    )
