@@ -8,20 +8,30 @@ Prints the time to place
 * that fleet again where no two clusters declare the same capacity either (the scheduler
   can no longer rank alike clusters as one group);
 * one Deployment with 100,000 replicas over 1,000 clusters, one static weight rule per cluster;
-* the Webster division of that workload alone, and the one-seat-at-a-time reference on it.
+* the Webster division of that workload alone, and the one-seat-at-a-time reference on it;
+* what reading the placement lock costs: the 10,000 workloads placed from their previous
+  results, and the 1,000-cluster build of `benchmarks/run.py` (compiled in memory, no disk
+  writes) with its lock against the same build without one.
 """
 
 from __future__ import annotations
 
 import random
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from kurator_compile.compile import compile_fleet
+from kurator_compile.lock import read_lock
 from kurator_compile.model import Cluster, Fleet, Policy, Resource
-from kurator_compile.placement import resolve_placement
+from kurator_compile.options import Options
+from kurator_compile.placement import History, resolve_placement
 from kurator_compile.placement.webster import allocate_webster_seats
+from kurator_compile.sources import read_sources, with_lock
 from kurator_compile.yamldoc import Document
 
 CLUSTERS = 1_000
@@ -268,6 +278,13 @@ def _best_of(runs: int, work: Callable[[], object]) -> float:
     return best
 
 
+def _cpu(work: Callable[[], object]) -> float:
+    """CPU seconds of this process: steadier than wall time on a shared machine."""
+    start = time.process_time()
+    work()
+    return time.process_time() - start
+
+
 def _naive(n: int, votes: dict[str, int]) -> dict[str, int]:
     seats = dict.fromkeys(votes, 0)
     for _ in range(n):
@@ -316,5 +333,41 @@ def main() -> None:
     )
 
 
+def lock_overhead(mixed: Fleet) -> None:
+    """Placement and a whole build, each with and without the placement lock."""
+    placements, _ = resolve_placement(mixed)
+    entries = {str(p.resource.key): p.locked for p in placements if p.locked is not None}
+    history = History(entries)
+    fresh = again = float("inf")
+    for _ in range(3):
+        fresh = min(fresh, _cpu(lambda: resolve_placement(mixed)))
+        again = min(again, _cpu(lambda: resolve_placement(mixed, history)))
+    print(
+        f"{WORKLOADS:,} workloads x {CLUSTERS:,} clusters from the placement lock (CPU time): "
+        f"{again:.3f} s against {fresh:.3f} s without ({(again / fresh - 1) * 100:+.1f}%)"
+    )
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.synthetic import write_fleet
+
+    with tempfile.TemporaryDirectory() as folder:
+        fleet = write_fleet(Path(folder), CLUSTERS, overlays=True)
+        sources = read_sources(fleet)
+        options = Options()
+        lock = compile_fleet(sources, options).lock
+        locked = with_lock(sources, lock.decode("utf-8"))
+        without = with_it = float("inf")
+        for _ in range(9):  # alternated, best CPU time of each
+            without = min(without, _cpu(lambda: compile_fleet(sources, options)))
+            with_it = min(with_it, _cpu(lambda: compile_fleet(locked, options)))
+        text = lock.decode("utf-8")
+        reading = _best_of(5, lambda: read_lock(text, "lock", "synthetic"))
+        print(
+            f"{CLUSTERS:,}-cluster build (benchmarks/run.py's fleet, in memory, CPU time): "
+            f"{with_it:.3f} s with its {len(lock) // 1024:,} KiB lock against {without:.3f} s "
+            f"without ({(with_it / without - 1) * 100:+.1f}%; reading it {reading * 1000:.1f} ms)"
+        )
+
+
 if __name__ == "__main__":
     main()
+    lock_overhead(_fleet(False))

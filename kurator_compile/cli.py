@@ -22,7 +22,6 @@ from .errors import CompileError, Diagnostic, UsageError, raise_if_errors, short
 if TYPE_CHECKING:
     from .compile import Compilation
     from .emit import StatCache, StateNames
-    from .model import ObjectKey
     from .options import Options
     from .sources import Sources
 
@@ -116,6 +115,12 @@ def _common(func: F) -> F:
         help="Skip checking emitted objects against Kubernetes and CRD schemas.",
     )(func)
     func = click.option(
+        "--lock",
+        "lock_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The placement lock (default: FLEET's name with .lock.json, next to it).",
+    )(func)
+    func = click.option(
         "--allow-outside",
         is_flag=True,
         help="Let resource globs read files outside the repository root.",
@@ -153,10 +158,17 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     return int(index), int(count)
 
 
+def _lock_file() -> Path | None:
+    lock: Path | None = click.get_current_context().params.get("lock_file")
+    return lock
+
+
 def _sources(fleet: str | None, options: Options) -> Sources:
     from .sources import read_sources
 
-    return read_sources(find_fleet(fleet), options.root, options.allow_outside)
+    return read_sources(
+        find_fleet(fleet), options.root, options.allow_outside, lock_file=_lock_file()
+    )
 
 
 def _up_to_date(
@@ -176,7 +188,11 @@ def _up_to_date(
         return False
     try:
         sources = read_sources(
-            find_fleet(fleet), options.root, options.allow_outside, Globs(*cache.globs)
+            find_fleet(fleet),
+            options.root,
+            options.allow_outside,
+            Globs(*cache.globs),
+            _lock_file(),
         )
     except CompileError:
         return False  # the full path reports it, positioned
@@ -231,15 +247,58 @@ def _compile_with(sources: Sources, options: Options, progress: _Progress) -> Co
 
 
 def _compile(fleet: str | None, options: Options, ctx: Context) -> Compilation:
+    return _compile_sources(_sources(fleet, options), options, ctx)
+
+
+def _compile_sources(sources: Sources, options: Options, ctx: Context) -> Compilation:
     from .compile import compile_fleet
 
     progress = _Progress(sys.stderr.isatty() and not ctx.quiet)
     try:
-        result = compile_fleet(_sources(fleet, options), options, progress)
+        result = compile_fleet(sources, options, progress)
     finally:
         progress.finish()
     ctx.warn(result.warnings)
     return result
+
+
+def _rescheduling(func: F) -> F:
+    """`--reschedule` and `--reschedule-object`: Karmada's WorkloadRebalancer, offline."""
+    func = click.option(
+        "--reschedule-object",
+        "reschedule_objects",
+        multiple=True,
+        metavar="KIND/NAMESPACE/NAME",
+        help="Schedule this object afresh (Fresh mode) instead of from the lock; repeatable.",
+    )(func)
+    return click.option(
+        "--reschedule",
+        is_flag=True,
+        help="Schedule every object afresh (Fresh mode) instead of from the placement lock.",
+    )(func)
+
+
+def _asked() -> dict[str, Any]:
+    params = click.get_current_context().params
+    return {
+        "reschedule": bool(params.get("reschedule")),
+        "reschedule_objects": tuple(params.get("reschedule_objects") or ()),
+    }
+
+
+def _write_lock(sources: Sources, data: bytes) -> str | None:
+    """The placement lock, written only after a successful build; where, if it changed."""
+    from .lock import write_lock
+
+    path = sources.lock_path
+    assert path is not None
+    try:
+        return os.path.relpath(path) if write_lock(path, data) else None
+    except OSError as error:
+        raise UsageError(
+            f"cannot write the placement lock {os.path.relpath(path)}: {error.strerror}; the "
+            "output tree was written, the lock was not"
+        ) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -326,6 +385,7 @@ def _warn_foreign(ctx: Context, output: Path, ours: Iterable[str]) -> list[str]:
     is_flag=True,
     help="Exit 1 if anything was written or removed (for pre-commit, like a formatter).",
 )
+@_rescheduling
 @click.pass_obj
 def build(
     ctx: Context,
@@ -345,13 +405,15 @@ def build(
     """Write OUTPUT/clusters/<cluster>/ for every cluster of FLEET."""
     with _exit_codes(ctx):
         from .emit import StatCache, StateNames, write_tree
-        from .sources import code_digest, fingerprint
+        from .sources import code_digest, fingerprint, with_lock
 
         started = time.monotonic()
         shard_of = _parse_shard(shard)
         names = StateNames.for_shard(shard_of)
         output = _output_dir(output, fleet, root)
-        options = _options(root, strict, allow_outside, kustomization=kustomization, shard=shard_of)
+        options = _options(
+            root, strict, allow_outside, kustomization=kustomization, shard=shard_of, **_asked()
+        )
         code = code_digest()
         cache = StatCache.load(output, names)
         if _up_to_date(cache, fleet, options, code, output, names):
@@ -363,10 +425,11 @@ def build(
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
             return
         sources = _sources(fleet, options)
-        inputs = fingerprint(sources, options, code)
         progress = _Progress(sys.stderr.isatty() and not ctx.quiet)
         try:
             result = _compile_with(sources, options, progress)
+            # the inputs of the next build include the placement lock this one writes
+            inputs = fingerprint(with_lock(sources, result.lock.decode("utf-8")), options, code)
             progress.phase(f"writing {len(result.tree)} files")
             report = write_tree(
                 output,
@@ -384,6 +447,7 @@ def build(
             progress.finish()
         ctx.warn(result.warnings)
         foreign = _warn_foreign(ctx, output, result.tree)
+        locked = _write_lock(sources, result.lock)
         if not ctx.quiet:
             from .emit import clusters_of
 
@@ -399,7 +463,9 @@ def build(
                 f"{time.monotonic() - started:.1f} s",
                 err=True,
             )
-        if fail_on_change and (report.written or report.removed):
+            if locked:
+                click.echo(f"placement lock written: {locked}", err=True)
+        if fail_on_change and (report.written or report.removed or locked):
             sys.exit(EXIT_DRIFT)
 
 
@@ -437,7 +503,8 @@ def check(
         options = _options(root, strict, allow_outside, kustomization=kustomization)
         cache = StatCache.load(output)
         if _up_to_date(cache, fleet, options, code_digest(), output, StateNames()):
-            # Inputs and output are exactly as the last build left them: that build's tree.
+            # Inputs (the placement lock among them) and output are exactly as the last build
+            # left them: that build's tree.
             if not ctx.quiet:
                 for line in cache.warnings:
                     click.echo(line, err=True)
@@ -447,14 +514,28 @@ def check(
             if not ctx.quiet:
                 click.echo(f"{output} is up to date ({count} files)", err=True)
             return
-        result = _compile(fleet, options, ctx)
+        sources = _sources(fleet, options)
+        result = _compile_sources(sources, options, ctx)
         drift = compare_tree(output, result.tree)
         foreign = foreign_files(output, result.tree)
         _report_foreign(output, foreign)
-        if not drift:
+        lock = sources.lock
+        lock_stale = lock is None or lock.text.encode("utf-8") != result.lock
+        if not drift and not lock_stale:
             if not ctx.quiet:
                 click.echo(f"{output} is up to date ({len(result.tree)} files)", err=True)
             return
+        if lock_stale:
+            assert sources.lock_path is not None
+            shown = os.path.relpath(sources.lock_path)
+            click.echo(f"{'added' if lock is None else 'changed'}: {shown}")
+            click.echo(
+                f"placement lock {shown} is not what `kurator-compile build` would write; run "
+                "it and commit the lock",
+                err=True,
+            )
+        if not drift:
+            sys.exit(EXIT_DRIFT)
         for label, paths in (
             ("added", drift.added),
             ("changed", drift.changed),
@@ -606,6 +687,7 @@ def _unserved(objects: Sequence[Any], cluster: str, api_versions: str | None) ->
     metavar="NAME",
     help="With --explain: also list the overlays and overrides that change it on NAME.",
 )
+@_rescheduling
 @click.pass_obj
 def plan(
     ctx: Context,
@@ -622,9 +704,9 @@ def plan(
     """Show which objects go to which clusters, with how many replicas."""
     with _exit_codes(ctx):
         from .compile import analyse
-        from .report import plan_json, plan_markdown, plan_table
+        from .report import plan_json, plan_markdown, plan_moves, plan_table
 
-        options = _options(root, strict, allow_outside)
+        options = _options(root, strict, allow_outside, **_asked())
         analysis = analyse(_sources(fleet, options), options)
         placements = analysis.placements
         ctx.warn(analysis.warnings)
@@ -633,15 +715,17 @@ def plan(
             return
         render_plan = {"table": plan_table, "json": plan_json, "markdown": plan_markdown}[fmt]
         click.echo(render_plan(placements), nl=False)
+        if fmt != "json":
+            click.echo(plan_moves(placements, fmt == "markdown"), nl=False)
 
 
 def _explain(analysis: Any, wanted: str, cluster: str | None) -> str:
-    parts = wanted.split("/")
-    if len(parts) not in (2, 3):
+    if len(wanted.split("/")) not in (2, 3):
         raise UsageError(f"--explain takes KIND/NAMESPACE/NAME or KIND/NAME, not {wanted!r}")
+    parts = wanted.split("/")
     kind, name = parts[0], parts[-1]
     namespace = parts[1] if len(parts) == 3 else None
-    matches = [p for p in analysis.placements if _names(p.resource.key, kind, namespace, name)]
+    matches = [p for p in analysis.placements if p.resource.key.matches(wanted)]
     if not matches:
         return _explain_kurator(analysis, kind, namespace, name, wanted)
     lines: list[str] = []
@@ -676,22 +760,13 @@ def _explain_kurator(
         lines = explain_document(analysis.fleet, analysis.placements, doc)
         return "\n".join([header, *(f"  {line}" for line in lines)]) + "\n"
     for resource in analysis.references:
-        if _names(resource.key, kind, namespace, name):
+        if resource.key.matches(wanted):
             return (
                 f"{resource.key} ({resource.locate().file})\n  read by Kurator from a live "
                 "cluster (a rollout's Service or Namespace, a plugin's Secret): needed to "
                 "compile, never placed\n"
             )
     raise UsageError(f"no input object {wanted!r}")
-
-
-def _names(key: ObjectKey, kind: str, namespace: str | None, name: str) -> bool:
-    """Whether --explain's KIND[/NAMESPACE]/NAME means the object `key`; without a namespace,
-    a cluster-scoped object or one in `default`."""
-    full_kind = f"{key.kind}.{key.group}" if key.group else key.kind
-    if kind.lower() not in (key.kind.lower(), full_kind.lower()) or key.name != name:
-        return False
-    return key.namespace in (("", "default") if namespace is None else (namespace,))
 
 
 def _tree_at_revision(revision: str, fleet_path: Path, options: Options) -> dict[str, bytes]:
@@ -764,17 +839,19 @@ def diff_command(
     """
     with _exit_codes(ctx):
         from .diff import diff_trees, read_tree, render_markdown, render_patch, render_text
+        from .report import move_reasons
 
         if (against is None) == (against_ref is None):
             raise UsageError("give exactly one of --against DIR or --against-ref REV")
         options = _options(root, strict, allow_outside, kustomization=kustomization)
-        current = _compile(fleet, options, ctx).tree
+        compiled = _compile(fleet, options, ctx)
+        current = compiled.tree
         if against is not None:
             before = read_tree(against)
         else:
             assert against_ref is not None
             before = _tree_at_revision(against_ref, find_fleet(fleet), options)
-        changes = diff_trees(before, current)
+        changes = diff_trees(before, current, move_reasons(compiled.placements))
         click.echo((render_markdown if fmt == "markdown" else render_text)(changes), nl=False)
         if patch:
             click.echo(render_patch(before, current), nl=False)

@@ -6,7 +6,14 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import CompileError, Diagnostic, promote_warnings, raise_if_errors, shorten
+from .errors import (
+    CompileError,
+    Diagnostic,
+    UsageError,
+    promote_warnings,
+    raise_if_errors,
+    shorten,
+)
 from .gcpause import cycle_collection_paused
 from .gitops import gitops_diagnostics, gitops_tree
 from .kinds import Role, kind_spec
@@ -14,7 +21,7 @@ from .kurator.inventory import INVENTORY_KINDS, KuratorFleet, build_inventory
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
 from .overlay.stage import OverlayStage
-from .placement import ResourcePlacement, resolve_placement
+from .placement import History, ResourcePlacement, resolve_placement
 from .render import ClusterObject, Variants, cluster_objects, folder_names, render_tree
 from .sources import Sources
 from .stack import (
@@ -39,6 +46,7 @@ class Compilation:
     placements: list[ResourcePlacement]
     tree: FileTree
     warnings: list[Diagnostic] = field(default_factory=list)
+    lock: bytes = b""  # the placement lock this compilation's placements make
 
 
 def load_documents(sources: Sources) -> list[Document]:
@@ -292,7 +300,8 @@ def analyse(sources: Sources, options: Options) -> Analysis:
         [*fleet_diagnostics(fleet), *gitops_diagnostics(fleet), *(d for d in kinds if d.is_error)]
     )
     check_only_cluster(fleet, options)
-    placements, diagnostics = resolve_placement(placed_by_policies)
+    history, lock_warnings = _history(sources, fleet, options)
+    placements, diagnostics = resolve_placement(placed_by_policies, history)
     placements = [*placements, *expansion.pinned]
     if fleet.document.data["spec"].get("followWorkloads", True):
         placements, diagnostics = _follow(placements, diagnostics)
@@ -304,7 +313,29 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     diagnostics = [*stack_warnings, *diagnostics, *found, *consistency_checks(placements)]
     diagnostics = promote_warnings(diagnostics, options.strict)
     raise_if_errors(diagnostics)
-    return Analysis(fleet, placements, stage, diagnostics, references, schemas)
+    # a bad lock never blocks a run, not even with --strict: it only means scheduling afresh
+    return Analysis(fleet, placements, stage, [*diagnostics, *lock_warnings], references, schemas)
+
+
+def _history(sources: Sources, fleet: Fleet, options: Options) -> tuple[History, list[Diagnostic]]:
+    """The placement lock's previous results and the reschedules asked for."""
+    from .lock import read_lock
+
+    lock = sources.lock
+    entries, warnings = (
+        read_lock(lock.text, lock.path, fleet.name) if lock is not None else ({}, [])
+    )
+    objects: set[str] = set()
+    for wanted in options.reschedule_objects:
+        if len(wanted.split("/")) not in (2, 3):
+            raise UsageError(
+                f"--reschedule-object takes KIND/NAMESPACE/NAME or KIND/NAME, not {wanted!r}"
+            )
+        found = {str(r.key) for r in fleet.resources if r.key.matches(wanted)}
+        if not found:
+            raise UsageError(f"--reschedule-object: no input object {wanted!r}")
+        objects |= found
+    return History(entries, options.reschedule, frozenset(objects)), warnings
 
 
 def _follow(
@@ -427,4 +458,7 @@ def _compile(
     if checker is not None:
         warnings.extend(checker.finish(options))
     tree.update(gitops_tree(fleet, sources.fleet.path, options))
-    return Compilation(fleet, analysis.placements, tree, warnings)
+    from .lock import render_lock
+
+    lock = render_lock(fleet.name, analysis.placements)
+    return Compilation(fleet, analysis.placements, tree, warnings, lock)

@@ -48,8 +48,12 @@ def _describe(data: bytes, path: str) -> tuple[str, Any]:
     assert isinstance(meta, dict)
     group = str(obj.get("apiVersion", "")).rpartition("/")[0]
     kind = f"{obj.get('kind')}.{group}" if group else str(obj.get("kind"))
-    where = f"{meta['namespace']}/{meta.get('name')}" if meta.get("namespace") else meta.get("name")
-    return f"{kind} {where}", obj
+    return object_label(kind, str(meta.get("namespace") or ""), str(meta.get("name"))), obj
+
+
+def object_label(kind: str, namespace: str, name: str) -> str:
+    """How a review names an object: `Deployment.apps shop/web`."""
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
 
 def _replicas(obj: Any) -> Any:
@@ -68,23 +72,38 @@ class Change:
 @dataclass
 class TreeDiff:
     groups: dict[str, list[Change]] = field(default_factory=dict)
+    # Objects whose replicas leave some clusters for others: (label, "a 7 -> 0, b 0 -> 7").
+    moves: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any(self.groups.values())
 
 
-def diff_trees(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> TreeDiff:
+def _count(obj: Any) -> int | None:
+    count = _replicas(obj)
+    return count if type(count) is int else None
+
+
+def diff_trees(
+    before: Mapping[str, bytes],
+    after: Mapping[str, bytes],
+    reasons: Mapping[str, str] | None = None,
+) -> TreeDiff:
+    """Per-folder changes, and replicas that move between clusters (`reasons`: why, by
+    object label, as the placement lock explains it)."""
     result = TreeDiff()
+    counts: dict[str, dict[str, list[int]]] = {}  # label -> cluster -> [before, after]
     for path in sorted(set(before) | set(after)):
         old, new = before.get(path), after.get(path)
         if old == new:
             continue
+        old_obj = new_obj = None
         if old is None:
             assert new is not None
-            label, _ = _describe(new, path)
+            label, new_obj = _describe(new, path)
             change = Change("added", path, label)
         elif new is None:
-            label, _ = _describe(old, path)
+            label, old_obj = _describe(old, path)
             change = Change("removed", path, label)
         else:
             label, old_obj = _describe(old, path)
@@ -92,7 +111,16 @@ def diff_trees(before: Mapping[str, bytes], after: Mapping[str, bytes]) -> TreeD
             was, now = _replicas(old_obj), _replicas(new_obj)
             note = f"replicas {was} -> {now}" if was != now else ""
             change = Change("changed", path, label, note)
-        result.groups.setdefault(_group(path), []).append(change)
+        group = _group(path)
+        result.groups.setdefault(group, []).append(change)
+        was_count, now_count = _count(old_obj), _count(new_obj)
+        if path.startswith("clusters/") and (was_count is not None or now_count is not None):
+            counts.setdefault(label, {})[group] = [was_count or 0, now_count or 0]
+    for label, clusters in sorted(counts.items()):
+        if any(a > b for a, b in clusters.values()) and any(a < b for a, b in clusters.values()):
+            text = ", ".join(f"{c} {a} -> {b}" for c, (a, b) in sorted(clusters.items()) if a != b)
+            why = (reasons or {}).get(label)
+            result.moves.append((label, f"{text} ({why})" if why else text))
     return result
 
 
@@ -114,6 +142,9 @@ def render_text(diff: TreeDiff) -> str:
         for change in changes:
             note = f": {change.note}" if change.note else ""
             lines.append(f"  {_SIGN[change.kind]} {change.label}{note}")
+    if diff.moves:
+        lines.append("replicas that move between clusters:")
+        lines.extend(f"  {label}: {text}" for label, text in diff.moves)
     return "\n".join(lines) + "\n"
 
 
@@ -135,6 +166,9 @@ def render_markdown(diff: TreeDiff) -> str:
             note = f": {change.note.replace('->', '→')}" if change.note else ""
             lines.append(f"- {_SIGN[change.kind]} `{change.label}`{note}")
         lines += ["", "</details>"]
+    if diff.moves:
+        lines += ["", "#### Replicas that move between clusters", ""]
+        lines += [f"- `{label}`: {text.replace('->', '→')}" for label, text in diff.moves]
     return "\n".join(lines) + "\n"
 
 

@@ -29,6 +29,18 @@ class ObjectKey:
         kind = f"{self.kind}.{self.group}" if self.group else self.kind
         return f"{kind}/{self.namespace}/{self.name}" if self.namespace else f"{kind}/{self.name}"
 
+    def matches(self, wanted: str) -> bool:
+        """Whether `KIND/NAMESPACE/NAME` or `KIND/NAME` (kind case-insensitive, with or
+        without its group; no namespace means "" or default) names this object."""
+        parts = wanted.split("/")
+        kind, name = parts[0].lower(), parts[-1]
+        full_kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        if kind not in (self.kind.lower(), full_kind.lower()) or self.name != name:
+            return False
+        if len(parts) == 3:
+            return self.namespace == parts[1]
+        return self.namespace in ("", "default")
+
 
 @dataclass(frozen=True)
 class Taint:

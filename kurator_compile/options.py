@@ -18,6 +18,8 @@ class Options:
     loose: bool = False  # unknown fields in emitted objects are allowed
     crd_schemas: tuple[Path, ...] = ()  # kubeconform-layout folders of custom resource schemas
     ignore_missing_schemas: bool = False  # a kind nothing defines warns instead of failing
+    reschedule: bool = False  # every object in Fresh mode, as Karmada's WorkloadRebalancer
+    reschedule_objects: tuple[str, ...] = ()  # KIND/NAMESPACE/NAME: only these, Fresh mode
 
     def wants(self, cluster: str, position: int) -> bool:
         """Whether this run renders `cluster`, the `position`-th in name order (from 0)."""

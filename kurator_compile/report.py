@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .placement import ResourcePlacement
+from .diff import object_label
+from .placement import ResourcePlacement, moves
 
 PLAN_COLUMNS = ("KIND", "NAMESPACE", "NAME", "POLICY", "REPLICAS", "CLUSTERS")
 
@@ -85,4 +86,47 @@ def plan_json(placements: Sequence[ResourcePlacement]) -> str:
                 "clusters": dict(sorted(placement.replicas.items())),
             }
         )
+        moved = moves(placement)
+        if moved:
+            items[-1]["moves"] = {
+                "clusters": {name: [old, new] for name, old, new in moved},
+                "why": placement.why,
+            }
     return json.dumps({"objects": items}, indent=2, sort_keys=True) + "\n"
+
+
+def _moved(placements: Sequence[ResourcePlacement]) -> list[tuple[ResourcePlacement, str]]:
+    found = []
+    for placement in sorted(placements, key=lambda p: p.resource.key):
+        moved = moves(placement)
+        if moved:
+            text = ", ".join(f"{name} {old} -> {new}" for name, old, new in moved)
+            found.append((placement, text))
+    return found
+
+
+def plan_moves(placements: Sequence[ResourcePlacement], markdown: bool = False) -> str:
+    """Replicas that change clusters against the placement lock, and why; "" when none."""
+    found = _moved(placements)
+    if not found:
+        return ""
+    if markdown:
+        lines = ["", "#### Replicas that move between clusters (against the placement lock)", ""]
+        for placement, text in found:
+            lines.append(f"- `{placement.resource.key}`: {text} ({placement.why})")
+    else:
+        lines = ["", "Replicas that move between clusters (against the placement lock):"]
+        for placement, text in found:
+            lines.append(f"  {placement.resource.key}: {text} ({placement.why})")
+    return "\n".join(lines) + "\n"
+
+
+def move_reasons(placements: Sequence[ResourcePlacement]) -> dict[str, str]:
+    """Why each object's replicas move, by the label `diff` gives objects."""
+    reasons = {}
+    for placement, _ in _moved(placements):
+        key = placement.resource.key
+        kind = f"{key.kind}.{key.group}" if key.group else key.kind
+        if placement.why:
+            reasons[object_label(kind, key.namespace, key.name)] = placement.why
+    return reasons

@@ -46,6 +46,9 @@ class Sources:
     fleet_documents: tuple[Document, ...] = ()  # parsed once: the globs live in the first
     templates: tuple[SourceFile, ...] = ()  # *.yaml.j2 resources, rendered per cluster
     globs: Globs = field(default_factory=lambda: Globs((), ()))
+    # The placement lock: where it lives, and its text (None when there is none yet).
+    lock_path: Path | None = None
+    lock: SourceFile | None = None
 
 
 def code_digest() -> str:
@@ -71,7 +74,8 @@ def fingerprint(sources: Sources, options: object, code: str) -> str:
     """Everything the output depends on: compiler code, options and every input file."""
     hasher = hashlib.sha256()
     hasher.update(f"{code}\0{options!r}\0{sources.root}\0".encode())
-    for source in (sources.fleet, *sources.resources, *sources.overlays, *sources.templates):
+    lock = (sources.lock,) if sources.lock is not None else ()
+    for source in (sources.fleet, *sources.resources, *sources.overlays, *sources.templates, *lock):
         hasher.update(f"{source.path}\0{len(source.text)}\0".encode())
         hasher.update(source.text.encode("utf-8"))
     return hasher.hexdigest()
@@ -281,6 +285,7 @@ def read_sources(
     root: Path | None = None,
     allow_outside: bool = False,
     globs: Globs | None = None,
+    lock_file: Path | None = None,
 ) -> Sources:
     """Read the fleet and everything it names; all problems are reported together.
 
@@ -316,4 +321,29 @@ def read_sources(
     plain = tuple(r for r in resources if not r.path.endswith(TEMPLATE_SUFFIX))
     templates = tuple(r for r in resources if r.path.endswith(TEMPLATE_SUFFIX))
     patterns = Globs(tuple(p for p, _ in found_resources), tuple(p for p, _ in found_overlays))
-    return Sources(root, fleet, plain, tuple(overlays), docs, templates, patterns)
+    lock_at, lock = _read_lock(fleet_path, root, lock_file)
+    return Sources(root, fleet, plain, tuple(overlays), docs, templates, patterns, lock_at, lock)
+
+
+def with_lock(sources: Sources, text: str) -> Sources:
+    """`sources` as they will be once `build` has written this placement lock."""
+    from dataclasses import replace
+
+    assert sources.lock_path is not None
+    shown = display_path(sources.lock_path, sources.root)
+    return replace(sources, lock=SourceFile(shown, text))
+
+
+def _read_lock(
+    fleet_path: Path, root: Path, lock_file: Path | None
+) -> tuple[Path, SourceFile | None]:
+    """The placement lock next to the fleet file (or `lock_file`); a missing or unreadable
+    one is None. Never an error: a bad lock only means scheduling afresh (lock.py)."""
+    from .lock import lock_path
+
+    path = (lock_file or lock_path(fleet_path)).absolute()
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return path, None
+    return path, SourceFile(display_path(path, root), raw.decode("utf-8", "replace"))

@@ -209,13 +209,13 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _build(repo: Path, out: Path, args: tuple[str, ...] = ()) -> Outcome:
+def _build(repo: Path, out: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> Outcome:
     command = [sys.executable, "-m", "kurator_compile", "build", "fleet.yaml", "-o", str(out)]
     try:
         done = subprocess.run(
             [*command, *args],
             cwd=repo,
-            env=_env(),
+            env=env,
             capture_output=True,
             timeout=SAFETY_NET,
             check=False,
@@ -231,12 +231,12 @@ def _text(data: bytes | str | None) -> str:
     return data if isinstance(data, str) else data.decode("utf-8", "replace")
 
 
-def run_case(case: Case, workdir: Path, valid_out: Path) -> Outcome:
+def run_case(case: Case, workdir: Path, valid_out: Path, env: dict[str, str]) -> Outcome:
     repo = materialise(case, workdir)
     out = workdir / "out"
     shutil.copytree(valid_out, out, symlinks=True)
     before = snapshot(out)
-    outcome = _build(repo, out, case.args)
+    outcome = _build(repo, out, env, case.args)
     outcome.before, outcome.after = before, snapshot(out)
     return outcome
 
@@ -255,7 +255,7 @@ def valid_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (repo / "apps" / name).write_text(text, encoding="utf-8")
     (repo / "fleet.yaml").write_text(VALID_FLEET, encoding="utf-8")
     out = root / "out"
-    built = _build(repo, out)
+    built = _build(repo, out, _env())
     assert built.returncode == 0, built.stderr
     assert (out / ".kurator" / "state.json").is_file()
     assert len(list((out / "clusters").rglob("*.yaml"))) == 4, sorted(snapshot(out))
@@ -267,9 +267,12 @@ class CorpusRunner:
 
     def __init__(self, cases: list[Case], workdir: Path, valid_out: Path) -> None:
         workers = max(1, min(4, os.cpu_count() or 1))
+        # Read the environment here: pytest rewrites it for every test while the pool runs,
+        # and iterating os.environ in another thread then fails.
+        env = _env()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="corpus")
         self.futures: dict[str, Future[Outcome]] = {
-            case.id: self.pool.submit(run_case, case, workdir / case.id, valid_out)
+            case.id: self.pool.submit(run_case, case, workdir / case.id, valid_out, env)
             for case in cases
         }
 

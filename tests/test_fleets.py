@@ -37,7 +37,8 @@ def strict_flags(fleet: Path) -> list[str]:
 def test_fleet_output_tree(fleet: Path, tmp_path: Path, snapshot: SnapshotAssertion) -> None:
     out = tmp_path / "out"
     strict = strict_flags(fleet)
-    result = run_cli("build", *strict, fleet, "-o", out, "--root", REPO)
+    lock = tmp_path / "fleet.lock.json"
+    result = run_cli("build", *strict, fleet, "-o", out, "--root", REPO, "--lock", lock)
     assert result.exit_code == 0, result.output
     tree = {path: data.decode("utf-8") for path, data in tree_of(out).items()}
     tree["(warnings on stderr)"] = "\n".join(
@@ -84,7 +85,8 @@ def test_kurator_fleets_that_warn_validate_every_object(name: str, tmp_path: Pat
     """Built without --strict for the reason in KURATOR_WARNS, but every object they emit is
     still checked against a schema (Kubernetes' or a shipped CRD's)."""
     fleet = REPO / "fleets/kurator" / f"{name}.yaml"
-    result = run_cli("build", fleet, "-o", tmp_path / "out", "--root", REPO)
+    lock = tmp_path / "fleet.lock.json"
+    result = run_cli("build", fleet, "-o", tmp_path / "out", "--root", REPO, "--lock", lock)
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if ": warning: " in line]
     assert warnings

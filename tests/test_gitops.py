@@ -31,7 +31,16 @@ def _canonical(objects: list[Any]) -> list[str]:
 @pytest.fixture(scope="module")
 def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "rendered"
-    result = run_cli("build", REPO / "fleets" / "demo.yaml", "-o", out, "--root", REPO)
+    result = run_cli(
+        "build",
+        REPO / "fleets" / "demo.yaml",
+        "-o",
+        out,
+        "--root",
+        REPO,
+        "--lock",
+        out.parent / "demo.lock.json",
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -137,7 +146,18 @@ def test_flux_generated_kustomization_yields_the_objects(
 def test_build_with_kustomization_is_buildable(tmp_path: Path, fleet: str) -> None:
     """Kurator's example includes the host's folder, whose Flux Kustomizations are objects."""
     out = tmp_path / "out"
-    result = run_cli("build", "--kustomization", REPO / "fleets" / fleet, "-o", out, "--root", REPO)
+    lock = tmp_path / "fleet.lock.json"
+    result = run_cli(
+        "build",
+        "--kustomization",
+        REPO / "fleets" / fleet,
+        "-o",
+        out,
+        "--root",
+        REPO,
+        "--lock",
+        lock,
+    )
     assert result.exit_code == 0, result.output
     for folder in sorted((out / "clusters").iterdir()):
         built = subprocess.run(

@@ -143,7 +143,8 @@ def test_render_the_host() -> None:
 
 def test_diff_shows_a_rollout_change_on_every_member(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert run_cli("build", NGINX, "-o", out, "--root", REPO).exit_code == 0
+    lock = tmp_path / "fleet.lock.json"
+    assert run_cli("build", NGINX, "-o", out, "--root", REPO, "--lock", lock).exit_code == 0
     same = run_cli("diff", NGINX, "--root", REPO, "--against", out)
     assert same.exit_code == 0, same.output
     repo = tmp_path / "repo"

@@ -1,7 +1,8 @@
 """Which clusters get each object and with how many replicas: Karmada's scheduler, offline.
 
-Targets Karmada v1.16 and later (Webster division) and reproduces a *fresh* schedule: no
-previous result, every cluster score 0 (see the README's Placement section).
+Targets Karmada v1.16 and later (Webster division). Objects the placement lock knows are
+scheduled from their previous result as Karmada reschedules a binding (see previous.py and
+the README's Placement section); the others get a fresh schedule, every cluster score 0.
 """
 
 from __future__ import annotations
@@ -25,13 +26,28 @@ from .explain import (
     workload_line,
 )
 from .policy import CompiledPolicy, PolicyChoice, PolicyChooser, namespace_is_skipped
-from .scheduler import FleetScheduler, Outcome, Result
+from .previous import (
+    History,
+    Locked,
+    PlacementDigest,
+    own_inputs_changed,
+    placement_digest,
+    why_again,
+)
+from .scheduler import FleetScheduler, Outcome, Rescheduling, Result
 from .selectors import label_selector_problems
 from .spec import PlacementSpec, parse_placement
 from .webster import dispense, names_descending
 from .workload import Workload, read_workload
 
-__all__ = ["ResourcePlacement", "explain_placement", "resolve_placement", "revise_replicas"]
+__all__ = [
+    "History",
+    "ResourcePlacement",
+    "explain_placement",
+    "moves",
+    "resolve_placement",
+    "revise_replicas",
+]
 
 _NOWHERE: Mapping[str, int | None] = MappingProxyType({})
 
@@ -65,6 +81,14 @@ class ResourcePlacement:
     dropped: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Recomputes the full scheduling trace on demand (candidates, selection, weights).
     trace: Callable[[], Outcome] | None = field(default=None, compare=False, repr=False)
+    # Karmada's stored order of `replicas` when it is not name order.
+    order: tuple[str, ...] = ()
+    # What the placement lock records for this object (None: not scheduled by a policy).
+    locked: Locked | None = None
+    # The previous result from the lock (stored order), and why the object was scheduled
+    # again from it (None: kept as it was, or no previous result).
+    before: tuple[tuple[str, int], ...] | None = None
+    why: str | None = None
 
     @property
     def weights(self) -> tuple[tuple[str, int], ...]:
@@ -174,7 +198,17 @@ class _Lazy:
     again while ten thousand placements pile up.
     """
 
-    __slots__ = ("choice", "descending", "number", "resource", "scheduler", "spec", "workload")
+    __slots__ = (
+        "choice",
+        "descending",
+        "number",
+        "previous",
+        "resource",
+        "scheduler",
+        "spec",
+        "why",
+        "workload",
+    )
 
     def __init__(
         self,
@@ -193,9 +227,13 @@ class _Lazy:
         self.spec = spec
         self.number = number
         self.descending = descending
+        self.previous: Rescheduling | None = None
+        self.why: str | None = None
 
     def trace(self) -> Outcome:
-        return self.scheduler.trace(self.number, self.spec, self.workload, self.descending)
+        return self.scheduler.trace(
+            self.number, self.spec, self.workload, self.descending, self.previous
+        )
 
     def __call__(self) -> list[str]:
         """The explanation lines."""
@@ -211,12 +249,26 @@ class _Lazy:
                 *head,
                 f"error: {policy_label(self.choice.winner.policy)} is invalid; see its errors",
             ]
+        previous = self.previous
+        if previous is None and self.why is not None:
+            return [*head, *self.why.splitlines()]
+        if previous is not None:
+            before = ", ".join(f"{name}={count}" for name, count in previous.clusters)
+            mode = "Fresh" if previous.fresh else "Steady"
+            head.append(
+                f"previous result (placement lock): {before or '(none)'}; scheduled again "
+                f"({mode} mode) because {self.why}"
+            )
         return [*head, *outcome_lines(self.trace(), spec)]
 
 
 class _Resolver:
-    def __init__(self, fleet: Fleet) -> None:
+    def __init__(self, fleet: Fleet, history: History | None = None) -> None:
         self.fleet = fleet
+        self.history = history or History()
+        self.cluster_names = frozenset(c.name for c in fleet.clusters)
+        self.digests: dict[int, PlacementDigest] = {}
+        self.stored: dict[int, Any] = {}
         self.scheduler = FleetScheduler(fleet.clusters)
         self.specs = [parse_placement(p.spec.get("placement")) for p in fleet.policies]
         # per policy number, read once (these are properties that compute)
@@ -290,7 +342,30 @@ class _Resolver:
             return ResourcePlacement(
                 resource, policy, _NOWHERE, explanation, competitors=competitors
             )
-        result = self.scheduler.schedule(number, spec, workload, descending)
+        digest = self.digests.get(number)
+        if digest is None:
+            digest = self.digests[number] = placement_digest(policy.spec.get("placement"))
+        key = str(resource.key)
+        locked = self.history.entries.get(key)
+        why = None
+        if locked is None:
+            result = self.scheduler.schedule(number, spec, workload, descending)
+        else:
+            names = self.cluster_names
+            why = why_again(key, locked, digest, spec, workload, names, self.history)
+            if why is None:
+                result = _kept(locked, spec)
+                lazy.why = (
+                    "previous result (placement lock) kept: neither the placement nor the "
+                    "replicas changed, no reschedule was asked for and no cluster of it left "
+                    f"the fleet\nresult: {result_text(result.replicas or {})}"
+                )
+            else:
+                lazy.why = why
+                lazy.previous = Rescheduling(locked.clusters, locked.term, self.history.asked(key))
+                result = self.scheduler.reschedule(
+                    number, spec, workload, descending, lazy.previous
+                )
         trace = lazy.trace
         replicas = result.replicas
         if replicas is None:
@@ -323,6 +398,10 @@ class _Resolver:
             affinity_term=result.term.name if result.term is not None else None,
             dropped=result.dropped,
             trace=trace,
+            order=result.order,
+            locked=_locked(result, workload, digest, self.stored),
+            before=locked.clusters if locked is not None else None,
+            why=why,
         )
 
     def _choose(self, resource: Resource) -> PolicyChoice:
@@ -344,15 +423,103 @@ class _Resolver:
         )
 
 
-def resolve_placement(fleet: Fleet) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
+def _kept(locked: Locked, spec: PlacementSpec) -> Result:
+    """The previous result, unchanged (Karmada had no reason to schedule again)."""
+    clusters = [(name, count) for name, count in locked.clusters if count > 0]
+    names = [name for name, _ in clusters]
+    terms = {term.name: term for term in spec.cluster_affinities or ()}
+    term = terms.get(locked.term) if locked.term is not None else None
+    order = tuple(names) if names != sorted(names) else ()
+    return Result(MappingProxyType(dict(sorted(clusters))), term, (), None, 1, order)
+
+
+def _locked(
+    result: Result, workload: Workload, digest: PlacementDigest, stored: dict[int, Any]
+) -> Locked | None:
+    """What the lock records: the result in stored order (non-workloads with 0, as Karmada
+    stores them), the object's replica count and the placement it was computed from.
+    `stored` keeps each result's pairs by identity: objects placed alike share them."""
+    replicas = result.replicas
+    if replicas is None:
+        return None
+    found = stored.get(id(replicas))
+    if found is None or found[1] != result.order:
+        names = result.order or tuple(sorted(replicas))
+        pairs = tuple((name, replicas[name] or 0) for name in names)
+        found = stored[id(replicas)] = (replicas, result.order, pairs)
+    clusters = found[2]
+    term = result.term.name if result.term is not None else None
+    term_digest = digest.terms.get(term) if term is not None else None
+    return Locked(clusters, workload.replicas, digest.rest, term, term_digest)
+
+
+def replica_changes(placement: ResourcePlacement) -> list[tuple[str, int, int]]:
+    """(cluster, replicas before, replicas now) for every cluster whose replica count the
+    placement changed against the lock, by name; empty for non-workloads."""
+    if placement.before is None or placement.locked is None:
+        return []
+    if placement.before == placement.locked.clusters:
+        return []
+    before, now = dict(placement.before), dict(placement.locked.clusters)
+    if not any(now.values()) and not any(before.values()):
+        return []  # a non-workload: copies, no replicas
+    return [
+        (name, before.get(name, 0), now.get(name, 0))
+        for name in sorted(before.keys() | now.keys())
+        if before.get(name, 0) != now.get(name, 0)
+    ]
+
+
+def moves(placement: ResourcePlacement) -> list[tuple[str, int, int]]:
+    """`replica_changes` when replicas leave some clusters for others, else empty."""
+    changes = replica_changes(placement)
+    lost = any(new < old for _, old, new in changes)
+    return changes if lost and any(new > old for _, old, new in changes) else []
+
+
+def _unasked_moves(
+    placements: Sequence[ResourcePlacement], history: History, clusters: frozenset[str]
+) -> list[Diagnostic]:
+    """Replicas that move although the object's own replicas and placement did not change
+    and nobody asked for a reschedule: a cluster that left, or a copy that lost its cluster."""
+    found = []
+    for placement in placements:
+        why = placement.why
+        if why is None or own_inputs_changed(why) or history.asked(str(placement.resource.key)):
+            continue
+        changed = replica_changes(placement)
+        lost = [name for name, old, new in changed if new < old]
+        gained = [name for name, old, new in changed if new > old]
+        if not lost or not (gained or any(name in clusters for name in lost)):
+            continue
+        text = ", ".join(f"{name} {old} -> {new}" for name, old, new in changed)
+        found.append(
+            Diagnostic.warning(
+                f"{placement.resource.key}: replicas move although neither its replicas nor "
+                f"its placement changed ({why}): {text}",
+                placement.resource.locate(),
+            )
+        )
+    return found
+
+
+def resolve_placement(
+    fleet: Fleet, history: History | None = None
+) -> tuple[list[ResourcePlacement], list[Diagnostic]]:
     """Place every input object of the fleet; objects no policy selects land nowhere.
 
-    Policy problems are reported once, at the policy; scheduling failures at the object,
-    naming the policy and where it is written.
+    `history` holds the placement lock's previous results. Policy problems are reported
+    once, at the policy; scheduling failures at the object, naming the policy and where it
+    is written; replicas that move while the object's own inputs did not change, at the
+    object.
     """
     with cycle_collection_paused():
-        resolver = _Resolver(fleet)
+        resolver = _Resolver(fleet, history)
         placements = [resolver.place(resource) for resource in fleet.resources]
+    if history is not None and history.entries:
+        resolver.diagnostics.extend(
+            _unasked_moves(placements, resolver.history, resolver.cluster_names)
+        )
     return placements, resolver.diagnostics
 
 

@@ -25,11 +25,16 @@ from .webster import allocate_webster_seats, dispense
 
 __all__ = [
     "Division",
+    "Previous",
     "RankedWeights",
     "assign_replicas",
     "divide",
+    "rescale_by_available",
     "static_weights",
 ]
+
+# A binding's previous result (`spec.clusters`), in Karmada's stored order.
+Previous = Sequence[tuple[str, int]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class Division:
     """What was divided and how; `weights` (fed to Webster) is computed when first asked."""
 
     replicas: Mapping[str, int | None]  # zero entries already removed
+    # Karmada's stored order of `replicas` when it is not name order (a rescale's result).
+    order: tuple[str, ...] = ()
     tiers: tuple[tuple[int, int], ...] = ()  # (overflow tier, replicas given to it)
     weight_source: Callable[[], tuple[tuple[str, int], ...]] | None = field(
         default=None, compare=False, repr=False
@@ -167,6 +174,78 @@ def _divide_by_available(
     return result, lambda: tuple(sorted((i.name, i.available) for i in order))
 
 
+def _by_weight(parties: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """`sort.Sort(TargetClustersList)`: weight desc, ties in the given order (Go's insertion
+    sort is stable for the short lists where ties matter; see the README)."""
+    return sorted(parties, key=lambda party: -party[1])
+
+
+def _divide_delta(
+    target: int,
+    weights: list[tuple[str, int]],
+    scheduled: list[tuple[str, int]],
+    aggregated: bool,
+    descending: bool,
+) -> list[tuple[str, int]]:
+    """`dynamicDivideReplicas`: Webster over `weights` (Aggregated: clusters that already
+    run replicas first, then the shortest prefix that fits), merged into `scheduled`."""
+    total = sum(weight for _, weight in weights)
+    if total < target:
+        raise ScheduleError(f"Clusters available replicas {total} are not enough to schedule.")
+    if aggregated:
+        prior = {name for name, count in scheduled if count > 0}
+        weights = [w for w in weights if w[0] in prior] + [w for w in weights if w[0] not in prior]
+        running = 0
+        for end, (_, weight) in enumerate(weights):
+            running += weight
+            if running >= target:
+                weights = weights[: end + 1]
+                break
+    new = list(allocate_webster_seats(target, dict(weights), None, descending).items())
+    if not scheduled or not new:
+        return new or list(scheduled)
+    # `MergeTargetClusters`: the new result in name order with the old counts added, then
+    # old clusters the new result does not list (Go appends those in map order; we keep
+    # their stored order so the result is deterministic).
+    old = dict(scheduled)
+    merged = [(name, count + old.pop(name, 0)) for name, count in new]
+    return merged + [(name, count) for name, count in scheduled if name in old]
+
+
+def rescale_by_available(
+    order: Sequence[ClusterInfo],
+    replicas: int,
+    aggregated: bool,
+    descending: bool,
+    previous: Previous,
+    fresh: bool = False,
+) -> list[tuple[str, int]]:
+    """`assignByDynamicStrategy` with a previous result, in Karmada's stored order.
+
+    `order` holds the candidates in scheduler order; their `available` is
+    AvailableReplicas (free capacity plus the replicas `previous` puts there), so free
+    capacity alone (AllocatableReplicas) is `available` minus those. Steady mode keeps what
+    runs: equal totals keep the previous result, a scale-up divides only the missing
+    replicas by free capacity and adds them, a scale-down re-divides the new total by the
+    previous counts. Fresh mode (an explicit reschedule) divides everything again.
+    """
+    candidates = {info.name for info in order}
+    before = dict(previous)
+    scheduled = [(name, count) for name, count in previous if name in candidates]
+    assigned = sum(count for _, count in scheduled)
+    if fresh:
+        weights = _by_weight([(i.name, i.available) for i in order])
+        return _divide_delta(replicas, weights, [], aggregated, descending)
+    if assigned > replicas:
+        return _divide_delta(replicas, _by_weight(scheduled), [], aggregated, descending)
+    if assigned < replicas:
+        free = [(i.name, i.available - before.get(i.name, 0)) for i in order]
+        return _divide_delta(
+            replicas - assigned, _by_weight(free), scheduled, aggregated, descending
+        )
+    return scheduled
+
+
 def _clusters(infos: Sequence[ClusterInfo], known: Sequence[Cluster]) -> list[Cluster]:
     """The Cluster of each info (static weight rules may look at labels and fields)."""
     by_name = {c.name: c for c in known}
@@ -196,6 +275,12 @@ def divide(
     raise unsupported(placement)
 
 
+def _stored(result: Mapping[str, int]) -> tuple[str, ...]:
+    """The stored order when it is not name order (only a rescale makes such a result)."""
+    names = tuple(result)
+    return () if list(names) == sorted(names) else names
+
+
 def unsupported(placement: PlacementSpec) -> ScheduleError:
     return ScheduleError(
         "unsupported replica scheduling strategy, replicaSchedulingType: "
@@ -211,8 +296,19 @@ def _assign_tier(
     descending: bool,
     static: RankedWeights | None,
     presorted: bool,
+    previous: Previous | None = None,
+    fresh: bool = False,
 ) -> tuple[dict[str, int], Callable[[], tuple[tuple[str, int], ...]]]:
+    """One tier's division; with `previous`, dynamic weights and Aggregated rescale from it
+    and the dict is in Karmada's stored order."""
     strategy = placement.strategy
+    if previous is not None and strategy in (DYNAMIC_WEIGHT, AGGREGATED):
+        found = rescale_by_available(
+            infos, replicas, strategy == AGGREGATED, descending, previous, fresh
+        )
+        return {name: count for name, count in found if count > 0}, lambda: tuple(
+            sorted((i.name, i.available) for i in infos)
+        )
     if strategy == DUPLICATED:
         return ({i.name: replicas for i in infos} if replicas > 0 else {}), tuple
     if strategy == STATIC_WEIGHT:
@@ -236,19 +332,25 @@ def assign_replicas(
     *,
     static: RankedWeights | None = None,
     presorted: bool = False,
+    previous: Previous | None = None,
+    fresh: bool = False,
 ) -> Division:
     """`AssignReplicas`: non-workloads go to every selected cluster (replicas None).
 
     `static` may carry precomputed static weights for `infos`; `presorted` says `infos` are
-    in scheduler order (available desc, then name) within each overflow tier.
+    in scheduler order (available desc, then name) within each overflow tier. `previous` is
+    the binding's earlier result (`fresh`: an explicit reschedule), see
+    `rescale_by_available`.
     """
     if not infos:
         raise ScheduleError("no clusters available to schedule")
     if not is_workload:
         return Division(dict.fromkeys((i.name for i in infos), None))
     if not overflow:
-        result, weights = _assign_tier(infos, placement, replicas, descending, static, presorted)
-        return Division(dict(sorted(result.items())), (), weights)
+        result, weights = _assign_tier(
+            infos, placement, replicas, descending, static, presorted, previous, fresh
+        )
+        return Division(dict(sorted(result.items())), _stored(result), (), weights)
     tiers: dict[int, list[ClusterInfo]] = {}
     for info in infos:
         tiers.setdefault(info.overflow, []).append(info)
@@ -258,7 +360,9 @@ def assign_replicas(
     given: list[tuple[int, int]] = []
     for tier in sorted(tiers):
         share = min(remaining, sum(i.available for i in tiers[tier]))
-        result, weights = _assign_tier(tiers[tier], placement, share, descending, None, presorted)
+        result, weights = _assign_tier(
+            tiers[tier], placement, share, descending, None, presorted, previous, fresh
+        )
         merged.update(result)
         sources.append(weights)
         given.append((tier, share))
@@ -269,6 +373,7 @@ def assign_replicas(
         raise ScheduleError("Clusters available replicas are not enough to schedule.")
     return Division(
         dict(sorted(merged.items())),
+        _stored(merged),
         tuple(given),
         lambda: tuple(sorted(w for source in sources for w in source())),
     )

@@ -158,7 +158,9 @@ def _attempt_lines(attempt: Attempt, spec: PlacementSpec) -> list[str]:
     if attempt.candidates:
         if attempt.capacity_used:
             text = ", ".join(_candidate(i) for i in attempt.candidates)
-            lines.append(f"candidates (available desc, then name): {text}")
+            previous = any(i.score for i in attempt.candidates)
+            order = "previous clusters first, then " if previous else ""
+            lines.append(f"candidates ({order}available desc, then name): {text}")
         else:
             names = ", ".join(i.name for i in attempt.candidates)
             lines.append(f"candidates (capacity not consulted): {names}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain, compress, repeat
@@ -34,7 +35,7 @@ from .capacity import (
     estimate_rows,
     parse_capacity,
 )
-from .division import Division, RankedWeights, assign_replicas, static_weights
+from .division import Division, Previous, RankedWeights, assign_replicas, static_weights
 from .filters import (
     active_affinities,
     affinity_reason,
@@ -43,10 +44,19 @@ from .filters import (
     taint_reason,
 )
 from .spec import AGGREGATED, DUPLICATED, DYNAMIC_WEIGHT, STATIC_WEIGHT, AffinityTerm, PlacementSpec
-from .spread import ClusterInfo, GroupSearches, ScheduleError, select_best_clusters
+from .spread import (
+    ClusterInfo,
+    GroupSearches,
+    ScheduleError,
+    select_best_clusters,
+    sort_clusters,
+)
 from .workload import INT32_MAX, Workload
 
 __all__ = ["Attempt", "FleetScheduler", "Outcome", "Result", "needs_capacity"]
+
+# ClusterLocality: a cluster the previous result names scores this, every other one 0.
+LOCALITY_SCORE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +98,29 @@ class Result:
     dropped: tuple[tuple[str, tuple[str, ...]], ...]
     error: str | None
     attempts: int
+    order: tuple[str, ...] = ()  # Karmada's stored order when it is not name order
 
     @classmethod
     def of(cls, outcome: Outcome) -> Result:
         chosen = outcome.chosen
         if chosen is None or chosen.division is None:
             return cls(None, None, (), outcome.error, len(outcome.attempts))
-        replicas = MappingProxyType(dict(chosen.division.replicas))
-        return cls(replicas, chosen.term, chosen.dropped, None, len(outcome.attempts))
+        division = chosen.division
+        replicas = MappingProxyType(dict(division.replicas))
+        return cls(
+            replicas, chosen.term, chosen.dropped, None, len(outcome.attempts), division.order
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rescheduling:
+    """A binding rescheduled with its previous result: `clusters` in stored order, the
+    clusterAffinities term it used last, and whether the reschedule was asked for
+    (`rescheduleTriggeredAt`: Fresh mode, clusterAffinities from the first term)."""
+
+    clusters: Previous
+    term: str | None
+    fresh: bool
 
 
 @dataclass(slots=True)
@@ -273,6 +298,8 @@ class FleetScheduler:
         self._results: dict[_Key, Result] = {}
         self._traits: dict[int, tuple[bool, bool]] = {}
         self._searches = GroupSearches()  # region spread searches, shared by all objects
+        self._contained: dict[tuple[int, int], bool] = {}
+        self._kept_alive: list[object] = []
 
     def schedule(
         self, key: int, placement: PlacementSpec, workload: Workload, descending: bool
@@ -296,36 +323,157 @@ class FleetScheduler:
             self._results[shape] = result
         return result
 
+    def reschedule(
+        self,
+        key: int,
+        placement: PlacementSpec,
+        workload: Workload,
+        descending: bool,
+        previous: Rescheduling,
+    ) -> Result:
+        """The result of a reschedule with a previous result. A copy to every selected
+        cluster with no spread selection is the fresh result whenever that already holds
+        every previous cluster (cached); anything else is worked out in full."""
+        copies = placement.strategy == DUPLICATED or not workload.is_workload
+        if copies and (not placement.spread or placement.ignore_spread):
+            fresh = self.schedule(key, placement, workload, descending)
+            if fresh.replicas is not None and self._within(previous.clusters, fresh.replicas):
+                same_term = placement.cluster_affinities is None or (
+                    not previous.fresh
+                    and fresh.term is not None
+                    and fresh.term.name == previous.term
+                )
+                if same_term:
+                    return fresh
+        return Result.of(self.trace(key, placement, workload, descending, previous))
+
+    def _within(self, clusters: Previous, result: Mapping[str, int | None]) -> bool:
+        """Every previous cluster is in `result` (asked once per pair: objects placed alike
+        share both, a thousand-cluster previous result included)."""
+        pair = (id(clusters), id(result))
+        found = self._contained.get(pair)
+        if found is None:
+            found = all(name in result for name, _ in clusters)
+            self._contained[pair] = found
+            self._kept_alive.append((clusters, result))  # the ids stay theirs
+        return found
+
     def trace(
-        self, key: int, placement: PlacementSpec, workload: Workload, descending: bool
+        self,
+        key: int,
+        placement: PlacementSpec,
+        workload: Workload,
+        descending: bool,
+        previous: Rescheduling | None = None,
     ) -> Outcome:
         """Every attempt in full (candidates, selection, weights): for explanations. Not
         cached, so that a large fleet does not keep a candidate list per object."""
+        attempt = self._attempt if previous is None else partial(self._again, previous)
         if placement.cluster_affinities is None:
-            return Outcome((self._attempt(key, placement, None, workload, descending),))
+            return Outcome((attempt(key, placement, None, workload, descending),))
+        terms = placement.cluster_affinities
+        if previous is not None and not previous.fresh:  # resume at the term used last
+            names = [term.name for term in terms]
+            terms = terms[names.index(previous.term) :] if previous.term in names else terms
         attempts = []
-        for term in placement.cluster_affinities:
-            attempts.append(self._attempt(key, placement, term, workload, descending))
+        for term in terms:
+            attempts.append(attempt(key, placement, term, workload, descending))
             if attempts[-1].error is None:
                 break
         return Outcome(tuple(attempts))
 
-    def _filter(
-        self, key: int, placement: PlacementSpec, term: AffinityTerm | None, is_workload: bool
-    ) -> _Filtered:
-        cache_key = (key, -1 if term is None else term.index, is_workload)
-        found = self._filtered.get(cache_key)
-        if found is not None:
-            return found
+    def _again(
+        self,
+        previous: Rescheduling,
+        key: int,
+        placement: PlacementSpec,
+        term: AffinityTerm | None,
+        workload: Workload,
+        descending: bool,
+    ) -> Attempt:
+        """`_attempt` for a binding with a previous result, uncached: previous clusters skip
+        the taint filter and score first; their replicas count as available there."""
+        before = dict(previous.clusters)
+        feasible, dropped = self._split(placement, term, workload.is_workload, before.keys())
+        if not feasible:
+            return Attempt(
+                term, tuple(dropped), (), False, (), None, _fit_error(len(self.clusters), dropped)
+            )
+        capacity = needs_capacity(placement) and workload.replicas > 0
+        estimates: Sequence[int | None]
+        if capacity:
+            table = columns([self.capacity[c.name] for c in feasible])
+            estimates = estimate_all(table, workload.requests)
+        else:
+            estimates = [INT32_MAX if workload.replicas == 0 else 0] * len(feasible)
+        overflow = placement.cluster_affinity is None and term is not None
+        infos = sort_clusters(
+            [
+                ClusterInfo(
+                    cluster.name,
+                    (workload.replicas if estimate is None else estimate)
+                    + before.get(cluster.name, 0),
+                    estimate is None,
+                    overflow_order(cluster, term) if overflow else 0,
+                    LOCALITY_SCORE if cluster.name in before else 0,
+                    cluster.region,
+                )
+                for cluster, estimate in zip(feasible, estimates, strict=True)
+            ]
+        )
+        regions: dict[str, list[ClusterInfo]] = {}
+        for info in infos:
+            if info.region:
+                regions.setdefault(info.region, []).append(info)
+        try:
+            selected = select_best_clusters(
+                placement, infos, workload.replicas, self._searches, regions
+            )
+        except ScheduleError as error:
+            message = f"failed to select clusters: {error}"
+            return Attempt(term, tuple(dropped), infos, capacity, (), None, message)
+        static = None
+        if placement.strategy == STATIC_WEIGHT and workload.is_workload:
+            chosen = [self.by_name[i.name] for i in selected]
+            static = RankedWeights(static_weights(chosen, placement)[0])
+        try:
+            division = assign_replicas(
+                selected,
+                placement,
+                workload.replicas,
+                workload.is_workload,
+                descending,
+                overflow and term is not None and term.overflow is not None,
+                static=static,
+                previous=previous.clusters,
+                fresh=previous.fresh,
+            )
+        except ScheduleError as error:
+            message = f"failed to assign replicas: {error}"
+            return Attempt(term, tuple(dropped), infos, capacity, selected, None, message)
+        return Attempt(term, tuple(dropped), infos, capacity, selected, division, None)
+
+    def _split(
+        self,
+        placement: PlacementSpec,
+        term: AffinityTerm | None,
+        is_workload: bool,
+        untainted: AbstractSet[str],
+    ) -> tuple[list[Cluster], list[tuple[str, tuple[str, ...]]]]:
+        """The filter plugins: feasible clusters, and the others with every reason. Clusters
+        in `untainted` (the previous result's) skip the taint check, as in Karmada."""
         affinities = active_affinities(placement, term, is_workload)
         feasible: list[Cluster] = []
         dropped: list[tuple[str, tuple[str, ...]]] = []
         for cluster in self.clusters:
+            taint = (
+                None if cluster.name in untainted else taint_reason(cluster, placement.tolerations)
+            )
             reasons = tuple(
                 r
                 for r in (
                     affinity_reason(cluster, affinities),
-                    taint_reason(cluster, placement.tolerations),
+                    taint,
                     spread_reason(cluster, placement),
                 )
                 if r is not None
@@ -334,6 +482,16 @@ class FleetScheduler:
                 dropped.append((cluster.name, reasons))
             else:
                 feasible.append(cluster)
+        return feasible, dropped
+
+    def _filter(
+        self, key: int, placement: PlacementSpec, term: AffinityTerm | None, is_workload: bool
+    ) -> _Filtered:
+        cache_key = (key, -1 if term is None else term.index, is_workload)
+        found = self._filtered.get(cache_key)
+        if found is not None:
+            return found
+        feasible, dropped = self._split(placement, term, is_workload, frozenset())
         overflow = placement.cluster_affinity is None and term is not None
         orders = tuple(overflow_order(c, term) if overflow else 0 for c in feasible)
         found = _Filtered(tuple(feasible), tuple(dropped), orders)

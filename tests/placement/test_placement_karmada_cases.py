@@ -1,8 +1,8 @@
-"""Every first-schedule case from Karmada's own test tables, through our functions.
+"""Every case from Karmada's own test tables, through our functions.
 
 `*_rescale` cases (and the one dynamic case with a previous result) describe Karmada's
-Steady-mode rescheduling, which depends on an earlier result; the compiler reproduces a fresh
-schedule, so they are expected failures (strict: one that starts passing fails the run).
+Steady-mode rescheduling from an earlier result (`ResourceBinding.spec.clusters`), which the
+compiler reads from the placement lock.
 
 The cases live in `data/karmada-cases.json` (see `data/README.md` for where they come from).
 """
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from kurator_compile.model import Cluster, Policy, Resource, Taint
-from kurator_compile.placement.division import assign_replicas, divide
+from kurator_compile.placement.division import assign_replicas, divide, rescale_by_available
 from kurator_compile.placement.filters import (
     active_affinities,
     affinity_reason,
@@ -42,10 +42,6 @@ from kurator_compile.yamldoc import Document
 CASES_FILE = Path(__file__).parent / "data" / "karmada-cases.json"
 
 CASES: list[dict[str, Any]] = json.loads(CASES_FILE.read_text(encoding="utf-8"))
-RESCALE_REASON = (
-    "rescale from a previous result (Karmada's Steady mode); the compiler reproduces a fresh "
-    "schedule"
-)
 
 
 def _cluster(raw: dict[str, Any]) -> Cluster:
@@ -63,14 +59,19 @@ def _cluster(raw: dict[str, Any]) -> Cluster:
 
 
 def _infos(case: dict[str, Any]) -> list[ClusterInfo]:
+    """Candidates in the case's order. With a previous result, `available` in the case is
+    AllocatableReplicas; the scheduler's AvailableReplicas adds the previous replicas."""
+    previous = case.get("previous") or {}
     infos = []
     for raw in case["clusters"]:
         available = raw.get("available")
+        if available is None:
+            available = case["replicas"]
         infos.append(
             ClusterInfo.of(
                 _cluster(raw),
-                case["replicas"] if available is None else available,
-                available is None,
+                available + previous.get(raw["name"], 0),
+                raw.get("available") is None,
                 raw.get("overflowOrder", 0),
             )
         )
@@ -99,11 +100,18 @@ def _dynamic(case: dict[str, Any], preference: str) -> None:
     overflow = any("overflowOrder" in c for c in case["clusters"])
     descending = names_descending(case.get("uid") or "")
 
+    previous = list((case.get("previous") or {}).items()) or None
+
     def run() -> dict[str, int | None]:
         if overflow:  # TestAssignReplicas: the entry point, zero entries removed
-            return dict(
-                assign_replicas(infos, spec, case["replicas"], True, descending, True).replicas
+            division = assign_replicas(
+                infos, spec, case["replicas"], True, descending, True, previous=previous
             )
+            return dict(division.replicas)
+        if previous is not None:  # Test_dynamicScale*: assignByDynamicStrategy, Steady mode
+            aggregated = preference == "Aggregated"
+            found = rescale_by_available(infos, case["replicas"], aggregated, descending, previous)
+            return {name: count for name, count in found if count > 0}
         return dict(divide(infos, spec, case["replicas"], descending)[0])
 
     if case.get("expected_error"):
@@ -123,12 +131,18 @@ def static_weight(case: dict[str, Any]) -> None:
 
 
 def dynamic_weight(case: dict[str, Any]) -> None:
-    if case.get("previous"):
-        raise NotImplementedError(RESCALE_REASON)
     _dynamic(case, "Weighted")
 
 
 def aggregated(case: dict[str, Any]) -> None:
+    _dynamic(case, "Aggregated")
+
+
+def dynamic_weight_rescale(case: dict[str, Any]) -> None:
+    _dynamic(case, "Weighted")
+
+
+def aggregated_rescale(case: dict[str, Any]) -> None:
     _dynamic(case, "Aggregated")
 
 
@@ -298,6 +312,8 @@ ADAPTERS: dict[str, Callable[[dict[str, Any]], None]] = {
         static_weight,
         dynamic_weight,
         aggregated,
+        dynamic_weight_rescale,
+        aggregated_rescale,
         duplicated,
         duplicated_or_nonworkload,
         unsupported,
@@ -317,28 +333,19 @@ ADAPTERS: dict[str, Callable[[dict[str, Any]], None]] = {
 }
 
 
-def test_every_mode_has_an_adapter_or_a_reason() -> None:
-    modes = {c["mode"] for c in CASES}
-    assert modes - set(ADAPTERS) == {"aggregated_rescale", "dynamic_weight_rescale"}
+def test_every_mode_has_an_adapter() -> None:
+    assert {c["mode"] for c in CASES} <= set(ADAPTERS)
 
 
 def _is_rescale(case: dict[str, Any]) -> bool:
-    return case["mode"] not in ADAPTERS or bool(case.get("previous"))
-
-
-RESCALE = pytest.mark.xfail(raises=NotImplementedError, strict=True, reason=RESCALE_REASON)
+    return case["mode"].endswith("_rescale") or bool(case.get("previous"))
 
 
 @pytest.mark.parametrize(
-    "case",
-    [pytest.param(c, marks=[RESCALE] if _is_rescale(c) else []) for c in CASES],
-    ids=[f"{c['mode']}:{c['source'].split('::')[-1]}" for c in CASES],
+    "case", CASES, ids=[f"{c['mode']}:{c['source'].split('::')[-1]}" for c in CASES]
 )
 def test_karmada_case(case: dict[str, Any]) -> None:
-    adapter = ADAPTERS.get(case["mode"])
-    if adapter is None:
-        raise NotImplementedError(RESCALE_REASON)
-    adapter(case)
+    ADAPTERS[case["mode"]](case)
 
 
 def test_the_cases_are_karmadas_own() -> None:
