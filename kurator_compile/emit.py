@@ -68,15 +68,27 @@ def _error(message: str) -> CompileError:
 
 
 def is_safe_relpath(path: str) -> bool:
-    """A path read from a state file is untrusted: it must stay inside OUT's owned folders."""
+    """A path read from a state file is untrusted, and one the writer is handed is checked as
+    well whatever produced it: it must stay strictly inside OUT's owned folders."""
     if not path or path.startswith("/") or "\\" in path or "\x00" in path:
         return False
-    parts = PurePosixPath(path).parts
+    parts = path.split("/")  # not PurePosixPath: it would hide `a//b`, `a/./b` and `a/`
     if any(part in ("", ".", "..") for part in parts) or len(parts) < 2:
         return False
     if parts[0] not in OWNED_TOP_DIRS:
         return False
     return not (parts[0] == CLUSTERS_DIR and len(parts) > 2 and parts[2] == FLUX_SYSTEM)
+
+
+def check_tree_paths(tree: Mapping[str, object]) -> None:
+    """Defence in depth: every compiled path is already built from validated names, but the
+    writer refuses any that would land outside its folders (`..`, absolute, empty parts)."""
+    bad = sorted(path for path in tree if not is_safe_relpath(path))
+    if bad:
+        shown = ", ".join(repr(path) for path in bad[:5])
+        raise _error(
+            f"refusing to write {len(bad)} path(s) not strictly inside the output folders: {shown}"
+        )
 
 
 @dataclass(frozen=True)
@@ -397,6 +409,7 @@ def write_tree(
     """Make OUT hold `tree`; see the module docstring for what survives a crash."""
     if out.exists() and not out.is_dir():
         raise _error(f"{out} exists and is not a directory")
+    check_tree_paths(tree)
     try:
         out.mkdir(parents=True, exist_ok=True)
         state = read_state(out, names)
@@ -531,6 +544,7 @@ class Drift:
 
 def compare_tree(out: Path, tree: FileTree, names: StateNames = DEFAULT_NAMES) -> Drift:
     """What `build` would change in OUT, without writing anything."""
+    check_tree_paths(tree)
     state = read_state(out, names) if out.is_dir() else None
     owned = state.files if state else {}
     drift = Drift()

@@ -126,6 +126,33 @@ def test_state_paths_are_untrusted(path: str) -> None:
     assert not is_safe_relpath(path)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../x",
+        "clusters/alpha/../../../x",
+        "/tmp/x",
+        "clusters//x.yaml",
+        "clusters/alpha/./x.yaml",
+        "clusters/alpha/",
+        "argocd/..",
+        "clusters/alpha/flux-system/x.yaml",
+        "elsewhere/x.yaml",
+    ],
+)
+def test_writer_refuses_paths_outside_its_folders(tmp_path: Path, path: str) -> None:
+    """Whatever the caller passes, nothing lands outside OUT's folders and nothing is made."""
+    out = tmp_path / "deep" / "out"
+    with pytest.raises(CompileError) as raised:
+        write_tree(out, {**TREE, path: b"x: 1\n"})
+    assert str(raised.value) == (
+        f"error: refusing to write 1 path(s) not strictly inside the output folders: {path!r}"
+    )
+    with pytest.raises(CompileError, match="not strictly inside"):
+        compare_tree(out, {path: b"x: 1\n"})
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == []
+
+
 def test_tampered_state_cannot_delete_outside(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_tree(out, TREE)
