@@ -76,13 +76,38 @@ def _exit_codes(ctx: Context) -> Iterator[None]:
         )
 
 
+def _from_plugin() -> bool:
+    """Argo CD hands FLEET (and CLUSTER) through the environment: the repository is untrusted."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    sources = (ctx.get_parameter_source(name) for name in ("fleet", "cluster"))
+    return ParameterSource.ENVIRONMENT in sources
+
+
+def _inside_source_dir(fleet: Path) -> Path:
+    """In the plugin, FLEET must resolve (links followed) inside the application's source
+    directory, the working directory: `../other-repo/...` or a link out of the checkout would
+    read another application's repository."""
+    base = Path.cwd().resolve()
+    resolved = (base / fleet).resolve()
+    if not resolved.is_relative_to(base):
+        raise UsageError(
+            f"FLEET {fleet.as_posix()!r} resolves to {resolved}, outside the application's "
+            f"source directory {base}; the plugin reads only the application's own repository"
+        )
+    return fleet
+
+
 def find_fleet(fleet: str | None) -> Path:
     """FLEET, or the only `fleets/*.yaml` of the current directory."""
     if fleet:
-        return Path(fleet)
+        return _inside_source_dir(Path(fleet)) if _from_plugin() else Path(fleet)
     candidates = sorted(Path("fleets").glob("*.yaml"))
     if len(candidates) == 1:
-        return candidates[0]
+        return _inside_source_dir(candidates[0]) if _from_plugin() else candidates[0]
     if not candidates:
         raise UsageError("no FLEET given and no fleets/*.yaml in the current directory")
     names = ", ".join(p.as_posix() for p in candidates)
