@@ -117,6 +117,8 @@ def _load_state_file(path: Path) -> State | None:
 
 def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
     """The files we own: the last state plus the journal of an interrupted run, if any."""
+    _check_no_symlinks(out, names.state)
+    _check_no_symlinks(out, names.journal)
     state = _load_state_file(out / names.state)
     journal = _load_state_file(out / names.journal)
     if journal is None:
@@ -136,13 +138,28 @@ def state_bytes(digests: Mapping[str, str]) -> bytes:
     return f'{{\n "files": {files},\n "generator": {generator}\n}}\n'.encode()
 
 
-def _check_no_symlinks(out: Path, relpath: str) -> None:
-    """Refuse to write through a symlink inside OUT: it could point anywhere."""
+def _linked_component(out: Path, relpath: str) -> Path | None:
+    """The first component of `relpath` below OUT that is a symlink, if any."""
     current = out
     for part in PurePosixPath(relpath).parts:
         current = current / part
         if current.is_symlink():
-            raise _error(f"{current} is a symlink; kurator-compile never writes through links")
+            return current
+    return None
+
+
+def _check_no_symlinks(out: Path, relpath: str) -> None:
+    """Refuse to write through a symlink inside OUT: it could point anywhere."""
+    linked = _linked_component(out, relpath)
+    if linked is not None:
+        raise _error(f"{linked} is a symlink; kurator-compile never writes through links")
+
+
+def _read_below(out: Path, relpath: str) -> bytes | None:
+    """A file below OUT, or None when absent or reached through a symlink at any level."""
+    if _linked_component(out, relpath) is not None:
+        return None
+    return _read_bytes(out / relpath)
 
 
 def _read_bytes(path: Path) -> bytes | None:
@@ -178,12 +195,14 @@ def clusters_of(paths: Mapping[str, object] | FileTree) -> set[str]:
 @contextlib.contextmanager
 def locked(out: Path) -> Iterator[None]:
     """Serialise builds on one OUT: a second one waits for the first instead of interleaving."""
+    _check_no_symlinks(out, STATE_DIR)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
+    _check_no_symlinks(out, STATE_DIR)  # made by someone else meanwhile
     fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         ignore = out / STATE_DIR / ".gitignore"
-        if not ignore.exists():
+        if not ignore.exists() and not ignore.is_symlink():
             _atomic_write(ignore, b"lock\njournal*.json\ncache*.json\n")
         yield
     finally:
@@ -216,7 +235,10 @@ class StatCache:
     @classmethod
     def load(cls, out: Path, names: StateNames = DEFAULT_NAMES) -> StatCache:
         try:
-            raw = json.loads((out / names.cache).read_text("utf-8"))
+            data = _read_below(out, names.cache)
+            if data is None:
+                return cls()
+            raw = json.loads(data.decode("utf-8"))
             listings = {str(d): str(lines) for d, lines in raw["listings"].items()}
             globs = raw.get("globs")
             return cls(
@@ -227,7 +249,7 @@ class StatCache:
                 None if globs is None else (_strings(globs[0]), _strings(globs[1])),
             )
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-            return cls()
+            return cls()  # UnicodeDecodeError is a ValueError
 
     @cached_property
     def stats(self) -> dict[str, tuple[int, int]]:
@@ -285,7 +307,7 @@ class StatCache:
         """True when the inputs are those of the last build and no output file was touched."""
         if not fingerprint or fingerprint != self.fingerprint or not self.listings:
             return False
-        state = _read_bytes(out / names.state)
+        state = _read_below(out, names.state)
         if state is None or digest(state) != self.state_digest:
             return False
         if _read_bytes(out / names.journal) is not None:
@@ -549,14 +571,18 @@ def compare_tree(out: Path, tree: FileTree, names: StateNames = DEFAULT_NAMES) -
     owned = state.files if state else {}
     drift = Drift()
     for path, data in tree.items():
-        current = _read_bytes(out / path)
+        current = _read_below(out, path)
         if current is None:
             drift.added.append(path)
         elif current != data:
             drift.changed.append(path)
-    drift.removed = sorted(p for p in owned if p not in tree and (out / p).is_file())
+    drift.removed = sorted(
+        p
+        for p in owned
+        if p not in tree and _linked_component(out, p) is None and (out / p).is_file()
+    )
     return drift
 
 
 def read_existing(out: Path, path: str) -> bytes | None:
-    return _read_bytes(out / path)
+    return _read_below(out, path)

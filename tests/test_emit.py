@@ -180,6 +180,47 @@ def test_symlinks_inside_output_are_not_followed(tmp_path: Path) -> None:
     assert list(elsewhere.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "link", [".kurator", ".kurator/state.json", ".kurator/journal.json", ".kurator/cache.json"]
+)
+def test_state_folder_and_files_are_never_followed(tmp_path: Path, link: str) -> None:
+    """`OUT/.kurator` (or a file in it) as a symlink would put state and cache elsewhere."""
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(out / ".kurator", elsewhere)
+    before = tree_of(elsewhere)
+    if link == ".kurator":
+        shutil.rmtree(out / ".kurator")
+        (out / ".kurator").symlink_to(elsewhere)
+    else:
+        (out / link).unlink(missing_ok=True)
+        (out / link).symlink_to(elsewhere / Path(link).name)
+    changed = {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"}
+    if link == ".kurator/cache.json":
+        write_tree(out, changed)  # a cache is only a hint: replaced, never followed
+        assert not (out / link).is_symlink()
+    else:
+        with pytest.raises(CompileError) as raised:
+            write_tree(out, changed)
+        assert str(raised.value) == (
+            f"error: {out / link} is a symlink; kurator-compile never writes through links"
+        )
+        assert (out / "clusters/alpha/configmap_default_a.yaml").read_bytes() == b"a: 1\n"
+    assert tree_of(elsewhere) == before
+
+
+def test_drift_is_not_read_through_a_linked_cluster_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(out / "clusters/beta", elsewhere)
+    (out / "clusters/beta").symlink_to(elsewhere)
+    drift = compare_tree(out, TREE)
+    assert drift.added == ["clusters/beta/configmap_default_a.yaml"]
+    assert drift.removed == []
+
+
 def _read_only_output_fails_cleanly(out: Path) -> None:
     write_tree(out, TREE)
     (out / "clusters/alpha").chmod(0o555)
