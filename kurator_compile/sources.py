@@ -74,7 +74,28 @@ def fingerprint(sources: Sources, options: object, code: str) -> str:
     for source in (sources.fleet, *sources.resources, *sources.overlays, *sources.templates):
         hasher.update(f"{source.path}\0{len(source.text)}\0".encode())
         hasher.update(source.text.encode("utf-8"))
+    for directory in getattr(options, "crd_schemas", ()):
+        _hash_folder(hasher, Path(directory))
     return hasher.hexdigest()
+
+
+def _hash_folder(hasher: Any, directory: Path) -> None:
+    """Every file of a `--crd-schemas` folder, by name and bytes: editing a schema must make
+    the next build validate again, not report the tree up to date."""
+    for folder, subfolders, files in os.walk(directory):
+        subfolders.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            try:
+                if not stat.S_ISREG(os.stat(path).st_mode):
+                    continue  # a FIFO would block; the schema store refuses it anyway
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError as error:
+                data = f"unreadable: {error.strerror}".encode()
+            relative = os.path.relpath(path, directory)
+            hasher.update(f"{relative}\0{len(data)}\0".encode())
+            hasher.update(data)
 
 
 def find_root(fleet_path: Path) -> Path:

@@ -52,6 +52,30 @@ def test_custom_resources_need_a_schema(make_fleet: Callable[..., Path], tmp_pat
     assert checked.exit_code == 0, checked.output
 
 
+def test_editing_a_crd_schema_makes_the_next_build_validate_again(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The no-change check covers the schema files' bytes, not only the folder's name."""
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n"
+    policy = POLICY_ALL + "    - apiVersion: example.com/v1\n      kind: Widget\n"
+    fleet = make_fleet("---\n" + policy, apps={"w.yaml": widget})
+    schemas = tmp_path / "schemas"
+    (schemas / "example.com").mkdir(parents=True)
+    schema = schemas / "example.com" / "widget_v1.json"
+    schema.write_text('{"type": "object"}')
+    out = tmp_path / "out"
+    assert run_cli("build", "--crd-schemas", schemas, fleet, "-o", out).exit_code == 0
+    again = run_cli("build", "--crd-schemas", schemas, fleet, "-o", out)
+    assert "is up to date" in again.stderr
+    schema.write_text('{"type": "object", "required": ["spec"]}')
+    edited = run_cli("build", "--crd-schemas", schemas, fleet, "-o", out)
+    assert edited.exit_code == 2, edited.output
+    assert "apps/w.yaml:1:1: error: clusters alpha and beta: Widget.example.com/shop/w:" in (
+        edited.stderr
+    )
+    assert "'spec' is a required property" in edited.stderr
+
+
 def test_shipped_crd_schemas_check_custom_resources_with_no_flags(
     make_fleet: Callable[..., Path], tmp_path: Path
 ) -> None:
