@@ -311,6 +311,12 @@ def build(
             names=names,
             globs=(sources.globs.resources, sources.globs.overlays),
         )
+        for path in report.kept:
+            click.echo(
+                f"warning: {output / path} is no longer part of the tree, but its bytes are not "
+                "those kurator-compile recorded: left in place",
+                err=True,
+            )
         if not ctx.quiet:
             click.echo(
                 f"{len(result.tree)} files for {len(result.fleet.clusters)} clusters in "
@@ -361,6 +367,8 @@ def check(
         ):
             for path in paths:
                 click.echo(f"{label}: {output / path}")
+        if drift.interrupted:
+            click.echo(f"interrupted: {output / drift.interrupted} (a build that did not finish)")
         click.echo(
             f"{output} is stale: {len(drift.added)} to add, {len(drift.changed)} to change, "
             f"{len(drift.removed)} to remove; run `kurator-compile build` and commit the result",

@@ -1,10 +1,11 @@
 """The only writer: a file tree in memory -> OUT, atomically, pruning only what we wrote.
 
-Protocol (kill -9 safe): lock `.kurator/lock`; record the intended tree in
-`.kurator/journal.json`; write every changed file to a temporary name beside it; rename them
-all into place; remove stale files that an earlier state lists; write `.kurator/state.json`;
-drop the journal. A failure before the renames leaves the old tree untouched; a kill after
-them leaves a journal that the next run treats as ours and completes.
+Protocol (kill -9 safe): lock `.kurator/lock`; check everything (symlinks, foreign files,
+stale files whose bytes are still those we recorded); record the intended tree in
+`.kurator/journal.json`; write every new or changed file, and the new state, to a temporary
+name beside it; rename them all into place; remove the stale files; drop the journal. A
+failure before the first rename leaves the old tree untouched; a kill or a failure after it
+leaves a journal that the next run treats as ours and completes, removing any temporaries.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -95,10 +97,19 @@ def check_tree_paths(tree: Mapping[str, object]) -> None:
 class State:
     files: Mapping[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
     version: str = ""
+    # An interrupted run's journal: the tree it meant to write, each file possibly in place.
+    journal: Mapping[str, str] = field(default_factory=dict)
+
+    def wrote(self, path: str, data: bytes) -> bool:
+        """Are these bytes what a run of ours recorded for `path`? Else someone else's."""
+        value = digest(data)
+        return value in (self.files.get(path), self.journal.get(path))
 
 
 def _load_state_file(path: Path) -> State | None:
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            raise _error(f"{path} is not a regular file; kurator-compile reads only its own")
         raw = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         return None
@@ -125,7 +136,7 @@ def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
         return state
     merged = dict(journal.files)
     merged.update(state.files if state else {})
-    return State(merged, state.version if state else journal.version)
+    return State(merged, state.version if state else journal.version, journal.files)
 
 
 def state_bytes(digests: Mapping[str, str]) -> bytes:
@@ -163,11 +174,14 @@ def _read_below(out: Path, relpath: str) -> bytes | None:
 
 
 def _read_bytes(path: Path) -> bytes | None:
+    """A regular file's bytes; None for anything else (O_NONBLOCK: a FIFO must not block)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
         return handle.read()
 
 
@@ -339,6 +353,7 @@ def _listing_matches(directory: str, lines: str) -> bool:
 class WriteReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # no longer ours, but not the bytes we wrote
     unchanged: int = 0
     # Size and mtime of the files written or found unchanged by their stat, for the StatCache.
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -376,7 +391,7 @@ def _listing(directory: str, listed: dict[str, set[str]]) -> set[str]:
 
 @dataclass
 class Plan:
-    new: list[str] = field(default_factory=list)  # no file there yet: written in place
+    new: list[str] = field(default_factory=list)  # no file there yet
     changed: list[str] = field(default_factory=list)  # replaced through a temporary name
     same: int = 0
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # same, by size and mtime
@@ -446,7 +461,11 @@ def write_tree(
         with locked(out):
             state = read_state(out, names) or State()
             report = _write_locked(out, tree, state, allow_cluster_removal, names)
-            StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
+            try:
+                StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
+            except OSError:  # only a hint: without it the next build compares file by file
+                with contextlib.suppress(OSError):
+                    (out / names.cache).unlink()
             return report
     except OSError as error:
         raise _os_error(error, out) from None
@@ -492,57 +511,99 @@ def _write_locked(
             "Pass --allow-cluster-removal if they really left the fleet."
         )
     digests = _digests(tree)
+    _remove_temporaries(out, [names.journal, names.state])
+    if state.journal:  # a killed run: its temporaries are ours, whatever it was writing
+        _remove_temporaries(out, [*state.files, *tree])
     plan = plan_writes(out, tree, state, digests, StatCache.load(out, names))
-    stale = sorted(p for p in state.files if p not in tree)
-    report = WriteReport(unchanged=plan.same, stats=plan.stats)
+    stale, kept = _stale_files(out, tree, state)
+    report = WriteReport(unchanged=plan.same, stats=plan.stats, kept=kept)
     new_state = state_bytes(digests)
     if not plan.new and not plan.changed and not stale:
         if _read_bytes(out / names.state) != new_state:
             _atomic_write(out / names.state, new_state)
+        if state.journal:
+            with contextlib.suppress(FileNotFoundError):
+                (out / names.journal).unlink()
         return report
-    _atomic_write(out / names.journal, new_state)
+    # The journal lists what this run may leave behind: the new tree, and what a killed run's
+    # journal listed that the new tree does not (its files may be in place already).
+    journal = {p: d for p, d in state.journal.items() if p not in digests}
+    journal.update(digests)
+    _atomic_write(out / names.journal, state_bytes(journal))
     root = str(out)
-    created: list[str] = []
     temporaries: list[tuple[str, str]] = []
-    made_dirs: set[str] = set()
+    made_dirs: list[str] = []
+    state_tmp = out / names.state
+    state_tmp = state_tmp.with_name(f".{state_tmp.name}{TMP_SUFFIX}")
     try:
-        # Phase 1: every new byte on disk. Files that did not exist are written in place (the
-        # journal marks them ours, so a killed run's partial file is rewritten next time);
-        # files that did are written beside their target under a temporary name.
-        for path in plan.new:
+        # Phase 1: every new byte on disk, under a temporary name beside its target, the new
+        # state included. Every check and every write that can fail for lack of space
+        # happens here, before the first rename.
+        present: set[str] = set()
+        for path in [*plan.new, *plan.changed]:
             directory = f"{root}/{path.rpartition('/')[0]}"
-            if directory not in made_dirs:
-                os.makedirs(directory, exist_ok=True)
-                made_dirs.add(directory)
-            created.append(f"{root}/{path}")
-            report.stats[path] = _write_new(f"{root}/{path}", tree[path])
-        for path in plan.changed:
+            if directory not in present:
+                if not os.path.isdir(directory):
+                    os.makedirs(directory)
+                    made_dirs.append(directory)
+                present.add(directory)
             target = out / path
             tmp = target.with_name(f".{target.name}{TMP_SUFFIX}")
             temporaries.append((str(tmp), str(target)))
             report.stats[path] = _write_tmp(tmp, tree[path])  # a rename keeps the mtime
+        _write_tmp(state_tmp, new_state)
     except OSError:
-        for leftover in [*created, *(pending for pending, _ in temporaries)]:
+        for leftover in [*(pending for pending, _ in temporaries), str(state_tmp)]:
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
         for directory in sorted(made_dirs, reverse=True):
             _remove_empty_parents(out, Path(directory))
         with contextlib.suppress(OSError):
-            (out / names.journal).unlink()
+            if state.journal:
+                _atomic_write(out / names.journal, state_bytes(state.journal))
+            else:
+                (out / names.journal).unlink()
         raise
-    for pending, final in temporaries:  # phase 2: renames, each atomic
-        os.replace(pending, final)
-    report.written = sorted([*plan.new, *plan.changed])
-    for path in stale:
-        target = out / path
-        _check_no_symlinks(out, path)
-        if target.is_file():
-            target.unlink()
+    try:
+        for pending, final in temporaries:  # phase 2: renames, each atomic
+            os.replace(pending, final)
+        for path in stale:
+            (out / path).unlink()
             report.removed.append(path)
-        _remove_empty_parents(out, target.parent)
-    _atomic_write(out / names.state, new_state)
-    (out / names.journal).unlink()
+            _remove_empty_parents(out, (out / path).parent)
+        os.replace(state_tmp, out / names.state)
+        (out / names.journal).unlink()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise _error(
+            f"cannot finish writing {out}: {error.filename or out}: {reason}. The tree now "
+            f"mixes old and new files; {out / names.journal} lists the new tree and the next "
+            "build completes it"
+        ) from None
+    report.written = sorted([*plan.new, *plan.changed])
     return report
+
+
+def _remove_temporaries(out: Path, paths: Sequence[str]) -> None:
+    """Temporary files a killed run left beside the files it owned or meant to write."""
+    for path in paths:
+        directory, _, name = path.rpartition("/")
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            os.unlink(f"{out}/{directory}/.{name}{TMP_SUFFIX}")
+
+
+def _stale_files(out: Path, tree: FileTree, state: State) -> tuple[list[str], list[str]]:
+    """Files an earlier run wrote that the new tree drops: removable, or kept because their
+    bytes are not what we recorded (someone else wrote them, or the state file lies)."""
+    stale: list[str] = []
+    kept: list[str] = []
+    for path in sorted(p for p in state.files if p not in tree):
+        _check_no_symlinks(out, path)
+        current = _read_bytes(out / path)
+        if current is None:
+            continue
+        (stale if state.wrote(path, current) else kept).append(path)
+    return stale, kept
 
 
 def _remove_empty_parents(out: Path, directory: Path) -> None:
@@ -559,9 +620,10 @@ class Drift:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    interrupted: str = ""  # the journal of a build that did not finish, if one is left
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
+        return bool(self.added or self.changed or self.removed or self.interrupted)
 
 
 def compare_tree(out: Path, tree: FileTree, names: StateNames = DEFAULT_NAMES) -> Drift:
@@ -581,6 +643,8 @@ def compare_tree(out: Path, tree: FileTree, names: StateNames = DEFAULT_NAMES) -
         for p in owned
         if p not in tree and _linked_component(out, p) is None and (out / p).is_file()
     )
+    if state is not None and state.journal:
+        drift.interrupted = names.journal
     return drift
 
 

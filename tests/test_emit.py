@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -12,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from kurator_compile import __version__
+from kurator_compile import __version__, emit
 from kurator_compile.emit import (
     JOURNAL_FILE,
     STATE_FILE,
     compare_tree,
+    digest,
     is_safe_relpath,
     read_state,
     state_bytes,
@@ -285,13 +287,101 @@ def test_full_disk_keeps_old_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert tree_of(out) == before
 
 
+def test_state_listing_a_file_never_written_does_not_delete_it(tmp_path: Path) -> None:
+    """A stale path is removed only if its bytes are those recorded; others are reported."""
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    hand = "clusters/alpha/configmap_default_hand.yaml"
+    (out / hand).write_bytes(b"hand-written\n")
+    state = json.loads((out / STATE_FILE).read_text())
+    state["files"][hand] = digest(b"something else\n")
+    (out / STATE_FILE).write_text(json.dumps(state))
+    report = write_tree(out, TREE)
+    assert report.removed == []
+    assert report.kept == [hand]
+    assert (out / hand).read_bytes() == b"hand-written\n"
+    assert hand not in json.loads((out / STATE_FILE).read_text())["files"]
+
+
+def test_kept_file_is_reported_by_build(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet(apps={"web.yaml": DEPLOYMENT})
+    out = tmp_path / "out"
+    assert run_cli("build", fleet, "-o", out).exit_code == 0
+    state = json.loads((out / STATE_FILE).read_text())
+    hand = "clusters/alpha/configmap_shop_hand.yaml"
+    state["files"][hand] = digest(b"x\n")
+    (out / STATE_FILE).write_text(json.dumps(state))
+    (out / hand).write_bytes(b"mine\n")
+    result = run_cli("build", fleet, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"warning: {out / hand} is no longer part of the tree, but its bytes are not those "
+        "kurator-compile recorded: left in place"
+    ) in result.stderr
+    assert (out / hand).read_bytes() == b"mine\n"
+
+
+def test_full_disk_while_writing_the_state_keeps_old_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new state is written before the first rename, so ENOSPC there changes nothing."""
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    before = tree_of(out)
+    real = emit._write_tmp
+
+    def full(tmp: Path, data: bytes) -> tuple[int, int]:
+        if tmp.name == ".state.json.kurator-tmp":
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+        return real(tmp, data)
+
+    monkeypatch.setattr(emit, "_write_tmp", full)
+    with pytest.raises(CompileError) as raised:
+        write_tree(out, {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"})
+    assert str(raised.value) == (
+        f"error: cannot write {out}/.kurator/.state.json.kurator-tmp: no space left on device; "
+        "the previous tree is intact"
+    )
+    assert {p: b for p, b in tree_of(out).items() if p != ".kurator/lock"} == {
+        p: b for p, b in before.items() if p != ".kurator/lock"
+    }
+
+
+def test_failure_after_the_first_rename_says_what_the_tree_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    new = {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"}
+    real = os.replace
+
+    def failing(source: str, target: str) -> None:
+        if str(target).endswith("state.json"):
+            raise OSError(errno.EIO, "Input/output error", str(target))
+        real(source, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(emit.os, "replace", failing)
+        with pytest.raises(CompileError) as raised:
+            write_tree(out, new)
+    assert str(raised.value) == (
+        f"error: cannot finish writing {out}: {out}/.kurator/state.json: Input/output error. "
+        f"The tree now mixes old and new files; {out}/.kurator/journal.json lists the new tree "
+        "and the next build completes it"
+    )
+    assert compare_tree(out, new).interrupted == JOURNAL_FILE
+    write_tree(out, new)
+    assert not compare_tree(out, new)
+    assert not (out / JOURNAL_FILE).exists()
+
+
 def test_interrupted_run_is_completed_next_time(tmp_path: Path) -> None:
     """A journal left by a killed run marks its files as ours, so the next run can prune them."""
     out = tmp_path / "out"
     write_tree(out, TREE)
     extra = "clusters/alpha/configmap_default_z.yaml"
     (out / extra).write_bytes(b"z\n")
-    journal = {"files": {**dict.fromkeys(TREE, ""), extra: ""}}
+    journal = {"files": {**dict.fromkeys(TREE, ""), extra: digest(b"z\n")}}
     (out / JOURNAL_FILE).write_text(json.dumps(journal))
     state = read_state(out)
     assert state is not None
