@@ -319,6 +319,9 @@ def output_checker(options: Options) -> OutputCheck | None:
 def finish_overlays(analysis: Analysis, options: Options) -> list[Diagnostic]:
     """Errors from applying overlays, and (for a whole-fleet run) patches that matched nothing."""
     templates = analysis.stage.templates
+    if templates is not None:
+        only = options.only_cluster
+        templates.check_same_objects([only] if only in templates.clusters else templates.clusters)
     raise_if_errors([*analysis.stage.diagnostics, *(templates.diagnostics if templates else [])])
     if options.only_cluster is not None:
         return []

@@ -288,6 +288,47 @@ class TemplateSet:
             raise CompileError(errors)
         return found
 
+    def check_same_objects(self, clusters: Iterable[str]) -> None:
+        """Every cluster's render must yield the probe's objects: placement sees only the
+        probe's, so an object only some other clusters yield (or that some lack) would
+        vanish silently. Clusters that differ alike share one error."""
+        for path in sorted(self.sources):
+            probe = self.documents(path, self.probe_cluster)
+            expected = [_identity(d.data) for d in probe]
+            groups: dict[tuple[tuple[Any, ...], tuple[Any, ...]], list[str]] = {}
+            where: dict[tuple[tuple[Any, ...], tuple[Any, ...]], SourceLocation] = {}
+            for cluster in sorted(set(clusters) - {self.probe_cluster}):
+                try:
+                    rendered = self.documents(path, cluster)
+                except CompileError as error:
+                    self.diagnostics.extend(error.diagnostics)
+                    continue
+                got = [_identity(d.data) for d in rendered]
+                if got == expected:
+                    continue
+                extra = tuple(i for i in dict.fromkeys(got) if i not in expected)
+                missing = tuple(i for i in dict.fromkeys(expected) if i not in got)
+                key = (extra, missing)
+                groups.setdefault(key, []).append(cluster)
+                if key not in where:
+                    first = next((d for d in rendered if _identity(d.data) in extra), None)
+                    if first is None:
+                        first = next((d for d in probe if _identity(d.data) in missing), None)
+                    where[key] = (first or (rendered or probe)[0]).locate("")
+            for (extra, missing), names in groups.items():
+                parts = [f"{_show(i)} only for {_names(names)}" for i in extra]
+                parts += [f"{_show(i)} not for {_names(names)}" for i in missing]
+                if not parts:
+                    parts = ["the same objects in another order"]
+                self.diagnostics.append(
+                    Diagnostic.error(
+                        f"template renders different objects for cluster {_names(names)} than "
+                        f"for {self.probe_cluster}: {'; '.join(parts)}. A template may vary an "
+                        "object's content, not which objects it yields (kind, namespace, name)",
+                        where[(extra, missing)],
+                    )
+                )
+
     def data_for(self, document: Document, cluster: str) -> dict[str, Any] | None:
         """The object `document` (from the probe render) as rendered for `cluster`."""
         try:
@@ -308,26 +349,31 @@ class TemplateSet:
             or position >= len(rendered)
             or not _same_identity(rendered[position].data, document.data)
         ):
-            self.diagnostics.append(
-                Diagnostic.error(
-                    f"template renders different objects for cluster {cluster} than for "
-                    f"{self.probe_cluster}; a template may vary an object's content, not "
-                    "which objects it yields (kind, namespace, name)",
-                    document.locate(""),
-                )
-            )
-            return None
+            return None  # check_same_objects reports it, for every cluster that differs
         data: dict[str, Any] = rendered[position].data
         return data
 
 
-def _same_identity(left: Any, right: Any) -> bool:
-    def identity(value: Any) -> tuple[object, ...]:
-        if not isinstance(value, dict):
-            return (None,)
-        meta = value.get("metadata")
-        if not isinstance(meta, dict):
-            meta = {}
-        return (value.get("apiVersion"), value.get("kind"), meta.get("namespace"), meta.get("name"))
+def _identity(value: Any) -> tuple[object, ...]:
+    if not isinstance(value, dict):
+        return (None,)
+    meta = value.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
+    return (value.get("apiVersion"), value.get("kind"), meta.get("namespace"), meta.get("name"))
 
-    return identity(left) == identity(right)
+
+def _same_identity(left: Any, right: Any) -> bool:
+    return _identity(left) == _identity(right)
+
+
+def _show(identity: tuple[object, ...]) -> str:
+    if identity == (None,):
+        return "a document that is not a mapping"
+    _, kind, namespace, name = identity
+    return "/".join(str(part) for part in (kind, namespace, name) if part is not None)
+
+
+def _names(clusters: list[str], limit: int = 5) -> str:
+    shown = ", ".join(clusters[:limit])
+    return shown + (f" and {len(clusters) - limit} more" if len(clusters) > limit else "")

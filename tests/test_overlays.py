@@ -232,3 +232,54 @@ def test_template_must_yield_the_same_objects(
     result = run_cli("build", fleet, "-o", tmp_path / "out")
     assert result.exit_code == 2
     assert "template renders different objects for cluster beta than for alpha" in result.stderr
+
+
+EXTRA_FOR_BETA = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: info, namespace: shop}
+data: {cluster: "{{ cluster.name }}"}
+{% if cluster.name == "beta" %}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: beta-only, namespace: shop}
+data: {x: "1"}
+{% endif %}
+"""
+
+
+@pytest.mark.parametrize(
+    ("template", "where", "detail"),
+    [
+        (EXTRA_FOR_BETA, "apps/info.yaml.j2:7:1", "ConfigMap/shop/beta-only only for beta"),
+        (
+            EXTRA_FOR_BETA.replace('== "beta"', '== "alpha"'),
+            "apps/info.yaml.j2:7:1",
+            "ConfigMap/shop/beta-only not for beta",
+        ),
+        (
+            '{% if cluster.name == "beta" %}' + TEMPLATE + "{% endif %}",
+            "apps/info.yaml.j2:1:1",
+            "ConfigMap/shop/info only for beta",
+        ),
+    ],
+    ids=["extra-on-other-cluster", "missing-on-other-cluster", "probe-yields-nothing"],
+)
+def test_template_objects_never_vanish(
+    make_fleet: Callable[..., Path], tmp_path: Path, template: str, where: str, detail: str
+) -> None:
+    """Objects a template yields only for some clusters are an error, in either direction."""
+    fleet = _template_fleet(make_fleet, tmp_path, template)
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{where}: error: template renders different objects for cluster beta than for alpha: "
+        f"{detail}. A template may vary an object's content, not which objects it yields "
+        "(kind, namespace, name)"
+    ) in result.stderr.splitlines()
+    assert result.stderr.endswith("1 error; nothing was written\n")
+    assert not (tmp_path / "out").exists()
+    rendered = run_cli("render", fleet, "--cluster", "beta")
+    assert rendered.exit_code == 2, rendered.output
+    assert detail in rendered.stderr
