@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .errors import CompileError, Diagnostic, UsageError
+from .fields import is_digits
 
 if TYPE_CHECKING:
     from .compile import Compilation
@@ -164,7 +165,7 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
     index, _, count = text.partition("/")
-    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+    if not (is_digits(index) and is_digits(count) and 1 <= int(index) <= int(count)):
         raise UsageError(f"--shard takes I/N with 1 <= I <= N, not {text!r}")
     return int(index), int(count)
 

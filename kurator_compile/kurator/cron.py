@@ -11,6 +11,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 
+from ..fields import is_digits
 from .duration import DurationError, parse_go_duration
 
 # The names cron accepts for months and days of the week (robfig/cron and Vixie cron alike).
@@ -39,7 +40,7 @@ class CronCheck:
 def _number(text: str, names: dict[str, int]) -> int:
     if text.lower() in names:
         return names[text.lower()]
-    if not text.isascii() or not text.isdigit():
+    if not is_digits(text):
         raise ValueError(f"failed to parse int from {text!r}")
     return int(text)
 

@@ -7,6 +7,7 @@ import datetime
 import itertools
 from dataclasses import dataclass
 
+from ..fields import is_digits
 from ..kurator.cron import DAYS, MONTHS
 
 MACROS = {
@@ -35,7 +36,7 @@ def _value(text: str, field: str, low: int, high: int, names: dict[str, int]) ->
     lowered = text.lower()
     if lowered in names:
         return names[lowered]
-    if not text.isdigit():
+    if not is_digits(text):
         raise CronError(f"{field}: {text!r} is not a number")
     value = int(text)
     if not low <= value <= high:
@@ -49,7 +50,7 @@ def _field(text: str, field: str, low: int, high: int, names: dict[str, int]) ->
         body, _, step_text = part.partition("/")
         step = 1
         if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not is_digits(step_text) or int(step_text) == 0:
                 raise CronError(f"{field}: step {step_text!r} must be a positive number")
             step = int(step_text)
         if body in ("*", "?"):
