@@ -17,6 +17,8 @@ import hashlib
 import json
 import os
 import stat
+import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +33,7 @@ STATE_FILE = f"{STATE_DIR}/state.json"
 CACHE_FILE = f"{STATE_DIR}/cache.json"  # local only (git-ignored): stat data, last inputs
 JOURNAL_FILE = f"{STATE_DIR}/journal.json"
 LOCK_FILE = f"{STATE_DIR}/lock"
+LOCK_WAIT_SECONDS = 600.0  # how long a build waits for another one on the same OUT
 TMP_SUFFIX = ".kurator-tmp"
 # Top-level folders the tool may write into; anything else read from a state file is refused.
 OWNED_TOP_DIRS = frozenset({CLUSTERS_DIR, "argocd", "flux"})
@@ -212,9 +215,11 @@ def locked(out: Path) -> Iterator[None]:
     _check_no_symlinks(out, STATE_DIR)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
     _check_no_symlinks(out, STATE_DIR)  # made by someone else meanwhile
-    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _error(f"{out / LOCK_FILE} is not a regular file")
+        _acquire(fd, out / LOCK_FILE)
         ignore = out / STATE_DIR / ".gitignore"
         if not ignore.exists() and not ignore.is_symlink():
             _atomic_write(ignore, b"lock\njournal*.json\ncache*.json\n")
@@ -222,6 +227,30 @@ def locked(out: Path) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _acquire(fd: int, path: Path) -> None:
+    """Take the lock, saying so when another build holds it, and giving up after
+    LOCK_WAIT_SECONDS instead of waiting forever in silence."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    sys.stderr.write(f"waiting for another build that holds {path}...\n")
+    sys.stderr.flush()
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _error(
+                    f"{path} is still held by another build after {LOCK_WAIT_SECONDS:g} s; "
+                    "let that build finish, then retry"
+                ) from None
+            time.sleep(0.1)
 
 
 def _strings(values: object) -> tuple[str, ...]:

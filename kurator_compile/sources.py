@@ -118,10 +118,24 @@ def display_path(path: Path, root: Path) -> str:
         return Path(os.path.relpath(path, root)).as_posix()
 
 
+def _read_regular(path: Path, shown: str, where: SourceLocation) -> bytes:
+    """The bytes of a regular file; a FIFO or device is refused before a read could block."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):
+            raise CompileError(
+                [Diagnostic.error(f"{shown} is not a regular file (a FIFO or device?)", where)]
+            )
+        return handle.read()
+
+
 def read_text(path: Path, shown: str, origin: SourceLocation | None = None) -> str:
     where = origin or SourceLocation(shown, 1, 1)
     try:
-        raw = path.read_bytes()
+        raw = _read_regular(path, shown, where)
     except IsADirectoryError:
         raise CompileError(
             [Diagnostic.error(f"{shown} is a directory, not a file", where)]
@@ -233,7 +247,7 @@ def _expand(
             if not directories_as_yaml:
                 continue
             inner = sorted(p for p in path.iterdir() if p.name.endswith((".yaml", ".yml")))
-            candidates = [p for p in inner if p.is_file()]
+            candidates = [p for p in inner if not p.is_dir()]  # a FIFO is refused below
         else:
             candidates = [path]
         for candidate in candidates:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import shutil
@@ -373,6 +374,59 @@ def test_failure_after_the_first_rename_says_what_the_tree_holds(
     write_tree(out, new)
     assert not compare_tree(out, new)
     assert not (out / JOURNAL_FILE).exists()
+
+
+def test_held_lock_is_waited_for_with_a_message_and_a_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    holder = os.open(out / ".kurator/lock", os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another open file description: another build
+    monkeypatch.setattr(emit, "LOCK_WAIT_SECONDS", 0.0)
+    try:
+        with pytest.raises(CompileError) as raised:
+            write_tree(out, {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"})
+    finally:
+        os.close(holder)
+    assert capsys.readouterr().err == (
+        f"waiting for another build that holds {out}/.kurator/lock...\n"
+    )
+    assert str(raised.value) == (
+        f"error: {out}/.kurator/lock is still held by another build after 0 s; "
+        "let that build finish, then retry"
+    )
+    assert (out / "clusters/alpha/configmap_default_a.yaml").read_bytes() == b"a: 1\n"
+
+
+@pytest.mark.parametrize("name", ["lock", "state.json", "journal.json", "cache.json"])
+def test_fifos_in_the_state_folder_never_block(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    (out / ".kurator" / name).unlink(missing_ok=True)
+    os.mkfifo(out / ".kurator" / name)
+    changed = {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"}
+    if name == "cache.json":
+        write_tree(out, changed)  # only a hint: replaced by a regular file
+        assert (out / ".kurator" / name).is_file()
+        return
+    with pytest.raises(CompileError) as raised:
+        write_tree(out, changed)
+    assert str(raised.value) == (
+        f"error: {out}/.kurator/{name} is not a regular file"
+        + ("" if name == "lock" else "; kurator-compile reads only its own")
+    )
+
+
+def test_fifo_in_place_of_an_output_file_is_not_read(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    target = out / "clusters/alpha/configmap_default_a.yaml"
+    target.unlink()
+    os.mkfifo(target)
+    assert compare_tree(out, TREE).added == ["clusters/alpha/configmap_default_a.yaml"]
+    write_tree(out, TREE)
+    assert target.read_bytes() == b"a: 1\n"
 
 
 def test_interrupted_run_is_completed_next_time(tmp_path: Path) -> None:
