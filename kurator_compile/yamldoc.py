@@ -28,6 +28,9 @@ _SCALAR_TAGS = frozenset(
 # Entries (`key: `, `- `, `,`) one file may hold: a cheap bound on parsing work; real
 # manifests stay orders of magnitude below it.
 MAX_NODES = 2_000_000
+# Mappings and sequences nested deeper than this are refused where they pass it: every later
+# stage (overlay values, patches, schema validation) walks documents recursively.
+MAX_DEPTH = 100
 # Larger integers are no Kubernetes value (and Python refuses to parse them quickly).
 MAX_INT_DIGITS = 1000
 _BAD_INDENT = re.compile(r"^[ \t\u00a0]*?([\t\u00a0])", re.MULTILINE)
@@ -73,6 +76,7 @@ class _Builder:
         self.positions: dict[str, tuple[int, int]] = {}
         self.seen: set[int] = set()
         self.expanded = 0
+        self.depth = 0
         self.errors: list[Diagnostic] = []
 
     def _loc(self, node: Node, pointer: str) -> SourceLocation:
@@ -96,6 +100,26 @@ class _Builder:
             self.seen.add(id(node))
         mark = node.start_mark
         self.positions[pointer] = key_pos or (mark.line + 1, mark.column + 1)
+        if isinstance(node, MappingNode | SequenceNode):
+            self.depth += 1
+            try:
+                return self._collection(node, pointer)
+            finally:
+                self.depth -= 1
+        assert isinstance(node, ScalarNode)
+        return self._scalar(node, pointer)
+
+    def _collection(self, node: Node, pointer: str) -> Any:
+        if self.depth > MAX_DEPTH:
+            raise CompileError(
+                [
+                    Diagnostic.error(
+                        f"YAML nesting is deeper than {MAX_DEPTH} levels; no Kubernetes object "
+                        "needs that many",
+                        self._loc(node, pointer),
+                    )
+                ]
+            )
         if isinstance(node, MappingNode):
             if node.tag not in (_TAG + "map", _TAG + "omap"):
                 self._unsupported(node, pointer)
@@ -104,8 +128,7 @@ class _Builder:
             if node.tag != _TAG + "seq":
                 self._unsupported(node, pointer)
             return [self.build(item, pointer_join(pointer, i)) for i, item in enumerate(node.value)]
-        assert isinstance(node, ScalarNode)
-        return self._scalar(node, pointer)
+        raise AssertionError(node)
 
     def _mapping(self, node: MappingNode, pointer: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
