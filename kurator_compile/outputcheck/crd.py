@@ -11,6 +11,7 @@ Python validator.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -33,6 +34,51 @@ def python_pattern(pattern: str) -> str | None:
     except re.error:
         return None  # left unchecked rather than failing every object of the kind
     return candidate
+
+
+_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
+# Deeper than any real CRD (the bundled ones reach 30): every later step recurses.
+MAX_SCHEMA_DEPTH = 200
+
+
+def crd_schema_problem(schema: Any) -> tuple[str, dict[str, Any]]:
+    """Why a CRD schema file cannot be used (empty if it can), and a linear-time matcher per
+    `pattern` as `python_pattern` writes it (the API server matches with Go's RE2, which never
+    backtracks; Python's `re` would run `(a+)+$` for hours). Walked without recursion; a `$ref`
+    is refused, as the API server refuses it in an openAPIV3Schema, so no schema refers to
+    itself."""
+    from ..overlay.regex import PatternError, compile_pattern
+
+    matchers: dict[str, Any] = {}
+    stack: list[tuple[Any, int]] = [(schema, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if depth > MAX_SCHEMA_DEPTH:
+            return f"nested deeper than {MAX_SCHEMA_DEPTH} levels", {}
+        if isinstance(node.get("$ref"), str):
+            return f"$ref {node['$ref']!r}: a CRD schema cannot refer to a schema", {}
+        kinds = node.get("type")
+        for kind in kinds if isinstance(kinds, list) else [kinds]:
+            if isinstance(kind, str) and kind not in _TYPES:
+                return f"unknown type {kind!r}", {}
+        value = node.get("pattern")
+        candidate = python_pattern(value) if isinstance(value, str) else None
+        if candidate is not None and candidate not in matchers:
+            flags = _INLINE_FLAGS.match(candidate)  # global flags become a scoped group
+            if flags is not None:
+                candidate_body = f"(?{flags.group(1)}:{candidate[flags.end() :]})"
+            else:
+                candidate_body = candidate
+            # Patterns RE2 cannot run stay unchecked, as those Python cannot read do.
+            with contextlib.suppress(PatternError):
+                matchers[candidate] = compile_pattern(f"(?s:.*)(?:{candidate_body})(?s:.*)")
+        stack.extend((child, depth + 1) for child in node.values())
+    return "", matchers
 
 
 def prepare_crd_schema(schema: dict[str, Any], loose: bool) -> dict[str, Any]:
