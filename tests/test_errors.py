@@ -356,7 +356,10 @@ def test_deep_nesting(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
     fleet = make_fleet(apps={"deep.yaml": deep + "\n"})
     result = run_cli("build", fleet, "-o", tmp_path / "out")
     assert result.exit_code == 2
-    assert "apps/deep.yaml:1:1: error: YAML nesting is too deep" in result.stderr
+    assert (
+        "apps/deep.yaml:4:106: error: YAML nesting is deeper than 100 levels; no Kubernetes "
+        "object needs that many (at /data" + "/0" * 99 + ")"
+    ) in result.stderr.splitlines()
 
 
 def test_empty_documents_are_skipped(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
