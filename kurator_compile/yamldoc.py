@@ -31,6 +31,13 @@ MAX_NODES = 2_000_000
 # Mappings and sequences nested deeper than this are refused where they pass it: every later
 # stage (overlay values, patches, schema validation) walks documents recursively.
 MAX_DEPTH = 100
+# What an explicit `!!null` or `!!bool` may tag (YAML 1.1's words too, as Kubernetes' YAML
+# library reads them); anything else was silently coerced.
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {
+    **dict.fromkeys(("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"), True),
+    **dict.fromkeys(("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"), False),
+}
 # Larger integers are no Kubernetes value (and Python refuses to parse them quickly).
 MAX_INT_DIGITS = 1000
 _BAD_INDENT = re.compile(r"^[ \t\u00a0]*?([\t\u00a0])", re.MULTILINE)
@@ -137,7 +144,16 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge":
                 sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-                merged.extend(s for s in sources if isinstance(s, MappingNode))
+                for source in sources:
+                    if isinstance(source, MappingNode):
+                        merged.append(source)
+                    else:  # silently ignored before: a merge key merges mappings only
+                        self.errors.append(
+                            Diagnostic.error(
+                                "a merge key (<<) takes a mapping or a list of mappings",
+                                self._loc(source, pointer),
+                            )
+                        )
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.errors.append(
@@ -196,9 +212,14 @@ class _Builder:
     @staticmethod
     def _typed(tag: str, text: str) -> Any:
         if tag == _TAG + "null":
+            if text not in _NULLS:
+                raise ValueError("a null is written ~, null or nothing")
             return None
         if tag == _TAG + "bool":
-            return text.lower() == "true"
+            value = _BOOLS.get(text)
+            if value is None:
+                raise ValueError("a bool is written true or false")
+            return value
         if tag == _TAG + "int":
             digits = text.replace("_", "")
             if len(digits) > MAX_INT_DIGITS:
