@@ -323,6 +323,10 @@ def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
     return found
 
 
+def _is_rbac(api_version: object) -> bool:
+    return isinstance(api_version, str) and api_version.startswith("rbac.authorization.k8s.io/")
+
+
 def name_diagnostics(doc: Document) -> list[Diagnostic]:
     """Object names and namespaces become path segments, so they must be safe ones."""
     if role_of(doc) is not Role.RESOURCE:
@@ -337,6 +341,14 @@ def name_diagnostics(doc: Document) -> list[Diagnostic]:
             Diagnostic.error(
                 f"object name {name!r} cannot become a file name: use lowercase "
                 "letters, digits, '-', '.' and ':' (a DNS-1123 subdomain)",
+                doc.locate("/metadata/name"),
+            )
+        )
+    elif isinstance(name, str) and ":" in name and not _is_rbac(doc.data.get("apiVersion")):
+        found.append(
+            Diagnostic.error(
+                f"object name {name!r} contains ':', which only RBAC objects' names may; the "
+                f"API server refuses it for a {doc.data.get('kind')}",
                 doc.locate("/metadata/name"),
             )
         )
