@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from . import __version__
-from .errors import CompileError, Diagnostic, UsageError
+from .errors import CompileError, Diagnostic, UsageError, printable
 from .fields import is_digits
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def _exit_codes(ctx: Context) -> Iterator[None]:
         count = len(error.diagnostics)
         _fail(EXIT_INPUT, f"{count} error{'s' if count != 1 else ''}; nothing was written")
     except UsageError as error:
-        _fail(EXIT_INPUT, f"error: {error}")
+        _fail(EXIT_INPUT, printable(f"error: {error}", newlines=True))
     except KeyboardInterrupt:
         _fail(EXIT_INTERRUPTED, "interrupted")
     except (SystemExit, click.exceptions.Exit, click.ClickException):
