@@ -68,10 +68,10 @@ class Diagnostic:
         text = f"{self.severity.value}: {printable(self.message, newlines=True)}"
         if loc is None:
             return text
-        where = printable(loc.file)
+        where = printable(str(loc.file))  # some callers pass a Path
         if loc.line:
             where += f":{loc.line}:{loc.column or 1}"
-        suffix = f" (at {printable(loc.pointer)})" if loc.pointer else ""
+        suffix = f" (at {printable(str(loc.pointer))})" if loc.pointer else ""
         return f"{where}: {text}{suffix}"
 
 
