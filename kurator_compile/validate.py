@@ -267,6 +267,17 @@ def _extension_cluster_references(fleet: Fleet) -> Iterator[tuple[Document, str,
             yield doc, name, where
 
 
+def _override_keys(fleet: Fleet) -> Iterator[tuple[object, Document, str]]:
+    """Override policies by kind, namespace and name: Karmada keeps one object per key, so a
+    second document with the same key would otherwise be applied twice."""
+    for kind in ("ClusterOverridePolicy", "OverridePolicy"):
+        for doc in fleet.extensions.get(kind, ()):
+            metadata = doc.data.get("metadata")
+            meta = metadata if isinstance(metadata, dict) else {}
+            namespace = "-" if kind.startswith("Cluster") else meta.get("namespace") or "default"
+            yield f"{kind}/{namespace}/{meta.get('name')}", doc, ""
+
+
 def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
     """Checks that need more than one document: duplicates and references to clusters."""
     found: list[Diagnostic] = list(
@@ -285,6 +296,7 @@ def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
             "policy",
         )
     )
+    found.extend(_duplicates(_override_keys(fleet), "policy"))
     found.extend(_file_name_diagnostics(fleet))
     host = fleet.host
     member = fleet.cluster(host.name) if host is not None else None
