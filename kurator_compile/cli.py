@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from . import __version__
-from .errors import CompileError, Diagnostic, UsageError, raise_if_errors, shorten
+from .errors import CompileError, Diagnostic, UsageError, printable, raise_if_errors, shorten
+from .fields import is_digits
 
 if TYPE_CHECKING:
     from .compile import Compilation
@@ -59,7 +60,7 @@ def _exit_codes(ctx: Context) -> Iterator[None]:
         count = len(error.diagnostics)
         _fail(EXIT_INPUT, f"{count} error{'s' if count != 1 else ''}; nothing was written")
     except UsageError as error:
-        _fail(EXIT_INPUT, f"error: {error}")
+        _fail(EXIT_INPUT, printable(f"error: {error}", newlines=True))
     except KeyboardInterrupt:
         _fail(EXIT_INTERRUPTED, "interrupted")
     except (SystemExit, click.exceptions.Exit, click.ClickException):
@@ -77,13 +78,38 @@ def _exit_codes(ctx: Context) -> Iterator[None]:
         )
 
 
+def _from_plugin() -> bool:
+    """Argo CD hands FLEET (and CLUSTER) through the environment: the repository is untrusted."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    sources = (ctx.get_parameter_source(name) for name in ("fleet", "cluster"))
+    return ParameterSource.ENVIRONMENT in sources
+
+
+def _inside_source_dir(fleet: Path) -> Path:
+    """In the plugin, FLEET must resolve (links followed) inside the application's source
+    directory, the working directory: `../other-repo/...` or a link out of the checkout would
+    read another application's repository."""
+    base = Path.cwd().resolve()
+    resolved = (base / fleet).resolve()
+    if not resolved.is_relative_to(base):
+        raise UsageError(
+            f"FLEET {fleet.as_posix()!r} resolves to {resolved}, outside the application's "
+            f"source directory {base}; the plugin reads only the application's own repository"
+        )
+    return fleet
+
+
 def find_fleet(fleet: str | None) -> Path:
     """FLEET, or the only `fleets/*.yaml` of the current directory."""
     if fleet:
-        return Path(fleet)
+        return _inside_source_dir(Path(fleet)) if _from_plugin() else Path(fleet)
     candidates = sorted(Path("fleets").glob("*.yaml"))
     if len(candidates) == 1:
-        return candidates[0]
+        return _inside_source_dir(candidates[0]) if _from_plugin() else candidates[0]
     if not candidates:
         raise UsageError("no FLEET given and no fleets/*.yaml in the current directory")
     names = ", ".join(p.as_posix() for p in candidates)
@@ -153,7 +179,7 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
     index, _, count = text.partition("/")
-    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+    if not (is_digits(index) and is_digits(count) and 1 <= int(index) <= int(count)):
         raise UsageError(f"--shard takes I/N with 1 <= I <= N, not {text!r}")
     return int(index), int(count)
 
@@ -447,6 +473,12 @@ def build(
             progress.finish()
         ctx.warn(result.warnings)
         foreign = _warn_foreign(ctx, output, result.tree)
+        for path in report.kept:
+            click.echo(
+                f"warning: {output / path} is no longer part of the tree, but its bytes are not "
+                "those kurator-compile recorded: left in place",
+                err=True,
+            )
         locked = _write_lock(sources, result.lock)
         if not ctx.quiet:
             from .emit import clusters_of
@@ -543,6 +575,8 @@ def check(
         ):
             for path in paths:
                 click.echo(f"{label}: {output / path}")
+        if drift.interrupted:
+            click.echo(f"interrupted: {output / drift.interrupted} (a build that did not finish)")
         click.echo(
             f"{output} is stale: {len(drift.added)} to add, {len(drift.changed)} to change, "
             f"{len(drift.removed)} to remove; run `kurator-compile build` and commit the result",

@@ -425,6 +425,9 @@ def finish_overlays(analysis: Analysis, options: Options) -> list[Diagnostic]:
     """Errors from applying overlays, and patches that matched nothing on the whole fleet."""
     mark_patch_usage(analysis, options)
     templates = analysis.stage.templates
+    if templates is not None:
+        only = options.only_cluster
+        templates.check_same_objects([only] if only in templates.clusters else templates.clusters)
     raise_if_errors([*analysis.stage.diagnostics, *(templates.diagnostics if templates else [])])
     warnings = promote_warnings(analysis.stage.unused_patches(), options.strict)
     raise_if_errors(warnings)

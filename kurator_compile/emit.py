@@ -1,10 +1,11 @@
 """The only writer: a file tree in memory -> OUT, atomically, pruning only what we wrote.
 
-Protocol (kill -9 safe): lock `.kurator/lock`; record the intended tree in
-`.kurator/journal.json`; write every changed file to a temporary name beside it; rename them
-all into place; remove stale files that an earlier state lists; write `.kurator/state.json`;
-drop the journal. A failure before the renames leaves the old tree untouched; a kill after
-them leaves a journal that the next run treats as ours and completes.
+Protocol (kill -9 safe): lock `.kurator/lock`; check everything (symlinks, foreign files,
+stale files whose bytes are still those we recorded); record the intended tree in
+`.kurator/journal.json`; write every new or changed file, and the new state, to a temporary
+name beside it; rename them all into place; remove the stale files; drop the journal. A
+failure before the first rename leaves the old tree untouched; a kill or a failure after it
+leaves a journal that the next run treats as ours and completes, removing any temporaries.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
+import sys
+import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,6 +33,7 @@ STATE_FILE = f"{STATE_DIR}/state.json"
 CACHE_FILE = f"{STATE_DIR}/cache.json"  # local only (git-ignored): stat data, last inputs
 JOURNAL_FILE = f"{STATE_DIR}/journal.json"
 LOCK_FILE = f"{STATE_DIR}/lock"
+LOCK_WAIT_SECONDS = 600.0  # how long a build waits for another one on the same OUT
 TMP_SUFFIX = ".kurator-tmp"
 # Top-level folders the tool may write into; anything else read from a state file is refused.
 OWNED_TOP_DIRS = frozenset({CLUSTERS_DIR, "argocd", "flux"})
@@ -69,10 +74,11 @@ def _error(message: str) -> CompileError:
 
 
 def is_safe_relpath(path: str) -> bool:
-    """A path read from a state file is untrusted: it must stay inside OUT's owned folders."""
+    """A path read from a state file is untrusted, and one the writer is handed is checked as
+    well whatever produced it: it must stay strictly inside OUT's owned folders."""
     if not path or path.startswith("/") or "\\" in path or "\x00" in path:
         return False
-    parts = PurePosixPath(path).parts
+    parts = path.split("/")  # not PurePosixPath: it would hide `a//b`, `a/./b` and `a/`
     if any(part in ("", ".", "..") for part in parts) or len(parts) < 2:
         return False
     if parts[0] not in OWNED_TOP_DIRS:
@@ -80,15 +86,35 @@ def is_safe_relpath(path: str) -> bool:
     return not (parts[0] == CLUSTERS_DIR and len(parts) > 2 and parts[2] == FLUX_SYSTEM)
 
 
+def check_tree_paths(tree: Mapping[str, object]) -> None:
+    """Defence in depth: every compiled path is already built from validated names, but the
+    writer refuses any that would land outside its folders (`..`, absolute, empty parts)."""
+    bad = sorted(path for path in tree if not is_safe_relpath(path))
+    if bad:
+        shown = ", ".join(repr(path) for path in bad[:5])
+        raise _error(
+            f"refusing to write {len(bad)} path(s) not strictly inside the output folders: {shown}"
+        )
+
+
 @dataclass(frozen=True)
 class State:
     files: Mapping[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
     version: str = ""
     owner: Mapping[str, str] | None = None  # the fleet that wrote it: name and file
+    # An interrupted run's journal: the tree it meant to write, each file possibly in place.
+    journal: Mapping[str, str] = field(default_factory=dict)
+
+    def wrote(self, path: str, data: bytes) -> bool:
+        """Are these bytes what a run of ours recorded for `path`? Else someone else's."""
+        value = digest(data)
+        return value in (self.files.get(path), self.journal.get(path))
 
 
 def _load_state_file(path: Path) -> State | None:
     try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            raise _error(f"{path} is not a regular file; kurator-compile reads only its own")
         raw = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         return None
@@ -105,11 +131,13 @@ def _load_state_file(path: Path) -> State | None:
     owner = raw.get("fleet")
     if not (isinstance(owner, dict) and all(isinstance(v, str) for v in owner.values())):
         owner = None
-    return State(safe, str(raw.get("generator", "")), owner)
+    return State(safe, str(raw.get("generator", "")), owner=owner)
 
 
 def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
     """The files we own: the last state plus the journal of an interrupted run, if any."""
+    _check_no_symlinks(out, names.state)
+    _check_no_symlinks(out, names.journal)
     state = _load_state_file(out / names.state)
     journal = _load_state_file(out / names.journal)
     if journal is None:
@@ -117,7 +145,8 @@ def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
     merged = dict(journal.files)
     merged.update(state.files if state else {})
     owner = state.owner if state and state.owner else journal.owner
-    return State(merged, state.version if state else journal.version, owner)
+    version = state.version if state else journal.version
+    return State(merged, version, owner=owner, journal=journal.files)
 
 
 def state_bytes(digests: Mapping[str, str], owner: Mapping[str, str] | None = None) -> bytes:
@@ -133,21 +162,39 @@ def state_bytes(digests: Mapping[str, str], owner: Mapping[str, str] | None = No
     return f'{{\n "files": {files},{fleet}\n "generator": {generator}\n}}\n'.encode()
 
 
-def _check_no_symlinks(out: Path, relpath: str) -> None:
-    """Refuse to write through a symlink inside OUT: it could point anywhere."""
+def _linked_component(out: Path, relpath: str) -> Path | None:
+    """The first component of `relpath` below OUT that is a symlink, if any."""
     current = out
     for part in PurePosixPath(relpath).parts:
         current = current / part
         if current.is_symlink():
-            raise _error(f"{current} is a symlink; kurator-compile never writes through links")
+            return current
+    return None
+
+
+def _check_no_symlinks(out: Path, relpath: str) -> None:
+    """Refuse to write through a symlink inside OUT: it could point anywhere."""
+    linked = _linked_component(out, relpath)
+    if linked is not None:
+        raise _error(f"{linked} is a symlink; kurator-compile never writes through links")
+
+
+def _read_below(out: Path, relpath: str) -> bytes | None:
+    """A file below OUT, or None when absent or reached through a symlink at any level."""
+    if _linked_component(out, relpath) is not None:
+        return None
+    return _read_bytes(out / relpath)
 
 
 def _read_bytes(path: Path) -> bytes | None:
+    """A regular file's bytes; None for anything else (O_NONBLOCK: a FIFO must not block)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
         return handle.read()
 
 
@@ -245,17 +292,45 @@ def clusters_of(paths: Mapping[str, object] | FileTree) -> set[str]:
 @contextlib.contextmanager
 def locked(out: Path) -> Iterator[None]:
     """Serialise builds on one OUT: a second one waits for the first instead of interleaving."""
+    _check_no_symlinks(out, STATE_DIR)
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
-    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    _check_no_symlinks(out, STATE_DIR)  # made by someone else meanwhile
+    fd = os.open(out / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _error(f"{out / LOCK_FILE} is not a regular file")
+        _acquire(fd, out / LOCK_FILE)
         ignore = out / STATE_DIR / ".gitignore"
-        if not ignore.exists():
+        if not ignore.exists() and not ignore.is_symlink():
             _atomic_write(ignore, b"lock\njournal*.json\ncache*.json\n")
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _acquire(fd: int, path: Path) -> None:
+    """Take the lock, saying so when another build holds it, and giving up after
+    LOCK_WAIT_SECONDS instead of waiting forever in silence."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    sys.stderr.write(f"waiting for another build that holds {path}...\n")
+    sys.stderr.flush()
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _error(
+                    f"{path} is still held by another build after {LOCK_WAIT_SECONDS:g} s; "
+                    "let that build finish, then retry"
+                ) from None
+            time.sleep(0.1)
 
 
 def _strings(values: object) -> tuple[str, ...]:
@@ -283,7 +358,10 @@ class StatCache:
     @classmethod
     def load(cls, out: Path, names: StateNames = DEFAULT_NAMES) -> StatCache:
         try:
-            raw = json.loads((out / names.cache).read_text("utf-8"))
+            data = _read_below(out, names.cache)
+            if data is None:
+                return cls()
+            raw = json.loads(data.decode("utf-8"))
             listings = {str(d): str(lines) for d, lines in raw["listings"].items()}
             globs = raw.get("globs")
             return cls(
@@ -294,7 +372,7 @@ class StatCache:
                 None if globs is None else (_strings(globs[0]), _strings(globs[1])),
             )
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
-            return cls()
+            return cls()  # UnicodeDecodeError is a ValueError
 
     @cached_property
     def stats(self) -> dict[str, tuple[int, int]]:
@@ -352,7 +430,7 @@ class StatCache:
         """True when the inputs are those of the last build and no output file was touched."""
         if not fingerprint or fingerprint != self.fingerprint or not self.listings:
             return False
-        state = _read_bytes(out / names.state)
+        state = _read_below(out, names.state)
         if state is None or digest(state) != self.state_digest:
             return False
         if _read_bytes(out / names.journal) is not None:
@@ -384,6 +462,7 @@ def _listing_matches(directory: str, lines: str) -> bool:
 class WriteReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # no longer ours, but not the bytes we wrote
     unchanged: int = 0
     # Size and mtime of the files written or found unchanged by their stat, for the StatCache.
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -421,7 +500,7 @@ def _listing(directory: str, listed: dict[str, set[str]]) -> set[str]:
 
 @dataclass
 class Plan:
-    new: list[str] = field(default_factory=list)  # no file there yet: written in place
+    new: list[str] = field(default_factory=list)  # no file there yet
     changed: list[str] = field(default_factory=list)  # replaced through a temporary name
     same: int = 0
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # same, by size and mtime
@@ -479,6 +558,7 @@ def write_tree(
     """Make OUT hold `tree`; see the module docstring for what survives a crash."""
     if out.exists() and not out.is_dir():
         raise _error(f"{out} exists and is not a directory")
+    check_tree_paths(tree)
     try:
         out.mkdir(parents=True, exist_ok=True)
         state = read_state(out, names)
@@ -497,12 +577,16 @@ def write_tree(
             gone = (
                 {}
                 if allow_removal or previous is None
-                else removed_objects(previous.files, tree, placed)
+                else removed_objects(_ours(out, previous, tree), tree, placed)
             )
             if gone:
                 raise _error(removal_message(gone))
             report = _write_locked(out, tree, state, allow_cluster_removal, names, owner)
-            StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
+            try:
+                StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
+            except OSError:  # only a hint: without it the next build compares file by file
+                with contextlib.suppress(OSError):
+                    (out / names.cache).unlink()
             return report
     except OSError as error:
         raise _os_error(error, out) from None
@@ -549,57 +633,106 @@ def _write_locked(
             "Pass --allow-cluster-removal if they really left the fleet."
         )
     digests = _digests(tree)
+    _remove_temporaries(out, [names.journal, names.state])
+    if state.journal:  # a killed run: its temporaries are ours, whatever it was writing
+        _remove_temporaries(out, [*state.files, *tree])
     plan = plan_writes(out, tree, state, digests, StatCache.load(out, names))
-    stale = sorted(p for p in state.files if p not in tree)
-    report = WriteReport(unchanged=plan.same, stats=plan.stats)
+    stale, kept = _stale_files(out, tree, state)
+    report = WriteReport(unchanged=plan.same, stats=plan.stats, kept=kept)
     new_state = state_bytes(digests, owner)
     if not plan.new and not plan.changed and not stale:
         if _read_bytes(out / names.state) != new_state:
             _atomic_write(out / names.state, new_state)
+        if state.journal:
+            with contextlib.suppress(FileNotFoundError):
+                (out / names.journal).unlink()
         return report
-    _atomic_write(out / names.journal, new_state)
+    # The journal lists what this run may leave behind: the new tree, and what a killed run's
+    # journal listed that the new tree does not (its files may be in place already).
+    journal = {p: d for p, d in state.journal.items() if p not in digests}
+    journal.update(digests)
+    _atomic_write(out / names.journal, state_bytes(journal))
     root = str(out)
-    created: list[str] = []
     temporaries: list[tuple[str, str]] = []
-    made_dirs: set[str] = set()
+    made_dirs: list[str] = []
+    state_tmp = out / names.state
+    state_tmp = state_tmp.with_name(f".{state_tmp.name}{TMP_SUFFIX}")
     try:
-        # Phase 1: every new byte on disk. Files that did not exist are written in place (the
-        # journal marks them ours, so a killed run's partial file is rewritten next time);
-        # files that did are written beside their target under a temporary name.
-        for path in plan.new:
+        # Phase 1: every new byte on disk, under a temporary name beside its target, the new
+        # state included. Every check and every write that can fail for lack of space
+        # happens here, before the first rename.
+        present: set[str] = set()
+        for path in [*plan.new, *plan.changed]:
             directory = f"{root}/{path.rpartition('/')[0]}"
-            if directory not in made_dirs:
-                os.makedirs(directory, exist_ok=True)
-                made_dirs.add(directory)
-            created.append(f"{root}/{path}")
-            report.stats[path] = _write_new(f"{root}/{path}", tree[path])
-        for path in plan.changed:
+            if directory not in present:
+                if not os.path.isdir(directory):
+                    os.makedirs(directory)
+                    made_dirs.append(directory)
+                present.add(directory)
             target = out / path
             tmp = target.with_name(f".{target.name}{TMP_SUFFIX}")
             temporaries.append((str(tmp), str(target)))
             report.stats[path] = _write_tmp(tmp, tree[path])  # a rename keeps the mtime
+        _write_tmp(state_tmp, new_state)
     except OSError:
-        for leftover in [*created, *(pending for pending, _ in temporaries)]:
+        for leftover in [*(pending for pending, _ in temporaries), str(state_tmp)]:
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
         for directory in sorted(made_dirs, reverse=True):
             _remove_empty_parents(out, Path(directory))
         with contextlib.suppress(OSError):
-            (out / names.journal).unlink()
+            if state.journal:
+                _atomic_write(out / names.journal, state_bytes(state.journal))
+            else:
+                (out / names.journal).unlink()
         raise
-    for pending, final in temporaries:  # phase 2: renames, each atomic
-        os.replace(pending, final)
-    report.written = sorted([*plan.new, *plan.changed])
-    for path in stale:
-        target = out / path
-        _check_no_symlinks(out, path)
-        if target.is_file():
-            target.unlink()
+    try:
+        for pending, final in temporaries:  # phase 2: renames, each atomic
+            os.replace(pending, final)
+        for path in stale:
+            (out / path).unlink()
             report.removed.append(path)
-        _remove_empty_parents(out, target.parent)
-    _atomic_write(out / names.state, new_state)
-    (out / names.journal).unlink()
+            _remove_empty_parents(out, (out / path).parent)
+        os.replace(state_tmp, out / names.state)
+        (out / names.journal).unlink()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise _error(
+            f"cannot finish writing {out}: {error.filename or out}: {reason}. The tree now "
+            f"mixes old and new files; {out / names.journal} lists the new tree and the next "
+            "build completes it"
+        ) from None
+    report.written = sorted([*plan.new, *plan.changed])
     return report
+
+
+def _remove_temporaries(out: Path, paths: Sequence[str]) -> None:
+    """Temporary files a killed run left beside the files it owned or meant to write."""
+    for path in paths:
+        directory, _, name = path.rpartition("/")
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            os.unlink(f"{out}/{directory}/.{name}{TMP_SUFFIX}")
+
+
+def _ours(out: Path, state: State, tree: FileTree) -> list[str]:
+    """The state's files, less the stale ones whose bytes are not what it recorded: those
+    are kept, not removed, so dropping them removes nothing from a cluster."""
+    stale, _ = _stale_files(out, tree, state)
+    return [p for p in state.files if p in tree or p in stale]
+
+
+def _stale_files(out: Path, tree: FileTree, state: State) -> tuple[list[str], list[str]]:
+    """Files an earlier run wrote that the new tree drops: removable, or kept because their
+    bytes are not what we recorded (someone else wrote them, or the state file lies)."""
+    stale: list[str] = []
+    kept: list[str] = []
+    for path in sorted(p for p in state.files if p not in tree):
+        _check_no_symlinks(out, path)
+        current = _read_bytes(out / path)
+        if current is None:
+            continue
+        (stale if state.wrote(path, current) else kept).append(path)
+    return stale, kept
 
 
 def _remove_empty_parents(out: Path, directory: Path) -> None:
@@ -616,25 +749,33 @@ class Drift:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    interrupted: str = ""  # the journal of a build that did not finish, if one is left
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
+        return bool(self.added or self.changed or self.removed or self.interrupted)
 
 
 def compare_tree(out: Path, tree: FileTree, names: StateNames = DEFAULT_NAMES) -> Drift:
     """What `build` would change in OUT, without writing anything."""
+    check_tree_paths(tree)
     state = read_state(out, names) if out.is_dir() else None
     owned = state.files if state else {}
     drift = Drift()
     for path, data in tree.items():
-        current = _read_bytes(out / path)
+        current = _read_below(out, path)
         if current is None:
             drift.added.append(path)
         elif current != data:
             drift.changed.append(path)
-    drift.removed = sorted(p for p in owned if p not in tree and (out / p).is_file())
+    drift.removed = sorted(
+        p
+        for p in owned
+        if p not in tree and _linked_component(out, p) is None and (out / p).is_file()
+    )
+    if state is not None and state.journal:
+        drift.interrupted = names.journal
     return drift
 
 
 def read_existing(out: Path, path: str) -> bytes | None:
-    return _read_bytes(out / path)
+    return _read_below(out, path)

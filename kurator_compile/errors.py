@@ -6,6 +6,18 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+# C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows.
+_CODES = [*range(0x20), *range(0x7F, 0xA0), *range(0x2028, 0x202F), *range(0x2066, 0x206A)]
+_CONTROLS = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _CODES}
+_CONTROLS_BUT_NEWLINE = {code: text for code, text in _CONTROLS.items() if code != 0x0A}
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """`text` safe for a terminal or a CI log: a file name or value with control characters
+    (an escape sequence, a carriage return, a newline that would forge another error line)
+    is shown escaped instead of interpreted. `newlines` keeps line breaks (a message's own)."""
+    return text.translate(_CONTROLS_BUT_NEWLINE if newlines else _CONTROLS)
+
 
 class Severity(enum.Enum):
     ERROR = "error"
@@ -53,13 +65,13 @@ class Diagnostic:
     def render(self) -> str:
         """`file:line:col: error: message (at /pointer)`, the shape compilers and editors parse."""
         loc = self.location
-        text = f"{self.severity.value}: {self.message}"
+        text = f"{self.severity.value}: {printable(self.message, newlines=True)}"
         if loc is None:
             return text
-        where = loc.file
+        where = printable(str(loc.file))  # some callers pass a Path
         if loc.line:
             where += f":{loc.line}:{loc.column or 1}"
-        suffix = f" (at {loc.pointer})" if loc.pointer else ""
+        suffix = f" (at {printable(str(loc.pointer))})" if loc.pointer else ""
         return f"{where}: {text}{suffix}"
 
 

@@ -13,3 +13,10 @@ def as_dict(value: object) -> dict[str, Any]:
 
 def as_list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def is_digits(text: str) -> bool:
+    """Digits as Go reads them: ASCII only. `str.isdigit` also accepts superscript and
+    Arabic-Indic digits, which `int()` then refuses or reads as no Kubernetes component
+    would."""
+    return text.isascii() and text.isdigit()

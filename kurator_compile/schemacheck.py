@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
+from .fields import is_digits
 from .overlay.jsonpatch import json_equal  # JSON equality: `true` is not `1`
 
 Predicate = Callable[[Any], bool]
@@ -157,7 +158,7 @@ class SchemaSet:
                 token = token.replace("~1", "/").replace("~0", "~")
                 if isinstance(target, Mapping) and token in target:
                     target = target[token]
-                elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
+                elif isinstance(target, list) and is_digits(token) and int(token) < len(target):
                     target = target[int(token)]
                 else:
                     raise Unsupported(f"reference {ref!r} points at nothing")

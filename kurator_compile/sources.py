@@ -78,7 +78,28 @@ def fingerprint(sources: Sources, options: object, code: str) -> str:
     for source in (sources.fleet, *sources.resources, *sources.overlays, *sources.templates, *lock):
         hasher.update(f"{source.path}\0{len(source.text)}\0".encode())
         hasher.update(source.text.encode("utf-8"))
+    for directory in getattr(options, "crd_schemas", ()):
+        _hash_folder(hasher, Path(directory))
     return hasher.hexdigest()
+
+
+def _hash_folder(hasher: Any, directory: Path) -> None:
+    """Every file of a `--crd-schemas` folder, by name and bytes: editing a schema must make
+    the next build validate again, not report the tree up to date."""
+    for folder, subfolders, files in os.walk(directory):
+        subfolders.sort()
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            try:
+                if not stat.S_ISREG(os.stat(path).st_mode):
+                    continue  # a FIFO would block; the schema store refuses it anyway
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError as error:
+                data = f"unreadable: {error.strerror}".encode()
+            relative = os.path.relpath(path, directory)
+            hasher.update(f"{relative}\0{len(data)}\0".encode())
+            hasher.update(data)
 
 
 def find_root(fleet_path: Path) -> Path:
@@ -101,10 +122,24 @@ def display_path(path: Path, root: Path) -> str:
         return Path(os.path.relpath(path, root)).as_posix()
 
 
+def _read_regular(path: Path, shown: str, where: SourceLocation) -> bytes:
+    """The bytes of a regular file; a FIFO or device is refused before a read could block."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):
+            raise CompileError(
+                [Diagnostic.error(f"{shown} is not a regular file (a FIFO or device?)", where)]
+            )
+        return handle.read()
+
+
 def read_text(path: Path, shown: str, origin: SourceLocation | None = None) -> str:
     where = origin or SourceLocation(shown, 1, 1)
     try:
-        raw = path.read_bytes()
+        raw = _read_regular(path, shown, where)
     except IsADirectoryError:
         raise CompileError(
             [Diagnostic.error(f"{shown} is a directory, not a file", where)]
@@ -141,31 +176,70 @@ class _SymlinkCycle(Exception):
     pass
 
 
-def _walk(directory: str, parts: list[str], ancestors: frozenset[str]) -> Iterator[str]:
-    """glob with `**`, following directory symlinks but never round a cycle."""
+class _Outside(Exception):
+    """A glob about to walk outside the repository root: refused before it walks there."""
+
+
+class _TooMuchWork(Exception):
+    pass
+
+
+# Directory steps one glob may take: symlink diamonds and repeated `**` multiply them.
+MAX_GLOB_STEPS = 50_000
+
+
+@dataclass
+class _Walk:
+    root: str | None  # the real repository root, or None when globs may leave it
+    steps: int = 0
+
+    def step(self, path: str, real: str) -> None:
+        self.steps += 1
+        if self.steps > MAX_GLOB_STEPS:
+            raise _TooMuchWork(path)
+        if self.root is not None:
+            inside = real == self.root or real.startswith(self.root.rstrip(os.sep) + os.sep)
+            above = self.root.startswith(real.rstrip(os.sep) + os.sep)  # on the way down
+            if not inside and not above:
+                raise _Outside(real)
+
+
+def _walk(
+    directory: str, parts: list[str], ancestors: frozenset[str], walk: _Walk, here: str
+) -> Iterator[str]:
+    """glob with `**`, following directory symlinks but never round a cycle, never outside
+    the root unless allowed, and for at most MAX_GLOB_STEPS directory steps. `here` is the
+    real path of `directory`: each step resolves one more name, not the whole path again."""
     if not parts:
         yield directory
         return
     head, rest = parts[0], parts[1:]
     if head == "**":
-        yield from _walk(directory, rest, ancestors)
+        yield from _walk(directory, rest, ancestors, walk, here)
         for entry in _entries(directory):
             if entry.name.startswith(".") or not entry.is_dir():
                 continue
-            real = os.path.realpath(entry.path)
+            real = os.path.realpath(os.path.join(here, entry.name))
+            walk.step(entry.path, real)
             if real in ancestors:
                 raise _SymlinkCycle(entry.path)
-            yield from _walk(entry.path, parts, ancestors | {real})
+            yield from _walk(entry.path, parts, ancestors | {real}, walk, real)
     elif glob.has_magic(head):
         for entry in _entries(directory):
             if fnmatch.fnmatchcase(entry.name, head) and (
                 head.startswith(".") or not entry.name.startswith(".")
             ):
-                yield from _walk(entry.path, rest, ancestors)
+                real = os.path.realpath(os.path.join(here, entry.name)) if rest else ""
+                if rest:
+                    walk.step(entry.path, real)
+                yield from _walk(entry.path, rest, ancestors, walk, real)
     else:
         candidate = os.path.join(directory, head)
         if os.path.lexists(candidate):
-            yield from _walk(candidate, rest, ancestors)
+            real = os.path.realpath(os.path.join(here, head)) if rest else ""
+            if rest and glob.has_magic("/".join(rest)):
+                walk.step(candidate, real)  # about to list it: inside the root, or refused now
+            yield from _walk(candidate, rest, ancestors, walk, real)
 
 
 def _entries(directory: str) -> list[os.DirEntry[str]]:
@@ -176,13 +250,14 @@ def _entries(directory: str) -> list[os.DirEntry[str]]:
         return []
 
 
-def _glob(full: Path) -> list[str]:
+def _glob(full: Path, root: Path | None) -> list[str]:
     text = os.path.normpath(str(full))
     anchor, *parts = text.split(os.sep) if text.startswith(os.sep) else ["", *text.split(os.sep)]
     start = os.sep if text.startswith(os.sep) else "."
     del anchor
     ancestors = frozenset({os.path.realpath(start)})
-    return sorted(set(_walk(start, parts, ancestors)))
+    walk = _Walk(None if root is None else os.path.realpath(root))
+    return sorted(set(_walk(start, parts, ancestors, walk, os.path.realpath(start))))
 
 
 def _expand(
@@ -196,7 +271,19 @@ def _expand(
     """Paths matched by one glob, sorted; each resolved and checked against the root."""
     full = base / pattern
     try:
-        matches = _glob(full)
+        matches = _glob(full, None if allow_outside else root)
+    except _Outside as outside:
+        raise CompileError([_outside_error(pattern, Path(str(outside)), root, origin)]) from None
+    except _TooMuchWork:
+        raise CompileError(
+            [
+                Diagnostic.error(
+                    f"{pattern!r} takes more than {MAX_GLOB_STEPS} directory steps (repeated "
+                    "'**' or symlinks that reach one folder by many paths?); narrow the glob",
+                    origin,
+                )
+            ]
+        ) from None
     except _SymlinkCycle as cycle:
         shown = display_path(Path(str(cycle)), root)
         raise CompileError(
@@ -216,7 +303,7 @@ def _expand(
             if not directories_as_yaml:
                 continue
             inner = sorted(p for p in path.iterdir() if p.name.endswith((".yaml", ".yml")))
-            candidates = [p for p in inner if p.is_file()]
+            candidates = [p for p in inner if not p.is_dir()]  # a FIFO is refused below
         else:
             candidates = [path]
         for candidate in candidates:
@@ -232,17 +319,16 @@ def _expand(
                     ]
                 )
             if not allow_outside and not _inside(resolved, root):
-                raise CompileError(
-                    [
-                        Diagnostic.error(
-                            f"{pattern!r} reaches {display_path(resolved, root)}, outside the "
-                            f"repository root {root.name}/ (through '..' or a symlink); pass "
-                            "--allow-outside to permit it",
-                            origin,
-                        )
-                    ]
-                )
+                raise CompileError([_outside_error(pattern, resolved, root, origin)])
             yield resolved
+
+
+def _outside_error(pattern: str, resolved: Path, root: Path, origin: SourceLocation) -> Diagnostic:
+    return Diagnostic.error(
+        f"{pattern!r} reaches {display_path(resolved, root)}, outside the repository root "
+        f"{root.name}/ (through '..' or a symlink); pass --allow-outside to permit it",
+        origin,
+    )
 
 
 def _string_list(doc: Document, field: str) -> list[tuple[str, SourceLocation]]:

@@ -19,6 +19,7 @@ Work is bounded too, since each step of a template may be allowed and their prod
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import traceback
@@ -92,6 +93,8 @@ class _Environment(SandboxedEnvironment):
         if operator == "*":
             self._check_product(left, right)
             self._check_product(right, left)
+        if operator == "%" and isinstance(left, str):
+            _check_format(left, list(right) if isinstance(right, tuple) else [right])
         if operator == "**" and isinstance(right, int) and not isinstance(right, bool):
             if right > 1000:
                 raise SecurityError("the exponent is too large")
@@ -122,7 +125,126 @@ class _Environment(SandboxedEnvironment):
         steps = _STEPS.get()
         if steps is not None:
             steps.tick()
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            _check_str_method(owner, getattr(__obj, "__name__", ""), args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        """`str.format` and `format_map`, their widths bounded before anything is padded."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        text: str = value.__self__
+
+        def bounded(*args: Any, **kwargs: Any) -> Any:
+            _check_format(text, [*args, *kwargs.values()])
+            return wrapped(*args, **kwargs)
+
+        return bounded
+
+
+def _too_large(size: int) -> None:
+    if size > MAX_RENDERED_CHARS:
+        raise SecurityError(
+            f"the result would be larger than {MAX_RENDERED_CHARS} characters (a width, count "
+            "or padding argument is too large)"
+        )
+
+
+def _number(value: Any) -> int:
+    """A width or count argument as the callee will read it (0 when it is not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    return int(min(abs(value), MAX_RENDERED_CHARS + 1))
+
+
+_WIDTHS = re.compile(r"[0-9]+")
+
+
+def _check_format(text: str, args: list[Any]) -> None:
+    """`%` and `str.format` pad to any width written in the format or passed for `*` / `{}`."""
+    if any(len(run) > 9 or int(run) > MAX_RENDERED_CHARS for run in _WIDTHS.findall(text)):
+        _too_large(MAX_RENDERED_CHARS + 1)
+    if "*" in text or "{" in text:
+        for arg in args:
+            _too_large(_number(arg))
+
+
+def _check_str_method(text: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Methods whose result may dwarf their inputs (`'x'.center(10**9)`), checked first."""
+    given = [*args, *kwargs.values()]
+    if name in ("center", "ljust", "rjust", "zfill") and given:
+        _too_large(_number(given[0]))
+    elif name == "expandtabs" and given:
+        _too_large(len(text) + text.count("\t") * _number(given[0]))
+    elif name == "replace" and len(given) >= 2 and isinstance(given[0], str):
+        old, new = given[0], given[1]
+        count = (len(text) + 1) if old == "" else text.count(old)
+        if (
+            len(given) > 2
+            and _number(given[2])
+            and not (isinstance(given[2], int) and given[2] < 0)
+        ):
+            count = min(count, _number(given[2]))
+        _too_large(len(text) + count * len(str(new)))
+    elif name == "join" and given and isinstance(given[0], list | tuple):
+        _too_large(len(text) * len(given[0]) + sum(len(str(item)) for item in given[0]))
+
+
+def _bounded_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """Jinja's padding and repeating filters, their size checked before they run."""
+    from jinja2 import filters as builtin
+
+    def center(value: Any, width: int = 80) -> str:
+        _too_large(_number(width))
+        return builtin.do_center(value, width)
+
+    def indent(s: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
+        pad = len(width) if isinstance(width, str) else _number(width)
+        _too_large(len(str(s)) + pad * (str(s).count("\n") + 1))
+        return builtin.do_indent(s, width, first, blank)
+
+    def format_(value: str, *args: Any, **kwargs: Any) -> str:
+        _check_format(str(value), [*args, *kwargs.values()])
+        return builtin.do_format(value, *args, **kwargs)
+
+    def replace(eval_ctx: Any, s: str, old: str, new: str, count: int | None = None) -> str:
+        _check_str_method(str(s), "replace", (old, new, *(() if count is None else (count,))), {})
+        return builtin.do_replace(eval_ctx, s, old, new, count)
+
+    def join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
+        items = list(value)
+        _too_large(len(str(d)) * len(items) + sum(len(str(item)) for item in items))
+        return builtin.sync_do_join(eval_ctx, items, d, attribute)
+
+    def batch(value: Any, linecount: int, fill_with: Any = None) -> Any:
+        _too_large(_number(linecount))
+        return builtin.do_batch(value, linecount, fill_with)
+
+    def slice_(value: Any, slices: int, fill_with: Any = None) -> Any:
+        _too_large(_number(slices))
+        return builtin.sync_do_slice(value, slices, fill_with)
+
+    def tojson(eval_ctx: Any, value: Any, indent: int | None = None) -> Any:
+        _too_large(_number(indent))
+        return builtin.do_tojson(eval_ctx, value, indent)
+
+    replace.jinja_pass_arg = join.jinja_pass_arg = tojson.jinja_pass_arg = (  # type: ignore[attr-defined]
+        builtin.do_replace.jinja_pass_arg  # type: ignore[attr-defined]
+    )
+    bounded = {
+        "center": center,
+        "indent": indent,
+        "format": format_,
+        "replace": replace,
+        "join": join,
+        "batch": batch,
+        "slice": slice_,
+        "tojson": tojson,
+    }
+    filters.pop("random", None)  # a different output on every run
+    return {**filters, **bounded}
 
 
 def _instrument(tree: nodes.Template) -> nodes.Template:
@@ -179,7 +301,9 @@ def _environment() -> _Environment:
         keep_trailing_newline=True,
         loader=None,
     )
-    env.intercepted_binops = frozenset({"*", "**"})
+    env.intercepted_binops = frozenset({"*", "**", "%"})
+    env.filters = _bounded_filters(dict(env.filters))
+    env.globals.pop("lipsum", None)  # random text: a different output on every run
     return env
 
 
@@ -224,8 +348,12 @@ def render_template(
         code = env.compile(_instrument(tree), source.path, source.path)
         template = env.template_class.from_code(env, code, env.make_globals(None), None)
         with _Deadline(RENDER_SECONDS):
-            text = template.render(
-                cluster=cluster_context(cluster), fleet={"name": fleet_name}, values=dict(values)
+            text = _bounded_render(
+                template.generate(
+                    cluster=cluster_context(cluster),
+                    fleet={"name": fleet_name},
+                    values=dict(values),
+                )
             )
     except TemplateBudgetError as error:
         raise fail(str(error), _template_line(error, source.path)) from None
@@ -241,11 +369,30 @@ def render_template(
         raise fail(f"{type(error).__name__}: {error}", _template_line(error, source.path)) from None
     except RecursionError:
         raise fail("recursion too deep", 1) from None
+    except SyntaxError as error:  # Python's own limits on the compiled template
+        raise fail(f"too deeply nested for Python: {error.msg}", 1) from None
+    except MemoryError as error:
+        raise fail("out of memory", _template_line(error, source.path)) from None
+    except Exception as error:  # any method a template may call can raise anything
+        raise fail(f"{type(error).__name__}: {error}", _template_line(error, source.path)) from None
     finally:
         _STEPS.reset(token)
-    if len(text) > MAX_RENDERED_CHARS:
+    if text is None:
         raise fail("rendered text is larger than 4 MiB", 1)
     return load_stream(text, source.path)
+
+
+def _bounded_render(pieces: Iterator[str]) -> str | None:
+    """The rendered text, or None once it passes MAX_RENDERED_CHARS: a loop that prints one
+    large string many times holds only references, and joining them would exhaust memory."""
+    size = 0
+    kept: list[str] = []
+    for piece in pieces:
+        size += len(piece)
+        if size > MAX_RENDERED_CHARS:
+            return None
+        kept.append(piece)
+    return "".join(kept)
 
 
 class TemplateSet:
@@ -288,6 +435,47 @@ class TemplateSet:
             raise CompileError(errors)
         return found
 
+    def check_same_objects(self, clusters: Iterable[str]) -> None:
+        """Every cluster's render must yield the probe's objects: placement sees only the
+        probe's, so an object only some other clusters yield (or that some lack) would
+        vanish silently. Clusters that differ alike share one error."""
+        for path in sorted(self.sources):
+            probe = self.documents(path, self.probe_cluster)
+            expected = [_identity(d.data) for d in probe]
+            groups: dict[tuple[tuple[Any, ...], tuple[Any, ...]], list[str]] = {}
+            where: dict[tuple[tuple[Any, ...], tuple[Any, ...]], SourceLocation] = {}
+            for cluster in sorted(set(clusters) - {self.probe_cluster}):
+                try:
+                    rendered = self.documents(path, cluster)
+                except CompileError as error:
+                    self.diagnostics.extend(error.diagnostics)
+                    continue
+                got = [_identity(d.data) for d in rendered]
+                if got == expected:
+                    continue
+                extra = tuple(i for i in dict.fromkeys(got) if i not in expected)
+                missing = tuple(i for i in dict.fromkeys(expected) if i not in got)
+                key = (extra, missing)
+                groups.setdefault(key, []).append(cluster)
+                if key not in where:
+                    first = next((d for d in rendered if _identity(d.data) in extra), None)
+                    if first is None:
+                        first = next((d for d in probe if _identity(d.data) in missing), None)
+                    where[key] = (first or (rendered or probe)[0]).locate("")
+            for (extra, missing), names in groups.items():
+                parts = [f"{_show(i)} only for {_names(names)}" for i in extra]
+                parts += [f"{_show(i)} not for {_names(names)}" for i in missing]
+                if not parts:
+                    parts = ["the same objects in another order"]
+                self.diagnostics.append(
+                    Diagnostic.error(
+                        f"template renders different objects for cluster {_names(names)} than "
+                        f"for {self.probe_cluster}: {'; '.join(parts)}. A template may vary an "
+                        "object's content, not which objects it yields (kind, namespace, name)",
+                        where[(extra, missing)],
+                    )
+                )
+
     def data_for(self, document: Document, cluster: str) -> dict[str, Any] | None:
         """The object `document` (from the probe render) as rendered for `cluster`."""
         try:
@@ -308,26 +496,31 @@ class TemplateSet:
             or position >= len(rendered)
             or not _same_identity(rendered[position].data, document.data)
         ):
-            self.diagnostics.append(
-                Diagnostic.error(
-                    f"template renders different objects for cluster {cluster} than for "
-                    f"{self.probe_cluster}; a template may vary an object's content, not "
-                    "which objects it yields (kind, namespace, name)",
-                    document.locate(""),
-                )
-            )
-            return None
+            return None  # check_same_objects reports it, for every cluster that differs
         data: dict[str, Any] = rendered[position].data
         return data
 
 
-def _same_identity(left: Any, right: Any) -> bool:
-    def identity(value: Any) -> tuple[object, ...]:
-        if not isinstance(value, dict):
-            return (None,)
-        meta = value.get("metadata")
-        if not isinstance(meta, dict):
-            meta = {}
-        return (value.get("apiVersion"), value.get("kind"), meta.get("namespace"), meta.get("name"))
+def _identity(value: Any) -> tuple[object, ...]:
+    if not isinstance(value, dict):
+        return (None,)
+    meta = value.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
+    return (value.get("apiVersion"), value.get("kind"), meta.get("namespace"), meta.get("name"))
 
-    return identity(left) == identity(right)
+
+def _same_identity(left: Any, right: Any) -> bool:
+    return _identity(left) == _identity(right)
+
+
+def _show(identity: tuple[object, ...]) -> str:
+    if identity == (None,):
+        return "a document that is not a mapping"
+    _, kind, namespace, name = identity
+    return "/".join(str(part) for part in (kind, namespace, name) if part is not None)
+
+
+def _names(clusters: list[str], limit: int = 5) -> str:
+    shown = ", ".join(clusters[:limit])
+    return shown + (f" and {len(clusters) - limit} more" if len(clusters) > limit else "")

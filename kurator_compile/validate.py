@@ -267,6 +267,17 @@ def _extension_cluster_references(fleet: Fleet) -> Iterator[tuple[Document, str,
             yield doc, name, where
 
 
+def _override_keys(fleet: Fleet) -> Iterator[tuple[object, Document, str]]:
+    """Override policies by kind, namespace and name: Karmada keeps one object per key, so a
+    second document with the same key would otherwise be applied twice."""
+    for kind in ("ClusterOverridePolicy", "OverridePolicy"):
+        for doc in fleet.extensions.get(kind, ()):
+            metadata = doc.data.get("metadata")
+            meta = metadata if isinstance(metadata, dict) else {}
+            namespace = "-" if kind.startswith("Cluster") else meta.get("namespace") or "default"
+            yield f"{kind}/{namespace}/{meta.get('name')}", doc, ""
+
+
 def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
     """Checks that need more than one document: duplicates and references to clusters."""
     found: list[Diagnostic] = list(
@@ -285,6 +296,7 @@ def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
             "policy",
         )
     )
+    found.extend(_duplicates(_override_keys(fleet), "policy"))
     found.extend(_file_name_diagnostics(fleet))
     host = fleet.host
     member = fleet.cluster(host.name) if host is not None else None
@@ -323,6 +335,10 @@ def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
     return found
 
 
+def _is_rbac(api_version: object) -> bool:
+    return isinstance(api_version, str) and api_version.startswith("rbac.authorization.k8s.io/")
+
+
 def name_diagnostics(doc: Document) -> list[Diagnostic]:
     """Object names and namespaces become path segments, so they must be safe ones."""
     if role_of(doc) is not Role.RESOURCE:
@@ -337,6 +353,14 @@ def name_diagnostics(doc: Document) -> list[Diagnostic]:
             Diagnostic.error(
                 f"object name {name!r} cannot become a file name: use lowercase "
                 "letters, digits, '-', '.' and ':' (a DNS-1123 subdomain)",
+                doc.locate("/metadata/name"),
+            )
+        )
+    elif isinstance(name, str) and ":" in name and not _is_rbac(doc.data.get("apiVersion")):
+        found.append(
+            Diagnostic.error(
+                f"object name {name!r} contains ':', which only RBAC objects' names may; the "
+                f"API server refuses it for a {doc.data.get('kind')}",
                 doc.locate("/metadata/name"),
             )
         )

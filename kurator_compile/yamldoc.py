@@ -28,6 +28,16 @@ _SCALAR_TAGS = frozenset(
 # Entries (`key: `, `- `, `,`) one file may hold: a cheap bound on parsing work; real
 # manifests stay orders of magnitude below it.
 MAX_NODES = 2_000_000
+# Mappings and sequences nested deeper than this are refused where they pass it: every later
+# stage (overlay values, patches, schema validation) walks documents recursively.
+MAX_DEPTH = 100
+# What an explicit `!!null` or `!!bool` may tag (YAML 1.1's words too, as Kubernetes' YAML
+# library reads them); anything else was silently coerced.
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = {
+    **dict.fromkeys(("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"), True),
+    **dict.fromkeys(("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"), False),
+}
 # Larger integers are no Kubernetes value (and Python refuses to parse them quickly).
 MAX_INT_DIGITS = 1000
 _BAD_INDENT = re.compile(r"^[ \t\u00a0]*?([\t\u00a0])", re.MULTILINE)
@@ -73,6 +83,7 @@ class _Builder:
         self.positions: dict[str, tuple[int, int]] = {}
         self.seen: set[int] = set()
         self.expanded = 0
+        self.depth = 0
         self.errors: list[Diagnostic] = []
 
     def _loc(self, node: Node, pointer: str) -> SourceLocation:
@@ -96,6 +107,26 @@ class _Builder:
             self.seen.add(id(node))
         mark = node.start_mark
         self.positions[pointer] = key_pos or (mark.line + 1, mark.column + 1)
+        if isinstance(node, MappingNode | SequenceNode):
+            self.depth += 1
+            try:
+                return self._collection(node, pointer)
+            finally:
+                self.depth -= 1
+        assert isinstance(node, ScalarNode)
+        return self._scalar(node, pointer)
+
+    def _collection(self, node: Node, pointer: str) -> Any:
+        if self.depth > MAX_DEPTH:
+            raise CompileError(
+                [
+                    Diagnostic.error(
+                        f"YAML nesting is deeper than {MAX_DEPTH} levels; no Kubernetes object "
+                        "needs that many",
+                        self._loc(node, pointer),
+                    )
+                ]
+            )
         if isinstance(node, MappingNode):
             if node.tag not in (_TAG + "map", _TAG + "omap"):
                 self._unsupported(node, pointer)
@@ -104,8 +135,7 @@ class _Builder:
             if node.tag != _TAG + "seq":
                 self._unsupported(node, pointer)
             return [self.build(item, pointer_join(pointer, i)) for i, item in enumerate(node.value)]
-        assert isinstance(node, ScalarNode)
-        return self._scalar(node, pointer)
+        raise AssertionError(node)
 
     def _mapping(self, node: MappingNode, pointer: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -114,7 +144,16 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge":
                 sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-                merged.extend(s for s in sources if isinstance(s, MappingNode))
+                for source in sources:
+                    if isinstance(source, MappingNode):
+                        merged.append(source)
+                    else:  # silently ignored before: a merge key merges mappings only
+                        self.errors.append(
+                            Diagnostic.error(
+                                "a merge key (<<) takes a mapping or a list of mappings",
+                                self._loc(source, pointer),
+                            )
+                        )
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.errors.append(
@@ -173,9 +212,14 @@ class _Builder:
     @staticmethod
     def _typed(tag: str, text: str) -> Any:
         if tag == _TAG + "null":
+            if text not in _NULLS:
+                raise ValueError("a null is written ~, null or nothing")
             return None
         if tag == _TAG + "bool":
-            return text.lower() == "true"
+            value = _BOOLS.get(text)
+            if value is None:
+                raise ValueError("a bool is written true or false")
+            return value
         if tag == _TAG + "int":
             digits = text.replace("_", "")
             if len(digits) > MAX_INT_DIGITS:
@@ -251,6 +295,14 @@ class _StreamResolver(VersionedResolver):
         return table
 
 
+def _node_bound(text: str) -> int:
+    """About one YAML node per separator, counted before parsing: a key or a dash at the end
+    of a line (`a:` or `-` alone, an empty `---` document) is a node as well as one followed
+    by a space, and 5 million of them take minutes to compose."""
+    counted = (",", "- ", ": ", "-\n", ":\n", "-\r", ":\r", "-\t", ":\t", "?")
+    return sum(text.count(separator) for separator in counted)
+
+
 def _compose(yaml: YAML, text: str, file: str) -> list[Document]:
     documents: list[Document] = []
     nodes: Iterator[Node | None] = yaml.compose_all(text)
@@ -282,7 +334,7 @@ def load_stream(text: str, file: str) -> list[Document]:
                 )
             ]
         )
-    separators = text.count(",") + text.count("- ") + text.count(": ")
+    separators = _node_bound(text)
     if separators > MAX_NODES:
         raise CompileError(
             [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import shutil
@@ -12,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from kurator_compile import __version__
+from kurator_compile import __version__, emit
 from kurator_compile.emit import (
     JOURNAL_FILE,
     STATE_FILE,
     compare_tree,
+    digest,
     is_safe_relpath,
     read_state,
     state_bytes,
@@ -126,6 +129,33 @@ def test_state_paths_are_untrusted(path: str) -> None:
     assert not is_safe_relpath(path)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../x",
+        "clusters/alpha/../../../x",
+        "/tmp/x",
+        "clusters//x.yaml",
+        "clusters/alpha/./x.yaml",
+        "clusters/alpha/",
+        "argocd/..",
+        "clusters/alpha/flux-system/x.yaml",
+        "elsewhere/x.yaml",
+    ],
+)
+def test_writer_refuses_paths_outside_its_folders(tmp_path: Path, path: str) -> None:
+    """Whatever the caller passes, nothing lands outside OUT's folders and nothing is made."""
+    out = tmp_path / "deep" / "out"
+    with pytest.raises(CompileError) as raised:
+        write_tree(out, {**TREE, path: b"x: 1\n"})
+    assert str(raised.value) == (
+        f"error: refusing to write 1 path(s) not strictly inside the output folders: {path!r}"
+    )
+    with pytest.raises(CompileError, match="not strictly inside"):
+        compare_tree(out, {path: b"x: 1\n"})
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == []
+
+
 def test_tampered_state_cannot_delete_outside(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_tree(out, TREE)
@@ -151,6 +181,47 @@ def test_symlinks_inside_output_are_not_followed(tmp_path: Path) -> None:
     with pytest.raises(CompileError, match="is a symlink"):
         write_tree(out, {**TREE, "clusters/gamma/configmap_default_a.yaml": b"a\n"})
     assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "link", [".kurator", ".kurator/state.json", ".kurator/journal.json", ".kurator/cache.json"]
+)
+def test_state_folder_and_files_are_never_followed(tmp_path: Path, link: str) -> None:
+    """`OUT/.kurator` (or a file in it) as a symlink would put state and cache elsewhere."""
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(out / ".kurator", elsewhere)
+    before = tree_of(elsewhere)
+    if link == ".kurator":
+        shutil.rmtree(out / ".kurator")
+        (out / ".kurator").symlink_to(elsewhere)
+    else:
+        (out / link).unlink(missing_ok=True)
+        (out / link).symlink_to(elsewhere / Path(link).name)
+    changed = {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"}
+    if link == ".kurator/cache.json":
+        write_tree(out, changed)  # a cache is only a hint: replaced, never followed
+        assert not (out / link).is_symlink()
+    else:
+        with pytest.raises(CompileError) as raised:
+            write_tree(out, changed)
+        assert str(raised.value) == (
+            f"error: {out / link} is a symlink; kurator-compile never writes through links"
+        )
+        assert (out / "clusters/alpha/configmap_default_a.yaml").read_bytes() == b"a: 1\n"
+    assert tree_of(elsewhere) == before
+
+
+def test_drift_is_not_read_through_a_linked_cluster_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(out / "clusters/beta", elsewhere)
+    (out / "clusters/beta").symlink_to(elsewhere)
+    drift = compare_tree(out, TREE)
+    assert drift.added == ["clusters/beta/configmap_default_a.yaml"]
+    assert drift.removed == []
 
 
 def _read_only_output_fails_cleanly(out: Path) -> None:
@@ -217,13 +288,154 @@ def test_full_disk_keeps_old_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert tree_of(out) == before
 
 
+def test_state_listing_a_file_never_written_does_not_delete_it(tmp_path: Path) -> None:
+    """A stale path is removed only if its bytes are those recorded; others are reported."""
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    hand = "clusters/alpha/configmap_default_hand.yaml"
+    (out / hand).write_bytes(b"hand-written\n")
+    state = json.loads((out / STATE_FILE).read_text())
+    state["files"][hand] = digest(b"something else\n")
+    (out / STATE_FILE).write_text(json.dumps(state))
+    report = write_tree(out, TREE)
+    assert report.removed == []
+    assert report.kept == [hand]
+    assert (out / hand).read_bytes() == b"hand-written\n"
+    assert hand not in json.loads((out / STATE_FILE).read_text())["files"]
+
+
+def test_kept_file_is_reported_by_build(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+    fleet = make_fleet(apps={"web.yaml": DEPLOYMENT})
+    out = tmp_path / "out"
+    assert run_cli("build", fleet, "-o", out).exit_code == 0
+    state = json.loads((out / STATE_FILE).read_text())
+    hand = "clusters/alpha/configmap_shop_hand.yaml"
+    state["files"][hand] = digest(b"x\n")
+    (out / STATE_FILE).write_text(json.dumps(state))
+    (out / hand).write_bytes(b"mine\n")
+    result = run_cli("build", fleet, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"warning: {out / hand} is no longer part of the tree, but its bytes are not those "
+        "kurator-compile recorded: left in place"
+    ) in result.stderr
+    assert (out / hand).read_bytes() == b"mine\n"
+
+
+def test_full_disk_while_writing_the_state_keeps_old_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new state is written before the first rename, so ENOSPC there changes nothing."""
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    before = tree_of(out)
+    real = emit._write_tmp
+
+    def full(tmp: Path, data: bytes) -> tuple[int, int]:
+        if tmp.name == ".state.json.kurator-tmp":
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+        return real(tmp, data)
+
+    monkeypatch.setattr(emit, "_write_tmp", full)
+    with pytest.raises(CompileError) as raised:
+        write_tree(out, {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"})
+    assert str(raised.value) == (
+        f"error: cannot write {out}/.kurator/.state.json.kurator-tmp: no space left on device; "
+        "the previous tree is intact"
+    )
+    assert {p: b for p, b in tree_of(out).items() if p != ".kurator/lock"} == {
+        p: b for p, b in before.items() if p != ".kurator/lock"
+    }
+
+
+def test_failure_after_the_first_rename_says_what_the_tree_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    new = {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"}
+    real = os.replace
+
+    def failing(source: str, target: str) -> None:
+        if str(target).endswith("state.json"):
+            raise OSError(errno.EIO, "Input/output error", str(target))
+        real(source, target)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(emit.os, "replace", failing)
+        with pytest.raises(CompileError) as raised:
+            write_tree(out, new)
+    assert str(raised.value) == (
+        f"error: cannot finish writing {out}: {out}/.kurator/state.json: Input/output error. "
+        f"The tree now mixes old and new files; {out}/.kurator/journal.json lists the new tree "
+        "and the next build completes it"
+    )
+    assert compare_tree(out, new).interrupted == JOURNAL_FILE
+    write_tree(out, new)
+    assert not compare_tree(out, new)
+    assert not (out / JOURNAL_FILE).exists()
+
+
+def test_held_lock_is_waited_for_with_a_message_and_a_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    holder = os.open(out / ".kurator/lock", os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another open file description: another build
+    monkeypatch.setattr(emit, "LOCK_WAIT_SECONDS", 0.0)
+    try:
+        with pytest.raises(CompileError) as raised:
+            write_tree(out, {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"})
+    finally:
+        os.close(holder)
+    assert capsys.readouterr().err == (
+        f"waiting for another build that holds {out}/.kurator/lock...\n"
+    )
+    assert str(raised.value) == (
+        f"error: {out}/.kurator/lock is still held by another build after 0 s; "
+        "let that build finish, then retry"
+    )
+    assert (out / "clusters/alpha/configmap_default_a.yaml").read_bytes() == b"a: 1\n"
+
+
+@pytest.mark.parametrize("name", ["lock", "state.json", "journal.json", "cache.json"])
+def test_fifos_in_the_state_folder_never_block(tmp_path: Path, name: str) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    (out / ".kurator" / name).unlink(missing_ok=True)
+    os.mkfifo(out / ".kurator" / name)
+    changed = {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"}
+    if name == "cache.json":
+        write_tree(out, changed)  # only a hint: replaced by a regular file
+        assert (out / ".kurator" / name).is_file()
+        return
+    with pytest.raises(CompileError) as raised:
+        write_tree(out, changed)
+    assert str(raised.value) == (
+        f"error: {out}/.kurator/{name} is not a regular file"
+        + ("" if name == "lock" else "; kurator-compile reads only its own")
+    )
+
+
+def test_fifo_in_place_of_an_output_file_is_not_read(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    target = out / "clusters/alpha/configmap_default_a.yaml"
+    target.unlink()
+    os.mkfifo(target)
+    assert compare_tree(out, TREE).added == ["clusters/alpha/configmap_default_a.yaml"]
+    write_tree(out, TREE)
+    assert target.read_bytes() == b"a: 1\n"
+
+
 def test_interrupted_run_is_completed_next_time(tmp_path: Path) -> None:
     """A journal left by a killed run marks its files as ours, so the next run can prune them."""
     out = tmp_path / "out"
     write_tree(out, TREE)
     extra = "clusters/alpha/configmap_default_z.yaml"
     (out / extra).write_bytes(b"z\n")
-    journal = {"files": {**dict.fromkeys(TREE, ""), extra: ""}}
+    journal = {"files": {**dict.fromkeys(TREE, ""), extra: digest(b"z\n")}}
     (out / JOURNAL_FILE).write_text(json.dumps(journal))
     state = read_state(out)
     assert state is not None

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kurator_compile.errors import Diagnostic, SourceLocation
+
 from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, run_cli
 
 CASES: list[tuple[str, str, dict[str, str] | None, str, str]] = [
@@ -356,10 +358,35 @@ def test_deep_nesting(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
     fleet = make_fleet(apps={"deep.yaml": deep + "\n"})
     result = run_cli("build", fleet, "-o", tmp_path / "out")
     assert result.exit_code == 2
-    assert "apps/deep.yaml:1:1: error: YAML nesting is too deep" in result.stderr
+    assert (
+        "apps/deep.yaml:4:106: error: YAML nesting is deeper than 100 levels; no Kubernetes "
+        "object needs that many (at /data" + "/0" * 99 + ")"
+    ) in result.stderr.splitlines()
 
 
 def test_empty_documents_are_skipped(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
     fleet = make_fleet(apps={"web.yaml": "---\n---\n" + DEPLOYMENT + "---\n# just a comment\n"})
     result = run_cli("build", fleet, "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
+
+
+def test_control_characters_are_escaped_in_diagnostics() -> None:
+    where = SourceLocation("apps/\x1b[31mred\r.yaml", 3, 1, "/data/\u202ex")
+    rendered = Diagnostic.error("bad\tvalue\nsecond line \x07", where).render()
+    assert rendered == (
+        "apps/\\x1b[31mred\\x0d.yaml:3:1: error: bad\\x09value\nsecond line \\x07 "
+        "(at /data/\\u202ex)"
+    )
+
+
+def test_file_names_with_control_characters_are_printed_escaped(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A file name cannot colour the terminal, rewrite the line, or forge a CI annotation."""
+    fleet = make_fleet(apps={"web.yaml": DEPLOYMENT})
+    (fleet.parent / "apps" / "\x1b[2J\nevil\r.yaml").write_text("kind: [broken\n")
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "\x1b" not in result.stderr
+    assert "\r" not in result.stderr
+    assert "apps/\\x1b[2J\\x0aevil\\x0d.yaml:2:1: error: invalid YAML" in result.stderr

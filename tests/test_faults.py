@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -9,6 +10,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
+
+from kurator_compile import emit
+from kurator_compile.emit import JOURNAL_FILE, compare_tree, write_tree
 
 from .conftest import tree_of
 from .synthetic import write_fleet
@@ -84,3 +90,94 @@ def test_concurrent_builds_do_not_interleave(tmp_path: Path) -> None:
     expected = tmp_path / "expected"
     assert _build(fleet, expected).wait() == 0
     assert _cluster_files(tree_of(out)) == _cluster_files(tree_of(expected))
+
+
+# Deterministic kills: a BaseException raised from the writer's own system calls stops the run
+# where kill -9 would (no cleanup runs: the writer only catches OSError), at every step in turn.
+
+OLD = {
+    "clusters/alpha/configmap_default_a.yaml": b"a: 1\n",
+    "clusters/alpha/configmap_default_b.yaml": b"b: 1\n",
+    "clusters/beta/configmap_default_a.yaml": b"a: 1\n",
+}
+NEW = {
+    "clusters/alpha/configmap_default_a.yaml": b"a: 2\n",  # changed
+    "clusters/alpha/configmap_default_c.yaml": b"c: 1\n",  # new, in an existing folder
+    "clusters/beta/configmap_default_a.yaml": b"a: 1\n",
+    "clusters/beta/sub/configmap_default_d.yaml": b"d: 1\n" * 1000,  # new, in a new folder
+}
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs."""
+
+
+def _kill_at(monkeypatch: pytest.MonkeyPatch, name: str, step: int) -> list[int]:
+    """Make `os.<name>` (as the writer calls it) die on its `step`-th call."""
+    real = getattr(os, name)
+    calls = [0]
+
+    def dying(*args: object, **kwargs: object) -> object:
+        calls[0] += 1
+        if calls[0] == step:
+            raise Killed
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(emit.os, name, dying)
+    return calls
+
+
+def _leftovers(out: Path) -> list[str]:
+    return sorted(p for p in tree_of(out) if p.endswith(TMP_SUFFIX) or "journal" in p)
+
+
+@pytest.mark.parametrize("revert", [False, True], ids=["finish", "revert"])
+@pytest.mark.parametrize(("call", "steps"), [("write", 6), ("replace", 5), ("unlink", 3)])
+def test_killed_build_then_any_build_leaves_a_clean_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, revert: bool, call: str, steps: int
+) -> None:
+    """After a kill at any write, rename or removal, the next build (of the new tree or of the
+    previous one) leaves exactly its tree: no temporaries, no journal; until then `check`
+    reports the interrupted build."""
+    for step in range(1, steps + 1):
+        out = tmp_path / f"{call}-{step}"
+        write_tree(out, OLD, allow_removal=True)
+        with monkeypatch.context() as patch:
+            calls = _kill_at(patch, call, step)
+            with contextlib.suppress(Killed):
+                write_tree(out, NEW, allow_removal=True)
+        if calls[0] < step:
+            continue  # this run made fewer calls: nothing to interrupt
+        current = tree_of(out)
+        for path, data in current.items():
+            if path.startswith("clusters/") and not path.endswith(TMP_SUFFIX):
+                assert data in (OLD.get(path), NEW.get(path)), f"partial bytes in {path}"
+        target = OLD if revert else NEW
+        clusters = {p: b for p, b in current.items() if p.startswith("clusters/")}
+        dirty = clusters != target or (out / JOURNAL_FILE).exists()
+        assert bool(compare_tree(out, target)) == dirty, "check calls the tree up to date"
+        write_tree(out, target, allow_removal=True)
+        assert _leftovers(out) == [], (step, _leftovers(out))
+        clusters = {p: b for p, b in tree_of(out).items() if p.startswith("clusters/")}
+        assert clusters == (OLD if revert else NEW), step
+        assert not compare_tree(out, OLD if revert else NEW)
+
+
+def test_new_files_appear_only_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kill in the middle of writing a new file leaves no file under the final name."""
+    out = tmp_path / "out"
+    write_tree(out, OLD, allow_removal=True)
+    real_write = os.write
+
+    def short_then_die(fd: int, data: object) -> int:
+        view = memoryview(data)  # type: ignore[arg-type]
+        if len(view) > 2000:  # the big new file, not the journal
+            real_write(fd, view[:100])
+            raise Killed
+        return real_write(fd, view)
+
+    monkeypatch.setattr(emit.os, "write", short_then_die)
+    with pytest.raises(Killed):
+        write_tree(out, NEW, allow_removal=True)
+    assert not (out / "clusters/beta/sub/configmap_default_d.yaml").exists()
+    assert not (out / "clusters/alpha/configmap_default_c.yaml").exists()

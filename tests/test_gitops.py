@@ -310,3 +310,45 @@ def test_the_default_revision_head_needs_a_branch_for_flux(
 def test_an_empty_flux_ref_is_refused(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
     stderr = _flux_ref(make_fleet, tmp_path, "    revision: main\n", ", ref: {}")
     assert "/spec/gitops/flux/ref" in stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "fleet"),
+    [
+        ("ARGOCD_ENV_FLEET", "../other/fleets/demo.yaml"),
+        ("PARAM_FLEET", "../other/fleets/demo.yaml"),
+        ("ARGOCD_ENV_FLEET", "{other}/fleets/demo.yaml"),
+        ("ARGOCD_ENV_FLEET", "fleets/linked.yaml"),
+        ("ARGOCD_ENV_FLEET", "linked-dir/demo.yaml"),
+    ],
+)
+def test_plugin_reads_only_the_applications_repository(
+    tmp_path: Path, variable: str, fleet: str
+) -> None:
+    """FLEET from Argo CD must resolve inside the source directory, links followed."""
+    repo = _repo_copy(tmp_path)
+    other = copy_demo(tmp_path / "other")
+    (repo / "fleets/linked.yaml").symlink_to(other / "fleets/demo.yaml")
+    (repo / "linked-dir").symlink_to(other / "fleets")
+    fleet = fleet.format(other=other)
+    generate = _plugin()["spec"]["generate"]
+    argv = [*generate["command"], *generate.get("args", [])]
+    env = _argocd_env(ARGOCD_ENV_CLUSTER="cluster-beijing", **{variable: fleet})
+    result = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    resolved = (repo / fleet).resolve()
+    assert result.stderr == (
+        f"error: FLEET {fleet!r} resolves to {resolved}, outside the application's source "
+        f"directory {repo.resolve()}; the plugin reads only the application's own repository\n"
+    )
+
+
+def test_plugin_without_fleet_refuses_a_linked_fleet(tmp_path: Path) -> None:
+    repo = _repo_copy(tmp_path)
+    other = copy_demo(tmp_path / "other")
+    (repo / "fleets/demo.yaml").unlink()
+    (repo / "fleets/demo.yaml").symlink_to(other / "fleets/demo.yaml")
+    result = _generate(repo, "cluster-beijing")
+    assert result.returncode == 2, result.stderr
+    assert "outside the application's source directory" in result.stderr

@@ -6,6 +6,8 @@ import gc
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from .conftest import DEPLOYMENT, FLEET_HEADER, POLICY_ALL, run_cli, tree_of
 
 TYPO = DEPLOYMENT.replace("  replicas: 2\n", "  replicas: 2\n  replicass: 3\n")
@@ -55,6 +57,66 @@ def test_custom_resources_need_a_schema(make_fleet: Callable[..., Path], tmp_pat
     (schemas / "example.com" / "widget_v1.json").write_text('{"type": "object"}')
     checked = run_cli("build", "--strict", "--crd-schemas", schemas, fleet, "-o", tmp_path / "c")
     assert checked.exit_code == 0, checked.output
+
+
+def test_editing_a_crd_schema_makes_the_next_build_validate_again(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The no-change check covers the schema files' bytes, not only the folder's name."""
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n"
+    policy = POLICY_ALL + "    - apiVersion: example.com/v1\n      kind: Widget\n"
+    fleet = make_fleet("---\n" + policy, apps={"w.yaml": widget})
+    schemas = tmp_path / "schemas"
+    (schemas / "example.com").mkdir(parents=True)
+    schema = schemas / "example.com" / "widget_v1.json"
+    schema.write_text('{"type": "object"}')
+    out = tmp_path / "out"
+    assert run_cli("build", "--crd-schemas", schemas, fleet, "-o", out).exit_code == 0
+    again = run_cli("build", "--crd-schemas", schemas, fleet, "-o", out)
+    assert "is up to date" in again.stderr
+    schema.write_text('{"type": "object", "required": ["spec"]}')
+    edited = run_cli("build", "--crd-schemas", schemas, fleet, "-o", out)
+    assert edited.exit_code == 2, edited.output
+    assert "apps/w.yaml:1:1: error: clusters alpha and beta: Widget.example.com/shop/w:" in (
+        edited.stderr
+    )
+    assert "'spec' is a required property" in edited.stderr
+
+
+WIDGET_SCHEMAS = {
+    "redos": '{"type": "object", "properties": {"spec": {"type": "object", "properties": '
+    '{"size": {"type": "string", "pattern": "^(a+)+$"}}}}}',
+    "unknown-type": '{"type": "object", "properties": {"spec": {"type": "frob"}}}',
+    "self-reference": '{"type": "object", "properties": {"spec": {"$ref": "#"}}}',
+    "deep": '{"properties": {"a": ' * 100_000 + "{}" + "}}" * 100_000,
+}
+
+
+@pytest.mark.parametrize("case", sorted(WIDGET_SCHEMAS))
+def test_hostile_crd_schemas_give_bounded_positioned_answers(
+    make_fleet: Callable[..., Path], tmp_path: Path, case: str
+) -> None:
+    """A backtracking pattern runs in linear time (RE2, as the API server matches); an unknown
+    type, a `$ref` or absurd nesting make the schema unusable, said at the object."""
+    widget = (
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\n"
+        "spec: {size: " + "a" * 40 + "b}\n"
+    )
+    policy = POLICY_ALL + "    - apiVersion: example.com/v1\n      kind: Widget\n"
+    fleet = make_fleet("---\n" + policy, apps={"w.yaml": widget})
+    schemas = tmp_path / "schemas"
+    (schemas / "example.com").mkdir(parents=True)
+    (schemas / "example.com" / "widget_v1.json").write_text(WIDGET_SCHEMAS[case])
+    result = run_cli("build", "--strict", "--crd-schemas", schemas, fleet, "-o", tmp_path / "o")
+    assert result.exit_code == 2, result.output
+    expected = {
+        "redos": f"'{'a' * 40}b' does not match '^(a+)+$'",
+        "unknown-type": "unknown type 'frob'",
+        "self-reference": "$ref '#': a CRD schema cannot refer to a schema",
+        "deep": "nested too deeply",
+    }[case]
+    assert expected in result.stderr, result.stderr
+    assert result.stderr.startswith("apps/w.yaml:"), result.stderr
 
 
 def test_shipped_crd_schemas_check_custom_resources_with_no_flags(

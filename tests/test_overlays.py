@@ -210,7 +210,7 @@ def test_plain_yaml_is_never_templated(make_fleet: Callable[..., Path]) -> None:
         ("{% for i in range(10**9) %}x{% endfor %}\n", "The sandbox blocks ranges", 1),
         ("{{ 'x' * 10**9 }}\n", "not allowed in the sandbox", 1),
         ("{% include '/etc/passwd' %}\n", "no loader for this environment", 1),
-        ("{{ lipsum.__globals__['os'] }}\n", "not allowed in the sandbox", 1),
+        ("{{ cycler.__init__.__globals__['os'] }}\n", "not allowed in the sandbox", 1),
     ],
 )
 def test_template_errors_are_positioned_and_fast(
@@ -232,3 +232,118 @@ def test_template_must_yield_the_same_objects(
     result = run_cli("build", fleet, "-o", tmp_path / "out")
     assert result.exit_code == 2
     assert "template renders different objects for cluster beta than for alpha" in result.stderr
+
+
+EXTRA_FOR_BETA = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: info, namespace: shop}
+data: {cluster: "{{ cluster.name }}"}
+{% if cluster.name == "beta" %}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: beta-only, namespace: shop}
+data: {x: "1"}
+{% endif %}
+"""
+
+
+@pytest.mark.parametrize(
+    ("template", "where", "detail"),
+    [
+        (EXTRA_FOR_BETA, "apps/info.yaml.j2:7:1", "ConfigMap/shop/beta-only only for beta"),
+        (
+            EXTRA_FOR_BETA.replace('== "beta"', '== "alpha"'),
+            "apps/info.yaml.j2:7:1",
+            "ConfigMap/shop/beta-only not for beta",
+        ),
+        (
+            '{% if cluster.name == "beta" %}' + TEMPLATE + "{% endif %}",
+            "apps/info.yaml.j2:1:1",
+            "ConfigMap/shop/info only for beta",
+        ),
+    ],
+    ids=["extra-on-other-cluster", "missing-on-other-cluster", "probe-yields-nothing"],
+)
+def test_template_objects_never_vanish(
+    make_fleet: Callable[..., Path], tmp_path: Path, template: str, where: str, detail: str
+) -> None:
+    """Objects a template yields only for some clusters are an error, in either direction."""
+    fleet = _template_fleet(make_fleet, tmp_path, template)
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{where}: error: template renders different objects for cluster beta than for alpha: "
+        f"{detail}. A template may vary an object's content, not which objects it yields "
+        "(kind, namespace, name)"
+    ) in result.stderr.splitlines()
+    assert result.stderr.endswith("1 error; nothing was written\n")
+    assert not (tmp_path / "out").exists()
+    rendered = run_cli("render", fleet, "--cluster", "beta")
+    assert rendered.exit_code == 2, rendered.output
+    assert detail in rendered.stderr
+
+
+HUGE = 10**9
+NESTED_FOR = "".join(f"{{% for i{n} in [1] %}}" for n in range(25)) + "x" + "{% endfor %}" * 25
+BOUND = (
+    "not allowed in the sandbox: the result would be larger than 4194304 characters "
+    "(a width, count or padding argument is too large)"
+)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        pytest.param("{{ [].pop() }}", "IndexError: pop from empty list", id="list-pop"),
+        pytest.param(
+            "{{ {}.popitem() }}", "KeyError: 'popitem(): dictionary is empty'", id="popitem"
+        ),
+        pytest.param("{{ 'x'.encode('nope') }}", "LookupError: unknown encoding: nope", id="codec"),
+        pytest.param(
+            NESTED_FOR, "too deeply nested for Python: too many statically nested blocks", id="for"
+        ),
+        pytest.param(
+            "{% if true %}" * 200 + "x" + "{% endif %}" * 200,
+            "too deeply nested for Python: too many levels of indentation",
+            id="if",
+        ),
+        pytest.param(f"{{{{ 'x'|center({HUGE}) }}}}", BOUND, id="center-filter"),
+        pytest.param(f"{{{{ 'x'.center({HUGE}) }}}}", BOUND, id="center-method"),
+        pytest.param(f"{{{{ 'x'.zfill({HUGE}) }}}}", BOUND, id="zfill"),
+        pytest.param(f"{{{{ '\t'.expandtabs({HUGE}) }}}}", BOUND, id="expandtabs"),
+        pytest.param(f"{{{{ '%0{HUGE}d' % 1 }}}}", BOUND, id="percent-width"),
+        pytest.param(f"{{{{ '%*d' % ({HUGE}, 1) }}}}", BOUND, id="percent-star"),
+        pytest.param(f"{{{{ '%0{HUGE}d'|format(1) }}}}", BOUND, id="format-filter"),
+        pytest.param(f"{{{{ '{{:>{HUGE}}}'.format(1) }}}}", BOUND, id="str-format"),
+        pytest.param(f"{{{{ '{{:>{{}}}}'.format(1, {HUGE}) }}}}", BOUND, id="str-format-nested"),
+        pytest.param(f"{{{{ 'x'|indent({HUGE}) }}}}", BOUND, id="indent"),
+        pytest.param("{{ ['a', 'b']|join('x' * 4000000) }}", BOUND, id="join-filter"),
+        pytest.param("{{ ('x' * 4000000).join(['a', 'b']) }}", BOUND, id="join-method"),
+        pytest.param("{{ ('a' * 1000).replace('', 'b' * 4000000) }}", BOUND, id="replace"),
+        pytest.param("{{ ('a' * 1000)|replace('a', 'b' * 4000000) }}", BOUND, id="replace-filter"),
+        pytest.param(f"{{{{ [1]|batch({HUGE}, 'x')|list }}}}", BOUND, id="batch"),
+        pytest.param(f"{{{{ [1]|slice({HUGE})|list }}}}", BOUND, id="slice"),
+        pytest.param(f"{{{{ {{}}|tojson({HUGE}) }}}}", BOUND, id="tojson"),
+        pytest.param(
+            "{% set s = 'x' * 4000000 %}{% for i in range(1000) %}{{ s }}{% endfor %}",
+            "rendered text is larger than 4 MiB",
+            id="repeated-output",
+        ),
+        pytest.param("{{ lipsum() }}", "'lipsum' is undefined (undefined)", id="lipsum"),
+        pytest.param("{{ [1, 2]|random }}", "syntax: No filter named 'random'.", id="random"),
+    ],
+)
+def test_template_crashes_and_bombs_are_positioned_errors(
+    make_fleet: Callable[..., Path], tmp_path: Path, template: str, message: str
+) -> None:
+    """Exceptions of any type, Python's compiler limits and padding bombs: bounded, positioned;
+    nondeterministic helpers are not in the sandbox."""
+    fleet = _template_fleet(make_fleet, tmp_path, template + "\n")
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert (
+        f"apps/info.yaml.j2:1:1: error: template error for cluster alpha: {message}"
+    ) in result.stderr.splitlines()
+    assert not (tmp_path / "out").exists()

@@ -5,34 +5,55 @@ already forbid unknown fields, and verbatim upstream schemas that allow them. Th
 rejects unknown fields (kubectl's default field validation is Strict) except below
 `x-kubernetes-preserve-unknown-fields`, so both are brought to that rule here; loose mode allows
 unknown fields everywhere instead. Nulls (which the server prunes or, for `nullable` fields,
-keeps), `x-kubernetes-int-or-string` and Go (RE2) regular expressions are translated for a
-Python validator.
+keeps) and `x-kubernetes-int-or-string` are translated for a Python validator; `pattern`s are
+matched by RE2 itself, as Go's regexp in the API server matches them.
 """
 
 from __future__ import annotations
 
-import re
+import contextlib
 from typing import Any
 
 _JUNCTORS = ("allOf", "anyOf", "oneOf")
-_INLINE_FLAGS = re.compile(r"\(\?([imsU]+)\)")
+_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
+# Deeper than any real CRD (the bundled ones reach 30): every later step recurses.
+MAX_SCHEMA_DEPTH = 200
 
 
-def python_pattern(pattern: str) -> str | None:
-    """An RE2 pattern as Python `re` reads it, or None when it cannot be carried over.
+def crd_schema_problem(schema: Any) -> tuple[str, dict[str, Any]]:
+    """Why a CRD schema file cannot be used (empty if it can), and an RE2 matcher per `pattern`
+    (the API server matches with Go's RE2, which never backtracks; Python's `re` would run
+    `(a+)+$` for hours). Walked without recursion; a `$ref`
+    is refused, as the API server refuses it in an openAPIV3Schema, so no schema refers to
+    itself."""
+    from ..overlay.regex import PatternError, compile_pattern
 
-    RE2 allows `(?i)` after a leading `^` (prometheus-operator writes `^(?i)(abort|warn)?$`);
-    Python wants global flags first, which means the same when only anchors precede them.
-    """
-    candidate = pattern.replace(r"\z", r"\Z")
-    match = _INLINE_FLAGS.search(candidate)
-    if match is not None and match.start() > 0 and candidate[: match.start()].strip("^") == "":
-        candidate = f"(?{match.group(1)})" + candidate[: match.start()] + candidate[match.end() :]
-    try:
-        re.compile(candidate)
-    except re.error:
-        return None  # left unchecked rather than failing every object of the kind
-    return candidate
+    matchers: dict[str, Any] = {}
+    stack: list[tuple[Any, int]] = [(schema, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if depth > MAX_SCHEMA_DEPTH:
+            return f"nested deeper than {MAX_SCHEMA_DEPTH} levels", {}
+        if isinstance(node.get("$ref"), str):
+            return f"$ref {node['$ref']!r}: a CRD schema cannot refer to a schema", {}
+        kinds = node.get("type")
+        for kind in kinds if isinstance(kinds, list) else [kinds]:
+            if isinstance(kind, str) and kind not in _TYPES:
+                return f"unknown type {kind!r}", {}
+        value = node.get("pattern")
+        if isinstance(value, str) and value not in matchers:
+            # The API server searches with Go's regexp (RE2): RE2 reads the pattern as written,
+            # unanchored. Patterns RE2 refuses stay unchecked, as the API server's own refusal
+            # would be reported when the CRD is installed, not per object.
+            with contextlib.suppress(PatternError):
+                matchers[value] = compile_pattern(f"(?s:.*)(?:{value})(?s:.*)")
+        stack.extend((child, depth + 1) for child in node.values())
+    return "", matchers
 
 
 def prepare_crd_schema(schema: dict[str, Any], loose: bool) -> dict[str, Any]:
@@ -90,10 +111,3 @@ def _translate_openapi(node: dict[str, Any]) -> None:
         and not any(j in node for j in _JUNCTORS)
     ):
         node["anyOf"] = [{"type": "integer"}, {"type": "string"}]
-    pattern = node.get("pattern")
-    if isinstance(pattern, str):
-        fixed = python_pattern(pattern)
-        if fixed is None:
-            del node["pattern"]
-        else:
-            node["pattern"] = fixed

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..kinds import split_api_version
 from ..schemacheck import SchemaSet
-from .crd import prepare_crd_schema
+from .crd import crd_schema_problem, prepare_crd_schema
 from .versions import KubeVersion, show_version
 
 if TYPE_CHECKING:  # jsonschema is imported only to explain an object found invalid
@@ -267,16 +267,27 @@ class SchemaStore:
             document = json.loads(path.read_text("utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             return Schema(str(path), problem=f"cannot read CRD schema {path}: {error}")
+        except RecursionError:
+            return Schema(str(path), problem=f"CRD schema {path} is nested too deeply")
         if not isinstance(document, dict):
             return Schema(str(path), problem=f"CRD schema {path} is not a JSON object")
         return self._crd_schema(str(path), document)
 
     def _crd_schema(self, source: str, document: dict[str, Any]) -> Schema:
+        problem, matchers = crd_schema_problem(document)
+        if problem:
+            return Schema(source, problem=f"CRD schema {source}: {problem}")
         prepared = prepare_crd_schema(document, self.loose)
 
         def build() -> Validator:
-            from jsonschema import Draft4Validator
+            from jsonschema import Draft4Validator, ValidationError, validators
 
-            return Draft4Validator(prepared)
+            def pattern(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+                matcher = matchers.get(value)
+                if isinstance(instance, str) and matcher and not matcher.fullmatch(instance):
+                    yield ValidationError(f"{instance!r} does not match {value!r}")
+
+            linear = validators.extend(Draft4Validator, {"pattern": pattern})  # type: ignore[no-untyped-call]
+            return linear(prepared)  # type: ignore[no-any-return]
 
         return Schema(source, build)

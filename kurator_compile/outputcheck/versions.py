@@ -9,7 +9,7 @@ from ..errors import Severity
 
 KubeVersion = tuple[int, int]  # (major, minor); Kubernetes has only ever had major 1
 
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$", re.ASCII)
 
 
 def parse_kube_version(text: str) -> KubeVersion | None:

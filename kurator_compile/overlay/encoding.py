@@ -21,6 +21,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.representer import SafeRepresenter
 
+from ..yamldoc import MAX_ALIAS_EXPANSION, MAX_DEPTH
 from ..yamlout import GO_KEY_ORDER
 from .errors import PatchError
 
@@ -54,9 +55,30 @@ class GoFloat(float):
 
 def load_go_json(text: str) -> Any:
     try:
-        return json.loads(text, parse_int=GoInt, parse_float=GoFloat)
+        value = json.loads(text, parse_int=GoInt, parse_float=GoFloat)
     except ValueError as error:
         raise PatchError(f"invalid JSON: {error}") from None
+    except RecursionError:
+        value = None
+        _too_deep("JSON")
+    _check_depth(value, "JSON")
+    return value
+
+
+def _too_deep(what: str) -> None:
+    raise PatchError(f"invalid {what}: nested deeper than {MAX_DEPTH} levels")
+
+
+def _check_depth(value: Any, what: str) -> None:
+    """Without recursion: every later step (patching, writing) walks the value recursively."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                _too_deep(what)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 def dump_go_json(value: Any) -> str:
@@ -172,14 +194,41 @@ def load_go_yaml(text: str) -> Any:
         node = next(iter(YAML(typ="rt", pure=True).compose_all(text)), None)
     except (YAMLError, ValueError) as error:
         raise PatchError(f"invalid YAML: {error}") from None
-    return None if node is None else _build(node)
+    except RecursionError:
+        node = None
+        _too_deep("YAML")
+    return None if node is None else _build(node, _Budget())
 
 
-def _build(node: Node) -> Any:
-    if isinstance(node, MappingNode):
-        return {_json_key(_build(k)): _build(v) for k, v in node.value}
-    if isinstance(node, SequenceNode):
-        return [_build(item) for item in node.value]
+class _Budget:
+    """The main loader's limits: nesting depth (a recursive alias nests forever) and nodes
+    built from aliases beyond the text (an alias bomb)."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self.expanded = 0
+        self.depth = 0
+
+    def enter(self, node: Node) -> None:
+        if id(node) in self.seen:
+            self.expanded += 1
+            if self.expanded > MAX_ALIAS_EXPANSION:
+                raise PatchError(f"invalid YAML: aliases expand past {MAX_ALIAS_EXPANSION} nodes")
+        self.seen.add(id(node))
+
+
+def _build(node: Node, budget: _Budget) -> Any:
+    budget.enter(node)
+    if isinstance(node, MappingNode | SequenceNode):
+        if budget.depth >= MAX_DEPTH:
+            _too_deep("YAML")
+        budget.depth += 1
+        try:
+            if isinstance(node, MappingNode):
+                return {_json_key(_build(k, budget)): _build(v, budget) for k, v in node.value}
+            return [_build(item, budget) for item in node.value]
+        finally:
+            budget.depth -= 1
     assert isinstance(node, ScalarNode)
     if node.style is None and not str(node.tag).startswith("!"):
         return resolve_plain(node.value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from ..fields import is_digits
 from .encoding import dump_go_json, dump_go_yaml, load_go_json, load_go_yaml
 from .errors import PatchError
 from .image import override_image
@@ -306,7 +307,7 @@ def _pointer_get(obj: Any, tokens: list[str], path: str, what: str) -> str:
                 raise PatchError(f"{what}: object has no key {token!r}", path)
             node = node[token]
         elif isinstance(node, list):
-            if not token.isdigit() or int(token) >= len(node):
+            if not is_digits(token) or int(token) >= len(node):
                 raise PatchError(f"{what}: index {token!r} out of bounds", path)
             node = node[int(token)]
         else:

@@ -327,6 +327,7 @@ def _sequence_directive(patch: list[Any], pointer: str) -> _Directive:
 
 
 def _walk_associative(sources: list[Any], schema: Schema, pointer: str) -> Any:
+    _check_merge_keys(sources[1], list(schema.keys), pointer)
     dest = _visit_list(sources, associative=True, pointer=pointer)
     sources[0] = dest
     if dest is MISSING:
@@ -336,6 +337,27 @@ def _walk_associative(sources: list[Any], schema: Schema, pointer: str) -> Any:
     if values or keys:
         return _set_elements(sources, values, keys, dest, schema, pointer)
     return _set_elements(sources, _element_primitive_values(sources), [""], dest, schema, pointer)
+
+
+def _check_merge_keys(patch: Any, keys: list[str], pointer: str) -> None:
+    """A patch element that sets none of the list's merge keys (a bare scalar, a map without
+    `name`, `name: null`) matches nothing: kustomize then drops every element of the list,
+    which leaves e.g. a pod with no containers. Refused instead."""
+    if not keys or not isinstance(patch, list):
+        return
+    for index, element in enumerate(patch):
+        if isinstance(element, dict) and DIRECTIVE in element:
+            continue
+        if isinstance(element, dict) and any(
+            _nil_or_empty_text(element.get(key, MISSING)) for key in keys
+        ):
+            continue
+        field = pointer.rpartition("/")[2] or "the list"
+        raise PatchError(
+            f"list element sets no merge key ({', '.join(keys)}): kustomize would drop every "
+            f"element of {field}; name the element it patches",
+            pointer_join(pointer, str(index)),
+        )
 
 
 def _element_values(sources: list[Any], keys: list[str]) -> list[list[str]]:

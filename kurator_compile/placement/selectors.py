@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..fields import is_digits
 from ..model import Cluster
 
 __all__ = [
@@ -139,7 +140,7 @@ def field_path(pointer: str) -> str:
     path = ""
     for token in pointer.split("/")[1:]:
         token = token.replace("~1", "/").replace("~0", "~")
-        path += f"[{token}]" if token.isdigit() else (f".{token}" if path else token)
+        path += f"[{token}]" if is_digits(token) else (f".{token}" if path else token)
     return path
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import Diagnostic
+from ..fields import is_digits
 from ..kurator.rollout import ROLLOUT_ANNOTATION
 from ..placement import ResourcePlacement
 from .kind import StackKind
@@ -28,7 +29,7 @@ def _count(value: Any, replicas: int) -> int | None:
     """An int-or-percent field as a pod count (percentages round up, as the eviction API does)."""
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+    if isinstance(value, str) and value.endswith("%") and is_digits(value[:-1]):
         return math.ceil(int(value[:-1]) * replicas / 100)
     return None
 

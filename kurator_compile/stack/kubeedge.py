@@ -31,7 +31,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import Diagnostic
-from ..fields import as_dict
+from ..fields import as_dict, is_digits
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
 from ..placement.explain import Explanation
@@ -341,7 +341,7 @@ def parse_group_replicas(text: str) -> tuple[list[tuple[str, int]], str | None]:
     found: list[tuple[str, int]] = []
     for part in text.split(","):
         name, sep, count = (s.strip() for s in part.partition("="))
-        if not sep or not _DNS_LABEL.match(name) or not count.isdigit():
+        if not sep or not _DNS_LABEL.match(name) or not is_digits(count):
             return [], (
                 f"{part.strip()!r} is not <node group>=<replicas> (a DNS-1123 label, '=', "
                 "a whole number)"

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from kurator_compile.errors import CompileError
 from kurator_compile.overlay import PatchError
 from kurator_compile.overlay.encoding import (
     dump_go_json,
@@ -14,6 +15,7 @@ from kurator_compile.overlay.encoding import (
     load_go_json,
     load_go_yaml,
 )
+from kurator_compile.yamldoc import load_stream
 
 
 @pytest.mark.parametrize(
@@ -71,3 +73,46 @@ def test_go_yaml_text_orders_keys_as_the_emitter_does() -> None:
     a decimal digit (`²`) is no number to it."""
     text = dump_go_yaml({"a10": 1, "a2": 1, "B": 1, "x²": 1, "x1": 1})
     assert [line.split(":")[0] for line in text.splitlines()] == ["B", "a2", "a10", "x²", "x1"]
+
+
+def test_field_overrider_json_nested_too_deep_is_an_error() -> None:
+    """100,000 levels (json's own recursion limit) and 101 (every later step recurses)."""
+    for depth in (100_000, 101):
+        with pytest.raises(PatchError) as raised:
+            load_go_json("[" * depth + "]" * depth)
+        assert raised.value.message == "invalid JSON: nested deeper than 100 levels"
+    assert load_go_json("[" * 100 + "]" * 100) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "&a [*a]",  # a recursive alias
+        "&a {x: *a}",
+        "[" * 101 + "]" * 101,
+        "- " * 101 + "x",
+    ],
+)
+def test_field_overrider_yaml_is_bounded_like_the_main_loader(text: str) -> None:
+    with pytest.raises(PatchError) as raised:
+        load_go_yaml(text)
+    assert raised.value.message == "invalid YAML: nested deeper than 100 levels"
+
+
+def test_field_overrider_yaml_alias_bomb_is_an_error() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    with pytest.raises(PatchError) as raised:
+        load_go_yaml("\n".join(lines) + "\n")
+    assert raised.value.message == "invalid YAML: aliases expand past 100000 nodes"
+
+
+def test_overlay_values_nested_400_deep_are_a_positioned_error() -> None:
+    text = "values: " + "{a: " * 400 + "1" + "}" * 400 + "\n"
+    with pytest.raises(CompileError) as raised:
+        load_stream(text, "overlays/v.yaml")
+    (diagnostic,) = raised.value.diagnostics
+    assert diagnostic.render().startswith(
+        "overlays/v.yaml:1:405: error: YAML nesting is deeper than 100 levels; no Kubernetes "
+        "object needs that many (at /values/a/a/"
+    )

@@ -80,6 +80,30 @@ def test_errors_carry_a_pointer() -> None:
         strategic_merge(DEPLOY, {"spec": {"$patch": "frob"}})
 
 
+@pytest.mark.parametrize(
+    "containers",
+    [[{"image": "x"}], ["nginx", "sidecar"], [{"name": None, "image": "x"}], [{"name": ""}]],
+    ids=["no-name", "scalars", "null-name", "empty-name"],
+)
+def test_patch_element_without_merge_key_is_refused(containers: list[Any]) -> None:
+    """kustomize matches such an element to nothing and yields `containers: []`."""
+    patch = {"spec": {"template": {"spec": {"containers": containers}}}}
+    with pytest.raises(PatchError) as caught:
+        strategic_merge(DEPLOY, patch)
+    assert caught.value.message == (
+        "list element sets no merge key (name): kustomize would drop every element of "
+        "containers; name the element it patches"
+    )
+    assert caught.value.pointer == "/spec/template/spec/containers/0"
+
+
+def test_named_elements_and_list_directives_still_merge() -> None:
+    patch = {"spec": {"template": {"spec": {"containers": [{"$patch": "replace"}, {"name": "a"}]}}}}
+    merged = strategic_merge(DEPLOY, patch)
+    assert merged is not None
+    assert merged["spec"]["template"]["spec"]["containers"] == [{"name": "a"}]
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["a", "b", "", "80"]),
     lambda children: (
