@@ -153,6 +153,9 @@ BAD_NAMES = (
     "x/y",
     "web.",
     "a" * 254,
+    "web:1",  # ':' is RBAC's alone
+    "web\u00b2",  # a digit to str.isdigit(), not to Go
+    "a\x1b[31mb",  # a terminal escape, printed escaped
     *_known("name-trailing-newline / cluster-name-trailing-newline"),
 )
 GOOD_QUANTITIES = ("64", "500m", "256Gi", "0", "110", "1e3", ".5", "1.5Gi", "+2", "10", "3")
@@ -170,6 +173,8 @@ BAD_QUANTITIES = (
     None,
     "1e999999999",
     "1e-999999999",
+    "\u00b2",
+    "\u0665",
 )
 JUNK = st.one_of(
     st.text(alphabet="ab -:#{}[]'\"\n\t\u00a0", max_size=8),
@@ -187,8 +192,10 @@ scalars = st.one_of(
     st.none(),
 )
 quantities = mostly(_choice(*GOOD_QUANTITIES), _choice(*BAD_QUANTITIES), 20)
-weights = mostly(st.integers(1, 10), _choice(0, -2, "2", 1.5, None, 2**63, 10**400))
-replica_counts = mostly(st.integers(0, 12), _choice(-1, "3", 2.5, None, True, 2**31), 20)
+weights = mostly(st.integers(1, 10), _choice(0, -2, -50, "2", 1.5, None, 2**63, 10**400))
+replica_counts = mostly(
+    st.integers(0, 12), _choice(-1, "3", 2.5, None, True, 2**31, 12345678901234567890), 20
+)
 object_names = mostly(_choice(*GOOD_NAMES), _choice(*BAD_NAMES), 25)
 label_keys = mostly(
     _choice("region", "env", "app", "example.com/team"), _choice("bad key", "", "a/b/c"), 20

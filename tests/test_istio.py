@@ -213,6 +213,19 @@ def test_weights_add_up_to_100(
         ) in stderr
 
 
+def test_a_negative_weight_is_refused_even_when_the_sum_is_100(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Istio refuses a route weight below 0; 130 + -50 + 20 adds up to 100 all the same."""
+    negative = VS.replace("weight: 50", "weight: 130").replace("weight: 30", "weight: -50")
+    code, stderr, _ = _build(make_fleet, tmp_path, negative)
+    assert code == 2
+    assert (
+        "apps/vs.yaml:17:11: error: VirtualService.networking.istio.io/default/user-service: "
+        "a route weight must be between 0 and 100, not -50"
+    ) in stderr
+
+
 def test_a_lone_destination_needs_no_weight(
     make_fleet: Callable[..., Path], tmp_path: Path
 ) -> None:

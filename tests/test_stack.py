@@ -151,6 +151,46 @@ spec:
 """
 
 
+@pytest.mark.parametrize(
+    ("retention", "where", "message"),
+    [
+        (
+            "{keepLast: 1000000000000}",
+            "fleet.yaml:30:21",
+            "keepLast 1000000000000 x the schedule's longest gap is 24000000000000h, past the "
+            "largest ttl Velero reads (2562047h, Go's largest Duration)",
+        ),
+        (
+            "{ttl: 9999999999h}",
+            "fleet.yaml:30:21",
+            "retentionPolicy.ttl: invalid duration '9999999999h': out of range",
+        ),
+    ],
+)
+def test_a_ttl_velero_cannot_read_is_an_error(
+    make_fleet: Callable[..., Path], tmp_path: Path, retention: str, where: str, message: str
+) -> None:
+    backup = BACKUP.replace("{keepLast: 7}", retention)
+    fleet = make_fleet("---\n" + POLICY_ALL + "---\n" + backup)
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert f"{where}: error: {message}" in result.stderr
+
+
+def test_twenty_digit_replicas_are_refused_for_any_workload(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Replicas are int32 in every workload kind the API server serves."""
+    stateful = DEPLOYMENT.replace("kind: Deployment", "kind: StatefulSet").replace(
+        "replicas: 2", "replicas: 12345678901234567890"
+    )
+    policy = POLICY_ALL + "    - {apiVersion: apps/v1, kind: StatefulSet}\n"
+    fleet = make_fleet("---\n" + policy, apps={"web.yaml": stateful})
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "spec.replicas must be an integer >= 0, not 12345678901234567890" in result.stderr
+
+
 def test_backup_policy_to_velero(make_fleet: Callable[..., Path]) -> None:
     policy = POLICY_ALL + "  placement:\n    clusterAffinity: {clusterNames: [beta]}\n"
     fleet = make_fleet("---\n" + policy + "---\n" + BACKUP)

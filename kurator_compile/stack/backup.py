@@ -13,6 +13,7 @@ from typing import Any
 
 from ..cron import CronError, parse_standard
 from ..errors import Diagnostic
+from ..kurator.duration import DurationError, parse_go_duration
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
 from ..placement.selectors import cluster_matches
@@ -21,6 +22,31 @@ from .kind import StackKind, generated_resource
 
 VELERO_NAMESPACE = "velero"
 KINDS = ("BackupPolicy",)
+
+
+# Velero's ttl is a Go time.Duration: at most 2^63 - 1 nanoseconds, 2562047 whole hours.
+MAX_TTL_HOURS = (2**63 - 1) // (3600 * 10**9)
+
+
+def _ttl_problem(doc: Document, retention: dict[str, Any], period: int) -> Diagnostic | None:
+    """A ttl Velero could not read: an explicit one Go's ParseDuration refuses, or a computed
+    one past the largest Duration (Velero would reject the Schedule and never back up)."""
+    if "ttl" in retention:
+        try:
+            parse_go_duration(str(retention["ttl"]))
+        except DurationError as error:
+            return Diagnostic.error(
+                f"retentionPolicy.ttl: {error}", doc.locate("/spec/retentionPolicy/ttl")
+            )
+        return None
+    hours = ttl_hours(retention.get("keepLast", 1), period)
+    if hours <= MAX_TTL_HOURS:
+        return None
+    return Diagnostic.error(
+        f"keepLast {retention.get('keepLast', 1)} x the schedule's longest gap is {hours}h, past "
+        f"the largest ttl Velero reads ({MAX_TTL_HOURS}h, Go's largest Duration)",
+        doc.locate("/spec/retentionPolicy/keepLast" if "keepLast" in retention else "/spec"),
+    )
 
 
 def ttl_hours(keep_last: int, period_minutes: int) -> int:
@@ -54,6 +80,9 @@ def expand(
             Diagnostic.error(f"invalid cron schedule: {error}", doc.locate("/spec/schedule"))
         ]
     retention = spec.get("retentionPolicy") or {}
+    problem = _ttl_problem(doc, retention, period)
+    if problem is not None:
+        return [], [problem]
     ttl = retention.get("ttl") or f"{ttl_hours(retention.get('keepLast', 1), period)}h0m0s"
     location = spec["storageLocation"]
     schedule = {

@@ -303,6 +303,18 @@ def _check_virtual_service(
             )
         else:
             weights = [d.weight or 0 for d in route.destinations]
+            negative = [d for d in route.destinations if (d.weight or 0) < 0]
+            if negative:
+                # Istio refuses a negative weight even when the route's weights add up to 100.
+                diagnostics.extend(
+                    Diagnostic.error(
+                        f"{resource.key}: a route weight must be between 0 and 100, not "
+                        f"{d.weight}",
+                        resource.locate(f"{d.pointer}/weight"),
+                    )
+                    for d in negative
+                )
+                continue
             if sum(weights) != 100:
                 diagnostics.append(
                     Diagnostic.error(
