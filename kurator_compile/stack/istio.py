@@ -308,8 +308,7 @@ def _check_virtual_service(
                 # Istio refuses a negative weight even when the route's weights add up to 100.
                 diagnostics.extend(
                     Diagnostic.error(
-                        f"{resource.key}: a route weight must be between 0 and 100, not "
-                        f"{d.weight}",
+                        f"{resource.key}: a route weight must be between 0 and 100, not {d.weight}",
                         resource.locate(f"{d.pointer}/weight"),
                     )
                     for d in negative
