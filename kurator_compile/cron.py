@@ -17,7 +17,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
-from .kurator.duration import DurationError, parse_go_duration
+from .duration import DurationError, parse_go_duration
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..duration import go_duration_or_none
 from ..errors import Diagnostic
 from ..fields import as_dict, as_list
 from ..yamldoc import Document
-from .duration import go_duration_or_none
 from .inventory import HOST, Generated, KuratorFleet, KuratorInputs, Member
 
 APP_LABEL = "apps.kurator.dev/app-name"

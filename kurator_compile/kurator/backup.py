@@ -27,10 +27,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..cron import CronError, parse_standard
+from ..duration import DurationError, normalize_go_duration
 from ..errors import Diagnostic
 from ..fields import as_dict, as_list
 from ..yamldoc import Document, pointer_join
-from .duration import DurationError, normalize_go_duration
 from .inventory import Generated, KuratorFleet, KuratorInputs, Member
 
 VELERO_API_VERSION = "velero.io/v1"

@@ -12,8 +12,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ..cron import CronError, parse_standard
+from ..duration import DurationError, parse_go_duration
 from ..errors import Diagnostic
-from ..kurator.duration import DurationError, parse_go_duration
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
 from ..placement.selectors import cluster_matches

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from kurator_kit import EXAMPLES, UPSTREAM, by_kind, inputs, load, load_text, quickstart
 
+from kurator_compile.duration import go_duration_or_none
 from kurator_compile.errors import Diagnostic
 from kurator_compile.kurator.application import (
     compile_application,
@@ -20,7 +21,6 @@ from kurator_compile.kurator.application import (
     plan_applications,
     policy_resource_name,
 )
-from kurator_compile.kurator.duration import go_duration_or_none
 from kurator_compile.kurator.inventory import HOST, Generated, KuratorFleet, Member
 
 APPS = EXAMPLES / "application"

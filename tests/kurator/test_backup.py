@@ -11,6 +11,12 @@ from documents_kit import documents, errors, fleet, inputs, upstream_data, upstr
 from documents_kit import warnings as warnings_of
 
 from kurator_compile.cron import CronError, parse_standard
+from kurator_compile.duration import (
+    DurationError,
+    format_go_duration,
+    normalize_go_duration,
+    parse_go_duration,
+)
 from kurator_compile.kurator.backup import (
     MIGRATE,
     RESTORE,
@@ -22,12 +28,6 @@ from kurator_compile.kurator.backup import (
     velero_labels,
     velero_name,
     velero_object,
-)
-from kurator_compile.kurator.duration import (
-    DurationError,
-    format_go_duration,
-    normalize_go_duration,
-    parse_go_duration,
 )
 
 ALL_EXAMPLES = (

@@ -1,5 +1,6 @@
-"""Go `time.Duration` text, as Kurator's typed fields (`metav1.Duration`) read and rewrite it:
-a user's `720h` reaches the cluster as `720h0m0s`, and text Go cannot parse never gets there."""
+"""Go `time.Duration` text, as Go controllers read and rewrite it: Kurator's typed fields
+(`metav1.Duration`) turn a user's `720h` into `720h0m0s`, robfig/cron's `@every` and Velero's
+ttl parse it, and text Go cannot parse never gets there."""
 
 from __future__ import annotations
 
