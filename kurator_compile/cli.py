@@ -266,12 +266,6 @@ class _Progress:
             click.echo("\r\033[K", err=True, nl=False)
 
 
-def _compile_with(sources: Sources, options: Options, progress: _Progress) -> Compilation:
-    from .compile import compile_fleet
-
-    return compile_fleet(sources, options, progress)
-
-
 def _compile(fleet: str | None, options: Options, ctx: Context) -> Compilation:
     return _compile_sources(_sources(fleet, options), options, ctx)
 
@@ -453,7 +447,9 @@ def build(
         sources = _sources(fleet, options)
         progress = _Progress(sys.stderr.isatty() and not ctx.quiet)
         try:
-            result = _compile_with(sources, options, progress)
+            from .compile import compile_fleet
+
+            result = compile_fleet(sources, options, progress)
             # the inputs of the next build include the placement lock this one writes
             inputs = fingerprint(with_lock(sources, result.lock.decode("utf-8")), options, code)
             progress.phase(f"writing {len(result.tree)} files")

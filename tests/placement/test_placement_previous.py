@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from placement_kit import cluster, deployment, fleet, policy
-from test_placement_properties import CLUSTER, PLACEMENTS
+from test_placement_properties import CLUSTER, PLACEMENTS, clusters_of
 
 from kurator_compile.placement import History, ResourcePlacement, resolve_placement
 from kurator_compile.placement.division import rescale_by_available
@@ -35,16 +35,7 @@ def _results(placements: list[ResourcePlacement]) -> list[dict[str, int | None]]
 def test_a_no_op_build_never_moves_a_replica(
     raw_clusters: list[dict[str, Any]], which: int, replicas: list[int]
 ) -> None:
-    clusters = [
-        cluster(
-            f"c{i}",
-            {"env": raw["env"]} if raw["env"] else {},
-            region=raw["region"],
-            capacity={} if raw["pods"] is None else {"pods": str(raw["pods"])},
-            taints=[("gpu", "", "NoSchedule")] if raw["gpu"] else [],
-        )
-        for i, raw in enumerate(raw_clusters)
-    ]
+    clusters = clusters_of(raw_clusters)
     resources = [deployment(f"app{i}", r) for i, r in enumerate(replicas)]
     the_fleet = fleet(clusters, resources, [policy("p", PLACEMENTS[which])])
     first, _ = resolve_placement(the_fleet)

@@ -198,6 +198,20 @@ CLUSTER = st.fixed_dictionaries(
 )
 
 
+def clusters_of(raw_clusters: list[dict[str, Any]]) -> list[Any]:
+    """The clusters a list of drawn CLUSTER entries stands for, named c0, c1, ..."""
+    return [
+        cluster(
+            f"c{i}",
+            {"env": raw["env"]} if raw["env"] else {},
+            region=raw["region"],
+            capacity={} if raw["pods"] is None else {"pods": str(raw["pods"])},
+            taints=[("gpu", "", "NoSchedule")] if raw["gpu"] else [],
+        )
+        for i, raw in enumerate(raw_clusters)
+    ]
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     raw_clusters=st.lists(CLUSTER, min_size=0, max_size=6),
@@ -215,16 +229,7 @@ def test_placement_is_independent_of_input_order(
     replicas: list[int],
     seed: random.Random,
 ) -> None:
-    clusters = [
-        cluster(
-            f"c{i}",
-            {"env": raw["env"]} if raw["env"] else {},
-            region=raw["region"],
-            capacity={} if raw["pods"] is None else {"pods": str(raw["pods"])},
-            taints=[("gpu", "", "NoSchedule")] if raw["gpu"] else [],
-        )
-        for i, raw in enumerate(raw_clusters)
-    ]
+    clusters = clusters_of(raw_clusters)
     policies = []
     for i, (which, priority, by_name) in enumerate(choices):
         selectors: list[dict[str, Any]] = [
