@@ -309,7 +309,10 @@ def test_the_default_revision_head_needs_a_branch_for_flux(
 
 def test_an_empty_flux_ref_is_refused(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
     stderr = _flux_ref(make_fleet, tmp_path, "    revision: main\n", ", ref: {}")
-    assert "/spec/gitops/flux/ref" in stderr
+    assert stderr == (
+        "fleet.yaml:16:36: error: {} should be non-empty (at /spec/gitops/flux/ref)\n"
+        "1 error; nothing was written\n"
+    )
 
 
 @pytest.mark.parametrize(
