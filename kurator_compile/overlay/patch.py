@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +16,16 @@ from .jsonpatch import json_patch
 from .strategic import strategic_merge
 from .target import compile_target, identity_matches, scalar_text, split_api_version
 
-__all__ = ["JsonPatch", "Patch", "StrategicMergePatch", "apply_patch", "parse_patch"]
+__all__ = [
+    "JsonPatch",
+    "Patch",
+    "StrategicMergePatch",
+    "apply_patch",
+    "check_entry",
+    "parse_patch",
+    "patch_object",
+    "read_entry",
+]
 
 # Build annotations kustomize puts on every object while a JSON patch runs (StorePreviousId)
 # and strips from its output; a patch can see, test and remove them.
@@ -69,6 +80,62 @@ def parse_patch(source: str | Mapping[str, Any] | Sequence[Any], *, file: str = 
     raise PatchError(f"unable to parse SM or JSON patch: {smp_error}; {json_error}")
 
 
+def read_entry(
+    source: str | Mapping[str, Any] | Sequence[Any],
+    target: Mapping[str, Any] | None,
+    *,
+    file: str = "<patch>",
+) -> Patch:
+    """The patch of one `patches:` entry, checked as kustomize checks the entry.
+
+    A map patch with a target needs no kind or name of its own (the target names the objects).
+    PatchError for an entry kustomize refuses (`check_entry`) and for a patch text whose
+    comments kustomize would read as field schemas (`_schema_comment`), which we do not model.
+    """
+    if isinstance(source, str):
+        _refuse_schema_comments(source)
+    try:
+        patch = parse_patch(source, file=file)
+    except PatchError:
+        loaded: Any = source
+        if isinstance(source, str):
+            stream = load_stream(source, file)
+            loaded = stream[0].data if len(stream) == 1 else None
+        if target is None or not isinstance(loaded, dict):
+            raise
+        patch = StrategicMergePatch((loaded,))
+    check_entry(patch, target)
+    return patch
+
+
+# A YAML comment that is a JSON object: kyaml (fieldmeta.FieldMeta.Read) takes the line or head
+# comment of every node it merges as that field's OpenAPI schema when it parses as one.
+_JSON_COMMENT = re.compile(r"(?:^|\s)#+\s*(\{.*\})\s*$")
+_SCHEMA_KEYS = frozenset(
+    {"$ref", "type", "items", "properties", "additionalProperties", "x-kustomize"}
+)
+
+
+def _refuse_schema_comments(text: str) -> None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = _JSON_COMMENT.search(line)
+        if found is None:
+            continue
+        try:
+            value = json.loads(found.group(1))
+        except ValueError:
+            continue
+        if isinstance(value, dict) and any(
+            key in _SCHEMA_KEYS or str(key).startswith("x-kubernetes-") for key in value
+        ):
+            raise PatchError(
+                f"line {number} of the patch text has a comment kustomize reads as the "
+                "field's OpenAPI schema (merge key or strategy); kurator-compile does not "
+                "model schema comments: remove the comment, or use `$patch: replace|merge` "
+                "or a JSON patch"
+            )
+
+
 def _as_strategic(documents: list[Any]) -> tuple[list[dict[str, Any]] | None, str]:
     found: list[dict[str, Any]] = []
     for index, document in enumerate(documents):
@@ -111,6 +178,17 @@ def _as_json(document: Any) -> tuple[list[dict[str, Any]] | None, str]:
     return [op or {} for op in document], ""
 
 
+def check_entry(patch: Patch, target: Mapping[str, Any] | None) -> None:
+    """PatchError for the `patches:` entries kustomize refuses whatever the objects: a JSON
+    patch without a target, several strategic-merge documents with one."""
+    if isinstance(patch, JsonPatch) and target is None:
+        raise PatchError("must specify a target for a JSON patch")
+    if isinstance(patch, StrategicMergePatch) and target is not None and len(patch.documents) > 1:
+        raise PatchError(
+            "multiple strategic-merge patches in one `patches` entry cannot set a target"
+        )
+
+
 def apply_patch(
     resources: Sequence[dict[str, Any]],
     patch: Patch,
@@ -126,36 +204,75 @@ def apply_patch(
     to every selected object, and then it may hold a single document. A JSON patch needs a
     target. Objects the entry does not select are returned as they are.
     """
-    if isinstance(patch, JsonPatch):
-        if target is None:
-            raise PatchError("must specify a target for a JSON patch")
-        selects = compile_target(target).matches
-        return [_json_patch_object(r, patch.operations) if selects(r) else r for r in resources]
-    result: list[dict[str, Any] | None] = list(resources)
+    check_entry(patch, target)
     options = {"allow_name_change": allow_name_change, "allow_kind_change": allow_kind_change}
     if target is not None:
-        if len(patch.documents) != 1:
-            raise PatchError(
-                "multiple strategic-merge patches in one `patches` entry cannot set a target"
-            )
         selects = compile_target(target).matches
-        for i, obj in enumerate(resources):
-            if selects(obj):
-                document = dict(patch.documents[0])
-                document["apiVersion"] = _api_version(obj)  # kustomize's SetGvk on the copy
-                result[i] = strategic_merge(obj, document, **options)
-        return [r for r in result if r is not None]
+        found = [
+            patch_object(r, patch, targeted=True, **options) if selects(r) else r for r in resources
+        ]
+        return [r for r in found if r is not None]
+    assert isinstance(patch, StrategicMergePatch)
+    result: list[dict[str, Any] | None] = list(resources)
     for document in patch.documents:
         matches = [
             i for i, r in enumerate(result) if r is not None and identity_matches(r, document)
         ]
         if len(matches) != 1:
-            found = "no resource matches" if not matches else "several resources match"
-            raise PatchError(f"{found} strategic merge patch {_describe(document)}")
+            found_text = "no resource matches" if not matches else "several resources match"
+            raise PatchError(f"{found_text} strategic merge patch {_describe(document)}")
         found_obj = result[matches[0]]
         assert found_obj is not None
         result[matches[0]] = strategic_merge(found_obj, document, **options)
     return [r for r in result if r is not None]
+
+
+def patch_object(
+    obj: dict[str, Any],
+    patch: Patch,
+    *,
+    targeted: bool,
+    allow_name_change: bool = False,
+    allow_kind_change: bool = False,
+) -> dict[str, Any] | None:
+    """One object after an entry that reaches it: None when the patch deletes it.
+
+    A targeted strategic-merge patch is first made into kustomize's copy for this object
+    (`resWrangler.ApplySmPatch`): the object's apiVersion, the patch's own kind, labels and
+    annotations written as strings. An untargeted one applies the documents that name the
+    object, in turn. A JSON patch may change the object's kind, name and namespace.
+    """
+    options = {"allow_name_change": allow_name_change, "allow_kind_change": allow_kind_change}
+    if isinstance(patch, JsonPatch):
+        return _json_patch_object(obj, patch.operations)
+    current: dict[str, Any] | None = obj
+    for document in patch.documents:
+        if current is None:
+            return None
+        if targeted:
+            current = strategic_merge(current, _targeted_copy(document, current), **options)
+        elif identity_matches(current, document):
+            current = strategic_merge(current, document, **options)
+    return current
+
+
+def _targeted_copy(document: Mapping[str, Any], obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The patch as kustomize merges it into one selected object. Its labels and annotations
+    go through Go string maps: every value becomes its YAML text, except that a null stays a
+    null (kustomize writes the text "null", an open bug listed in the README)."""
+    copy_doc = dict(document)
+    copy_doc["apiVersion"] = _api_version(obj)
+    metadata = copy_doc.get("metadata")
+    if isinstance(metadata, dict):
+        metadata = dict(metadata)
+        for field in ("labels", "annotations"):
+            values = metadata.get(field)
+            if isinstance(values, dict):
+                metadata[field] = {
+                    k: None if v is None else _annotation_text(v) for k, v in values.items()
+                }
+        copy_doc["metadata"] = metadata
+    return copy_doc
 
 
 def _api_version(obj: Mapping[str, Any]) -> str:

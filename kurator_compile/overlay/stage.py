@@ -18,10 +18,8 @@ from ..placement.selectors import cluster_matches, selector_priority
 from ..stack import per_cluster, varies_per_cluster
 from ..yamldoc import Document
 from .errors import PatchError
-from .jsonpatch import json_patch
-from .patch import JsonPatch, Patch, StrategicMergePatch, parse_patch
+from .patch import Patch, StrategicMergePatch, patch_object, read_entry
 from .policies import override_steps
-from .strategic import strategic_merge
 from .target import CompiledTarget, TargetError, compile_target, identity_matches
 
 if TYPE_CHECKING:
@@ -76,20 +74,11 @@ def _parse_one(entry: Mapping[str, Any], doc: Document, pointer: str) -> Overlay
             at = f"{pointer}/target/{_escape(error.field)}" if error.field else f"{pointer}/target"
             raise CompileError([Diagnostic.error(str(error), doc.locate(at))]) from None
     try:
-        patch = parse_patch(source, file=location.file)
+        patch = read_entry(source, target, file=location.file)
     except CompileError as error:
         raise CompileError(_inside_patch_text(error, location)) from None
     except PatchError as error:
-        # A map patch with a target needs no kind or name of its own (the target names them).
-        loaded = source
-        if isinstance(source, str):
-            from ..yamldoc import load_stream
-
-            stream = load_stream(source, location.file)
-            loaded = stream[0].data if len(stream) == 1 else None
-        if target is None or not isinstance(loaded, dict):
-            raise CompileError([error.diagnostic(location)]) from None
-        patch = StrategicMergePatch((loaded,))
+        raise CompileError([error.diagnostic(location)]) from None
     target_location = doc.locate(f"{pointer}/target") if target is not None else None
     return OverlayPatch(target, patch, location, selector, target_location)
 
@@ -153,19 +142,7 @@ def _selects(patch: OverlayPatch, obj: Mapping[str, Any]) -> bool:
 
 
 def _apply(patch: OverlayPatch, obj: dict[str, Any]) -> dict[str, Any] | None:
-    if isinstance(patch.patch, JsonPatch):
-        result: Any = json_patch(obj, list(patch.patch.operations), dialect="kustomize")
-        if not isinstance(result, dict):
-            raise PatchError("a JSON patch must leave an object, not replace it")
-        return result
-    current: dict[str, Any] | None = obj
-    for document in patch.patch.documents:
-        if current is None:
-            return None
-        if patch.target is None and not identity_matches(current, document):
-            continue
-        current = strategic_merge(current, document)
-    return current
+    return patch_object(obj, patch.patch, targeted=patch.target is not None)
 
 
 @dataclass
@@ -250,9 +227,7 @@ class OverlayStage:
                     continue
                 self.used.add((o_index, p_index))
                 try:
-                    after = _apply(patch, current)
-                    if after is not None:
-                        _same_identity(current, after)
+                    after = _apply(patch, current)  # a JSON patch may rename, as in kustomize
                 except PatchError as error:
                     self._error(error, patch.location, resource, cluster)
                     return current
@@ -357,8 +332,8 @@ _IDENTITY_FIELDS = ("the apiVersion group", "kind", "metadata.namespace", "metad
 
 
 def _same_identity(before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
-    """PatchError when a patch or override changed what names the object: kustomize refuses
-    renames (without allowNameChange), and the file written would not match its content."""
+    """PatchError when an override changed what names the object: Karmada applies overriders
+    to the object it placed under that name."""
     old, new = _identity(before), _identity(after)
     if old == new:
         return
