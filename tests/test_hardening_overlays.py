@@ -155,22 +155,40 @@ def test_several_strategic_merge_documents_may_not_set_a_target(
     ) in stderr
 
 
-def test_a_schema_comment_in_a_patch_is_refused_at_the_patch(
+def test_a_schema_comment_in_a_patch_sets_the_merge(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """kyaml reads a JSON comment as the field's schema: here containers are replaced, not
+    merged by name."""
+    overlay = (
+        "    - target: {kind: Deployment}\n      patch: |\n"
+        "        spec:\n          template:\n            spec:\n"
+        '              containers: # {"type": "array"}\n'
+        "                - {name: sidecar, image: envoy:1}\n"
+    )
+    code, stderr = _build(make_fleet, tmp_path, overlay)
+    assert code == 0, stderr
+    text = (tmp_path / "out/clusters/alpha/deployment.apps_shop_web.yaml").read_text()
+    assert "envoy:1" in text
+    assert "nginx" not in text
+
+
+def test_a_schema_comment_we_cannot_place_is_refused_at_the_patch(
     make_fleet: Callable[..., Path], tmp_path: Path
 ) -> None:
     overlay = (
         "    - target: {kind: Deployment}\n      patch: |\n"
         "        spec:\n          template:\n            spec:\n"
-        '              containers: # {"x-kubernetes-patch-strategy": "replace"}\n'
-        "                - {name: nginx, image: nginx:2}\n"
+        "              containers:\n"
+        '                - name: nginx # {"x-kubernetes-patch-strategy": "merge"}\n'
     )
     code, stderr = _build(make_fleet, tmp_path, overlay)
     assert code == 2, stderr
     assert (
-        "overlays/tune.yaml:8:7: error: line 4 of the patch text has a comment kustomize reads "
-        "as the field's OpenAPI schema (merge key or strategy); kurator-compile does not model "
-        "schema comments: remove the comment, or use `$patch: replace|merge` or a JSON patch "
-        "(at /spec/patches/0/patch)\n"
+        "overlays/tune.yaml:8:7: error: line 5 of the patch text has a comment kustomize reads "
+        "as a field's OpenAPI schema, in a place kurator-compile does not model (only on a key "
+        "whose map or list value starts on the next line, or just above a key, outside lists); "
+        "move or remove the comment (at /spec/patches/0/patch)\n"
     ) in stderr
 
 

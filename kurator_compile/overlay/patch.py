@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import copy
-import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import CompileError
-from ..yamldoc import load_stream
+from ..yamldoc import Document, load_stream
 from .errors import PatchError
 from .jsonpatch import json_patch
+from .schema import Schema
+from .schema_comments import comment_schemas
 from .strategic import strategic_merge
 from .target import compile_target, identity_matches, scalar_text, split_api_version
 
@@ -34,9 +33,14 @@ _PREVIOUS = "internal.config.kubernetes.io/previous"
 
 @dataclass(frozen=True)
 class StrategicMergePatch:
-    """One or more strategic-merge documents, each naming its target by kind and name."""
+    """One or more strategic-merge documents, each naming its target by kind and name, with
+    the field schemas its comments give (`schema_comments`; empty when it has none)."""
 
     documents: tuple[dict[str, Any], ...]
+    schemas: tuple[Mapping[str, Schema], ...] = ()
+
+    def schemas_of(self, index: int) -> Mapping[str, Schema]:
+        return self.schemas[index] if self.schemas else {}
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,10 @@ def parse_patch(source: str | Mapping[str, Any] | Sequence[Any], *, file: str = 
     map is a strategic-merge document and a list is JSON patch operations. Invalid YAML raises
     the loader's CompileError.
     """
+    stream: list[Document] = []
     if isinstance(source, str):
-        try:
-            documents = [d.data for d in load_stream(source, file)]
-        except CompileError:
-            raise
+        stream = load_stream(source, file)
+        documents = [d.data for d in stream]
         as_json = documents[0] if documents else None
     elif isinstance(source, Mapping):
         documents, as_json = [dict(source)], dict(source)
@@ -74,7 +77,10 @@ def parse_patch(source: str | Mapping[str, Any] | Sequence[Any], *, file: str = 
     if smp is not None and ops is not None:
         raise PatchError("patch illegally qualifies as both an SM and JSON patch")
     if smp is not None:
-        return StrategicMergePatch(tuple(smp))
+        schemas = (
+            _aligned(documents, comment_schemas(source, stream)) if isinstance(source, str) else ()
+        )
+        return StrategicMergePatch(tuple(smp), schemas)
     if ops is not None:
         return JsonPatch(tuple(ops))
     raise PatchError(f"unable to parse SM or JSON patch: {smp_error}; {json_error}")
@@ -89,51 +95,42 @@ def read_entry(
     """The patch of one `patches:` entry, checked as kustomize checks the entry.
 
     A map patch with a target needs no kind or name of its own (the target names the objects).
-    PatchError for an entry kustomize refuses (`check_entry`) and for a patch text whose
-    comments kustomize would read as field schemas (`_schema_comment`), which we do not model.
+    PatchError for an entry kustomize refuses (`check_entry`).
     """
-    if isinstance(source, str):
-        _refuse_schema_comments(source)
     try:
         patch = parse_patch(source, file=file)
     except PatchError:
         loaded: Any = source
+        schemas: tuple[Mapping[str, Schema], ...] = ()
         if isinstance(source, str):
             stream = load_stream(source, file)
             loaded = stream[0].data if len(stream) == 1 else None
+            schemas = tuple(comment_schemas(source, stream))
         if target is None or not isinstance(loaded, dict):
             raise
-        patch = StrategicMergePatch((loaded,))
+        patch = StrategicMergePatch((loaded,), schemas)
     check_entry(patch, target)
     return patch
 
 
-# A YAML comment that is a JSON object: kyaml (fieldmeta.FieldMeta.Read) takes the line or head
-# comment of every node it merges as that field's OpenAPI schema when it parses as one.
-_JSON_COMMENT = re.compile(r"(?:^|\s)#+\s*(\{.*\})\s*$")
-_SCHEMA_KEYS = frozenset(
-    {"$ref", "type", "items", "properties", "additionalProperties", "x-kustomize"}
-)
-
-
-def _refuse_schema_comments(text: str) -> None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        found = _JSON_COMMENT.search(line)
-        if found is None:
+def _aligned(
+    documents: Sequence[Any], schemas: Sequence[Mapping[str, Schema]]
+) -> tuple[Mapping[str, Schema], ...]:
+    """The comment schemas of each strategic-merge document `_as_strategic` keeps."""
+    if not any(schemas):
+        return ()
+    aligned: list[Mapping[str, Schema]] = []
+    for document, found in zip(documents, schemas, strict=True):
+        if document in (None, {}, []):
             continue
-        try:
-            value = json.loads(found.group(1))
-        except ValueError:
+        items = document.get("items")
+        if str(document.get("kind")).endswith("List") and isinstance(items, list):
+            if found:
+                raise PatchError("schema comments in a List patch are not modelled")
+            aligned.extend({} for i in items if isinstance(i, dict))
             continue
-        if isinstance(value, dict) and any(
-            key in _SCHEMA_KEYS or str(key).startswith("x-kubernetes-") for key in value
-        ):
-            raise PatchError(
-                f"line {number} of the patch text has a comment kustomize reads as the "
-                "field's OpenAPI schema (merge key or strategy); kurator-compile does not "
-                "model schema comments: remove the comment, or use `$patch: replace|merge` "
-                "or a JSON patch"
-            )
+        aligned.append(found)
+    return tuple(aligned)
 
 
 def _as_strategic(documents: list[Any]) -> tuple[list[dict[str, Any]] | None, str]:
@@ -214,7 +211,7 @@ def apply_patch(
         return [r for r in found if r is not None]
     assert isinstance(patch, StrategicMergePatch)
     result: list[dict[str, Any] | None] = list(resources)
-    for document in patch.documents:
+    for index, document in enumerate(patch.documents):
         matches = [
             i for i, r in enumerate(result) if r is not None and identity_matches(r, document)
         ]
@@ -223,7 +220,9 @@ def apply_patch(
             raise PatchError(f"{found_text} strategic merge patch {_describe(document)}")
         found_obj = result[matches[0]]
         assert found_obj is not None
-        result[matches[0]] = strategic_merge(found_obj, document, **options)
+        result[matches[0]] = strategic_merge(
+            found_obj, document, schemas=patch.schemas_of(index), **options
+        )
     return [r for r in result if r is not None]
 
 
@@ -246,13 +245,15 @@ def patch_object(
     if isinstance(patch, JsonPatch):
         return _json_patch_object(obj, patch.operations)
     current: dict[str, Any] | None = obj
-    for document in patch.documents:
+    for index, document in enumerate(patch.documents):
         if current is None:
             return None
+        schemas = patch.schemas_of(index)
         if targeted:
-            current = strategic_merge(current, _targeted_copy(document, current), **options)
-        elif identity_matches(current, document):
-            current = strategic_merge(current, document, **options)
+            document = _targeted_copy(document, current)
+        elif not identity_matches(current, document):
+            continue
+        current = strategic_merge(current, document, schemas=schemas, **options)
     return current
 
 
