@@ -10,6 +10,7 @@ from .errors import (
     CompileError,
     Diagnostic,
     UsageError,
+    by_closeness,
     promote_warnings,
     raise_if_errors,
     shorten,
@@ -212,12 +213,7 @@ def uncompiled_kurator_kinds(fleet: Fleet) -> list[Diagnostic]:
 def nearest_first(wanted: str, names: Sequence[str], limit: int = 10) -> str:
     """Names for a one-line message, the ones nearest `wanted` first (did-you-mean order),
     cut after `limit`: a 1,000-cluster fleet must not print 1,000 names."""
-    import difflib
-
-    def distance(name: str) -> tuple[float, str]:
-        return (-difflib.SequenceMatcher(None, wanted, name).ratio(), name)
-
-    return shorten(sorted(names) if len(names) <= limit else sorted(names, key=distance), limit)
+    return shorten(sorted(names) if len(names) <= limit else by_closeness(wanted, names), limit)
 
 
 def check_only_cluster(fleet: Fleet, options: Options) -> None:
@@ -296,9 +292,9 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     references = tuple(r for r in fleet.resources if id(r.document) in read)
     placed_by_policies = replace(fleet, resources=(*inputs, *expansion.resources))
     fleet = replace(placed_by_policies, resources=(*placed_by_policies.resources, *pinned))
-    raise_if_errors(
-        [*fleet_diagnostics(fleet), *gitops_diagnostics(fleet), *(d for d in kinds if d.is_error)]
-    )
+    checked = fleet_diagnostics(fleet)
+    stack_warnings.extend(d for d in checked if not d.is_error)
+    raise_if_errors([*checked, *gitops_diagnostics(fleet), *(d for d in kinds if d.is_error)])
     check_only_cluster(fleet, options)
     history, lock_warnings = _history(sources, fleet, options)
     placements, diagnostics = resolve_placement(placed_by_policies, history)
