@@ -37,6 +37,7 @@ from .previous import (
 from .scheduler import FleetScheduler, Outcome, Rescheduling, Result
 from .selectors import label_selector_problems
 from .spec import PlacementSpec, parse_placement
+from .thirdparty import THIRD_PARTY
 from .webster import dispense, names_descending
 from .workload import Workload, read_workload
 
@@ -557,5 +558,8 @@ def revise_replicas(
         if completions is not None:
             spec["completions"] = completions
     else:
-        return dict(data)
+        third_party = THIRD_PARTY.get((str(kind[0]), str(kind[1])))
+        if third_party is None or third_party.revise is None:
+            return dict(data)
+        spec = third_party.revise(spec, replicas)
     return {**data, "spec": spec}
