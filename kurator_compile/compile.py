@@ -17,7 +17,7 @@ from .errors import (
 )
 from .gcpause import cycle_collection_paused
 from .gitops import gitops_diagnostics, gitops_tree
-from .kinds import Role, kind_spec
+from .kinds import Role, input_crd_scopes, kind_spec, split_api_version
 from .kurator.inventory import INVENTORY_KINDS, KuratorFleet, build_inventory
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
@@ -99,6 +99,7 @@ def build_fleet(docs: Sequence[Document]) -> Fleet:
     policies: list[Policy] = []
     extensions: dict[str, list[Document]] = {}
     errors: list[Diagnostic] = []
+    scopes = input_crd_scopes(docs)
     for doc in docs[1:]:
         role = role_of(doc)
         if role is Role.FLEET:
@@ -110,7 +111,9 @@ def build_fleet(docs: Sequence[Document]) -> Fleet:
         elif role in (Role.EXTENSION, Role.PROVISIONING):
             extensions.setdefault(doc.data["kind"], []).append(doc)
         else:
-            resources.append(Resource(doc))
+            data = doc.data
+            group = split_api_version(str(data.get("apiVersion", "")))[0]
+            resources.append(Resource(doc, cluster_scoped=scopes.get((group, data.get("kind")))))
     raise_if_errors(errors)
     inventory, found = build_inventory(extensions)
     raise_if_errors(found)
