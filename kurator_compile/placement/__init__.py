@@ -357,9 +357,9 @@ class _Resolver:
         missing = list(dependent_overrides_missing(policy, self.overrides))
         if missing:
             self._hold_back(policy, number, missing)
-            return ResourcePlacement(
-                resource, policy, _NOWHERE, explanation, competitors=competitors
-            )
+            absent = ", ".join(name for _, name in missing)
+            lines = (*policy_lines(choice), f"held back: dependentOverrides {absent} missing")
+            return ResourcePlacement(resource, policy, _NOWHERE, lines, competitors=competitors)
         digest = self.digests.get(number)
         if digest is None:
             digest = self.digests[number] = placement_digest(policy.spec.get("placement"))

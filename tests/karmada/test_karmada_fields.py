@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from click.testing import CliRunner
 from karmada_kit import UPSTREAM, build, repository, stderr_lines
+
+from kurator_compile.cli import main
 
 SAMPLE = (UPSTREAM / "samples/nginx-propagationpolicy.yaml").read_text()
 FOLDERS = "rendered/clusters"
@@ -114,6 +117,10 @@ def test_missing_dependent_override_holds_the_objects_back(tmp_path: Path) -> No
         "Karmada holds every object the policy selects back until it exists; they are "
         "rendered nowhere (at /spec/dependentOverrides/0)"
     ]
+    fleet = tmp_path / "fleet.yaml"
+    argv = ["plan", str(fleet), "--lock", str(tmp_path / "lock.json")]
+    explained = CliRunner().invoke(main, [*argv, "--explain", "Deployment.apps/default/nginx"])
+    assert "  held back: dependentOverrides nginx-op missing\n" in explained.output
 
 
 def test_present_dependent_override_lets_the_objects_through(tmp_path: Path) -> None:
