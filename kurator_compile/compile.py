@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +82,15 @@ def _cluster(entry: dict[str, Any], doc: Document, index: int) -> Cluster:
     )
 
 
+def _resource(
+    doc: Document, scopes: Mapping[tuple[str, str], bool], templated: bool = False
+) -> Resource:
+    """An input object, with the scope a CRD among the inputs gives its kind."""
+    group = split_api_version(str(doc.data.get("apiVersion", "")))[0]
+    scoped = scopes.get((group, str(doc.data.get("kind", ""))))
+    return Resource(doc, templated=templated, cluster_scoped=scoped)
+
+
 def build_fleet(docs: Sequence[Document]) -> Fleet:
     """Validated documents -> the Fleet value; the first document must be the Fleet."""
     fleet_doc = docs[0]
@@ -111,9 +120,7 @@ def build_fleet(docs: Sequence[Document]) -> Fleet:
         elif role in (Role.EXTENSION, Role.PROVISIONING):
             extensions.setdefault(doc.data["kind"], []).append(doc)
         else:
-            data = doc.data
-            group = split_api_version(str(data.get("apiVersion", "")))[0]
-            resources.append(Resource(doc, cluster_scoped=scopes.get((group, data.get("kind")))))
+            resources.append(_resource(doc, scopes))
     raise_if_errors(errors)
     inventory, found = build_inventory(extensions)
     raise_if_errors(found)
@@ -369,7 +376,8 @@ def _add_templates(fleet: Fleet, sources: Sources, stage: OverlayStage) -> Fleet
         if role_of(doc) is not Role.RESOURCE
     )
     stage.templates = templates
-    added = tuple(Resource(doc, templated=True) for doc in probe)
+    scopes = input_crd_scopes([r.document for r in fleet.resources] + list(probe))
+    added = tuple(_resource(doc, scopes, templated=True) for doc in probe)
     return replace(fleet, resources=(*fleet.resources, *added))
 
 

@@ -66,3 +66,21 @@ def test_a_cluster_scoped_custom_resource_gets_no_default_namespace(tmp_path: Pa
         tmp_path / "rendered/clusters/member1/guestbook.webapp.my.domain_guestbook-sample.yaml"
     )
     assert "namespace" not in written.read_text()
+
+
+def test_a_templated_cluster_scoped_custom_resource_gets_no_default_namespace(
+    tmp_path: Path,
+) -> None:
+    crd = CRD.replace("scope: Namespaced", "scope: Cluster")
+    files = {"crd.yaml": crd, "cpp.yaml": CPP_FOR_GUESTBOOKS}
+    fleet = repository(tmp_path, ("member1",), files)
+    (tmp_path / "apps/guestbook.yaml.j2").write_text(
+        GUESTBOOK.replace("test", "{{ cluster.name }}")
+    )
+    fleet.write_text(fleet.read_text() + "    - apps/*.yaml.j2\n")
+    result = build(fleet)
+    assert result.exit_code == 0, result.output
+    written = (
+        tmp_path / "rendered/clusters/member1/guestbook.webapp.my.domain_guestbook-sample.yaml"
+    )
+    assert "configMapName: member1" in written.read_text()
