@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -10,13 +10,14 @@ from .errors import (
     CompileError,
     Diagnostic,
     UsageError,
+    by_closeness,
     promote_warnings,
     raise_if_errors,
     shorten,
 )
 from .gcpause import cycle_collection_paused
 from .gitops import gitops_diagnostics, gitops_tree
-from .kinds import Role, kind_spec
+from .kinds import Role, input_crd_scopes, kind_spec, split_api_version
 from .kurator.inventory import INVENTORY_KINDS, KuratorFleet, build_inventory
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
@@ -81,6 +82,15 @@ def _cluster(entry: dict[str, Any], doc: Document, index: int) -> Cluster:
     )
 
 
+def _resource(
+    doc: Document, scopes: Mapping[tuple[str, str], bool], templated: bool = False
+) -> Resource:
+    """An input object, with the scope a CRD among the inputs gives its kind."""
+    group = split_api_version(str(doc.data.get("apiVersion", "")))[0]
+    scoped = scopes.get((group, str(doc.data.get("kind", ""))))
+    return Resource(doc, templated=templated, cluster_scoped=scoped)
+
+
 def build_fleet(docs: Sequence[Document]) -> Fleet:
     """Validated documents -> the Fleet value; the first document must be the Fleet."""
     fleet_doc = docs[0]
@@ -98,6 +108,7 @@ def build_fleet(docs: Sequence[Document]) -> Fleet:
     policies: list[Policy] = []
     extensions: dict[str, list[Document]] = {}
     errors: list[Diagnostic] = []
+    scopes = input_crd_scopes(docs)
     for doc in docs[1:]:
         role = role_of(doc)
         if role is Role.FLEET:
@@ -109,7 +120,7 @@ def build_fleet(docs: Sequence[Document]) -> Fleet:
         elif role in (Role.EXTENSION, Role.PROVISIONING):
             extensions.setdefault(doc.data["kind"], []).append(doc)
         else:
-            resources.append(Resource(doc))
+            resources.append(_resource(doc, scopes))
     raise_if_errors(errors)
     inventory, found = build_inventory(extensions)
     raise_if_errors(found)
@@ -212,12 +223,7 @@ def uncompiled_kurator_kinds(fleet: Fleet) -> list[Diagnostic]:
 def nearest_first(wanted: str, names: Sequence[str], limit: int = 10) -> str:
     """Names for a one-line message, the ones nearest `wanted` first (did-you-mean order),
     cut after `limit`: a 1,000-cluster fleet must not print 1,000 names."""
-    import difflib
-
-    def distance(name: str) -> tuple[float, str]:
-        return (-difflib.SequenceMatcher(None, wanted, name).ratio(), name)
-
-    return shorten(sorted(names) if len(names) <= limit else sorted(names, key=distance), limit)
+    return shorten(sorted(names) if len(names) <= limit else by_closeness(wanted, names), limit)
 
 
 def check_only_cluster(fleet: Fleet, options: Options) -> None:
@@ -317,9 +323,9 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     references = tuple(r for r in fleet.resources if id(r.document) in read)
     placed_by_policies = replace(fleet, resources=(*inputs, *expansion.resources))
     fleet = replace(placed_by_policies, resources=(*placed_by_policies.resources, *pinned))
-    raise_if_errors(
-        [*fleet_diagnostics(fleet), *gitops_diagnostics(fleet), *(d for d in kinds if d.is_error)]
-    )
+    checked = fleet_diagnostics(fleet)
+    stack_warnings.extend(d for d in checked if not d.is_error)
+    raise_if_errors([*checked, *gitops_diagnostics(fleet), *(d for d in kinds if d.is_error)])
     check_only_cluster(fleet, options)
     history, lock_warnings = _history(sources, fleet, options)
     placements, diagnostics = resolve_placement(placed_by_policies, history)
@@ -391,7 +397,8 @@ def _add_templates(fleet: Fleet, sources: Sources, stage: OverlayStage) -> Fleet
         if role_of(doc) is not Role.RESOURCE
     )
     stage.templates = templates
-    added = tuple(Resource(doc, templated=True) for doc in probe)
+    scopes = input_crd_scopes([r.document for r in fleet.resources] + list(probe))
+    added = tuple(_resource(doc, scopes, templated=True) for doc in probe)
     return replace(fleet, resources=(*fleet.resources, *added))
 
 

@@ -100,6 +100,16 @@ def promote_warnings(diagnostics: Iterable[Diagnostic], strict: bool) -> list[Di
     return [Diagnostic(Severity.ERROR, d.message, d.location) for d in diagnostics]
 
 
+def by_closeness(wanted: str, names: Iterable[str]) -> list[str]:
+    """Names nearest `wanted` first (did-you-mean order), ties by name."""
+    import difflib
+
+    def distance(name: str) -> tuple[float, str]:
+        return (-difflib.SequenceMatcher(None, wanted, name).ratio(), name)
+
+    return sorted(names, key=distance)
+
+
 def shorten(names: Sequence[str], limit: int = 10, separator: str = ", ") -> str:
     """A list for one line: the first `limit` names, then how many more (a 1,000-cluster
     fleet must not print 1,000 names)."""

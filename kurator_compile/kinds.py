@@ -7,7 +7,11 @@ document whose (group, kind) is not listed is an ordinary Kubernetes object to b
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from .fields import as_dict
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
@@ -126,6 +130,25 @@ CLUSTER_SCOPED_KINDS = frozenset(
 
 def is_cluster_scoped(group: str, kind: str) -> bool:
     return (group, kind) in CLUSTER_SCOPED_KINDS
+
+
+def input_crd_scopes(docs: Iterable[Any]) -> dict[tuple[str, str], bool]:
+    """(group, kind) -> cluster-scoped, for each CustomResourceDefinition among the input
+    documents: its `spec.scope` says where its objects live, as the API server reads it."""
+    found: dict[tuple[str, str], bool] = {}
+    for doc in docs:
+        data = doc.data if isinstance(doc.data, dict) else {}
+        api_version = data.get("apiVersion")
+        if data.get("kind") != "CustomResourceDefinition" or not isinstance(api_version, str):
+            continue
+        if split_api_version(api_version)[0] != "apiextensions.k8s.io":
+            continue
+        spec = as_dict(data.get("spec"))
+        names = as_dict(spec.get("names"))
+        group, kind, scope = spec.get("group"), names.get("kind"), spec.get("scope")
+        if isinstance(group, str) and isinstance(kind, str) and scope in ("Cluster", "Namespaced"):
+            found[(group, kind)] = scope == "Cluster"
+    return found
 
 
 # The order kubectl/kustomize apply kinds in (kustomize's legacy ordering): things other

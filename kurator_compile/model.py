@@ -75,6 +75,9 @@ class Resource:
     # Content made for some clusters alone (a Kurator object whose copies differ per member),
     # by cluster name; other clusters get `data`.
     copies: Mapping[str, dict[str, Any]] | None = field(default=None, compare=False)
+    # The scope a CustomResourceDefinition among the inputs gives the kind (`spec.scope`
+    # Cluster: True); None: the built-in table decides.
+    cluster_scoped: bool | None = field(default=None, compare=False)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -105,7 +108,8 @@ class Resource:
     @cached_property
     def namespace(self) -> str:
         """The namespace the object lives in: "" if cluster-scoped, "default" if unset."""
-        if is_cluster_scoped(self.group, self.kind):
+        scoped = self.cluster_scoped
+        if scoped if scoped is not None else is_cluster_scoped(self.group, self.kind):
             return ""
         return str(self.metadata.get("namespace") or "default")
 

@@ -12,6 +12,7 @@ from .model import Cluster, Fleet, ObjectKey, Resource
 from .options import Options
 from .overlay.stage import OverlayStage
 from .placement import ResourcePlacement, revise_replicas
+from .placement.prune import remove_irrelevant_fields
 from .stack import varies_per_cluster
 from .tree import CLUSTERS_DIR, FileTree
 from .yamlout import dump_document
@@ -83,14 +84,17 @@ def cluster_objects(
             placement: ResourcePlacement = placement, index: int = index
         ) -> dict[str, Any] | None:
             if stage is None:
-                return revise_replicas(
-                    placement.resource.data_for(cluster_name), placement, cluster_name
+                return remove_irrelevant_fields(
+                    revise_replicas(
+                        placement.resource.data_for(cluster_name), placement, cluster_name
+                    )
                 )
             base = stage.base_data(placement.resource, cluster_name)
             if base is None:
                 return None
             data = revise_replicas(base, placement, cluster_name)
-            return stage.apply(data, cluster, placement.resource, index)
+            applied = stage.apply(data, cluster, placement.resource, index)
+            return remove_irrelevant_fields(applied) if applied is not None else None
 
         data = variants.get(key, make)
         if data is not None:

@@ -9,7 +9,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from .errors import Diagnostic
+from .errors import Diagnostic, by_closeness
 from .kinds import KINDS, Role, kind_spec
 from .kurator.schemas import input_schema
 from .model import Fleet, Policy, Resource
@@ -249,7 +249,7 @@ def _file_name_diagnostics(fleet: Fleet) -> Iterator[Diagnostic]:
 
 
 def _extension_cluster_references(fleet: Fleet) -> Iterator[tuple[Document, str, str]]:
-    """(document, cluster name, pointer) for every cluster an override or overlay names."""
+    """(document, cluster name, pointer) for every cluster an override policy names."""
     for kind in ("OverridePolicy", "ClusterOverridePolicy"):
         for doc in fleet.extensions.get(kind, ()):
             spec = doc.data.get("spec") or {}
@@ -261,10 +261,27 @@ def _extension_cluster_references(fleet: Fleet) -> Iterator[tuple[Document, str,
                 spec.get("targetCluster"), "/spec/targetCluster"
             ):
                 yield doc, name, where
+
+
+def _overlay_cluster_references(fleet: Fleet) -> Iterator[tuple[Document, str, str]]:
     for doc in fleet.extensions.get("Overlay", ()):
         selector = (doc.data.get("spec") or {}).get("clusterSelector")
         for name, where in _affinity_cluster_names(selector, "/spec/clusterSelector"):
             yield doc, name, where
+
+
+def _unknown_cluster_warning(
+    what: str, name: str, known: set[str], doc: Document, pointer: str
+) -> Diagnostic:
+    """Karmada matches a cluster name it does not know against no cluster, and one policy set
+    is commonly shared by fleets with different clusters: a warning, an error under --strict."""
+    nearest = by_closeness(name, known)
+    hint = f" (did you mean {nearest[0]!r}?)" if nearest else ""
+    return Diagnostic.warning(
+        f"{what} names cluster {name!r}, which the fleet does not have{hint}; Karmada matches "
+        "no cluster by that name",
+        doc.locate(pointer),
+    )
 
 
 def _override_keys(fleet: Fleet) -> Iterator[tuple[object, Document, str]]:
@@ -311,7 +328,7 @@ def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
             )
         )
     known = {cluster.name for cluster in fleet.clusters}
-    for doc, name, pointer in _extension_cluster_references(fleet):
+    for doc, name, pointer in _overlay_cluster_references(fleet):
         if name not in known:
             found.append(
                 Diagnostic.error(
@@ -321,17 +338,15 @@ def fleet_diagnostics(fleet: Fleet) -> list[Diagnostic]:
                     doc.locate(pointer),
                 )
             )
+    for doc, name, pointer in _extension_cluster_references(fleet):
+        if name not in known:
+            what = f"{doc.data['kind']} {doc.data['metadata']['name']!r}"
+            found.append(_unknown_cluster_warning(what, name, known, doc, pointer))
     for policy in fleet.policies:
         for name, pointer in _policy_cluster_references(policy):
             if name not in known:
-                choices = ", ".join(sorted(known))
-                found.append(
-                    Diagnostic.error(
-                        f"{policy.kind} {policy.name!r} names cluster {name!r}, which the fleet "
-                        f"does not have (clusters: {choices})",
-                        policy.locate(pointer),
-                    )
-                )
+                what = f"{policy.kind} {policy.name!r}"
+                found.append(_unknown_cluster_warning(what, name, known, policy.document, pointer))
     return found
 
 

@@ -67,6 +67,49 @@ def test_shipped_schema_is_the_generated_one(entry: dict[str, str]) -> None:
     assert body == _script().schema_text(json.loads(body))  # canonical compact form
 
 
+def test_karmada_policy_input_schemas_are_generated_from_their_crds() -> None:
+    """schemas/{propagation,clusterpropagation,override,clusteroverride}policy.json are
+    `scripts/crd_schemas.py`'s output from the shipped Karmada CRD schemas, not edited."""
+    generated = _script().policy_schemas()
+    assert sorted(path.name for path in generated) == [
+        "clusteroverridepolicy.json",
+        "clusterpropagationpolicy.json",
+        "overridepolicy.json",
+        "propagationpolicy.json",
+    ]
+    for path, body in generated.items():
+        assert path.read_bytes() == body, f"{path.name}: run scripts/crd_schemas.py"
+
+
+def test_karmada_policy_input_schemas_have_every_crd_field() -> None:
+    """Every field Karmada's CRD has (v1.16+: schedulePriority, workloadAffinity, suspension,
+    ...) is accepted, and no field Karmada lacks, the article's weightList aside."""
+
+    def fields(node: object, path: str = "") -> set[str]:
+        found: set[str] = set()
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                found |= {f"{path}/{name}"} | fields(sub, f"{path}/{name}")
+            if isinstance(node.get("items"), dict):
+                found |= fields(node["items"], f"{path}/*")
+        return found
+
+    for kind in ("propagationpolicy", "overridepolicy"):
+        crd = json.loads((BUNDLED_CRDS / f"policy.karmada.io/{kind}_v1alpha1.json").read_text())
+        schema = json.loads((REPO / f"kurator_compile/schemas/{kind}.json").read_text())
+        extra = {"/spec/placement/replicaScheduling/weightList"} if kind[0] == "p" else set()
+        crd_spec = fields(crd["properties"]["spec"], "/spec")
+        ours = {f for f in fields(schema["properties"]["spec"], "/spec") if "weightList/" not in f}
+        assert ours == crd_spec | extra
+        if kind == "propagationpolicy":
+            assert {
+                "/spec/schedulePriority/priorityClassName",
+                "/spec/placement/workloadAffinity/affinity/groupByLabelKey",
+                "/spec/suspension/dispatchingOnClusters/clusterNames",
+                "/spec/dependentOverrides",
+            } <= ours
+
+
 def test_a_crd_version_schema_is_extracted_unchanged() -> None:
     script = _script()
     schema = script.crd_schema(CRD_YAML, "example.com", "widget", "v1")

@@ -117,8 +117,9 @@ CASES: list[tuple[str, str, dict[str, str] | None, str, str]] = [
         "policy-names-unknown-cluster",
         "---\n" + POLICY_ALL + "  placement:\n    clusterAffinity:\n      clusterNames: [gamma]\n",
         None,
-        "fleet.yaml:26:22",
-        "names cluster 'gamma', which the fleet does not have (clusters: alpha, beta)",
+        "apps/web.yaml:1:1",
+        "cannot be scheduled: 0/2 clusters are available: 2 cluster(s) did not match the "
+        "placement cluster affinity constraint.",
     ),
     (
         "second-fleet-document",

@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import Diagnostic
+from ..errors import Diagnostic, shorten
 from ..gcpause import cycle_collection_paused
 from ..model import Fleet, Policy, Resource
+from .control import (
+    dependent_overrides_missing,
+    live_only_warnings,
+    override_keys,
+    suspended_clusters,
+)
 from .explain import (
     Explanation,
     outcome_lines,
@@ -37,6 +43,7 @@ from .previous import (
 from .scheduler import FleetScheduler, Outcome, Rescheduling, Result
 from .selectors import label_selector_problems
 from .spec import PlacementSpec, parse_placement
+from .thirdparty import THIRD_PARTY
 from .webster import dispense, names_descending
 from .workload import Workload, read_workload
 
@@ -294,6 +301,11 @@ class _Resolver:
             )
         for policy, spec in zip(fleet.policies, self.specs, strict=True):
             self.diagnostics.extend(_policy_diagnostics(policy, spec))
+            self.diagnostics.extend(live_only_warnings(policy))
+        self.overrides = override_keys(fleet.extensions)
+        self.held_back: set[int] = set()  # policies whose dependent overrides are missing
+        # per policy number: the suspended clusters objects were kept from, and how many
+        self.suspended: dict[int, tuple[set[str], list[str]]] = {}
 
     def place(self, resource: Resource) -> ResourcePlacement:
         if _auto_propagated_namespace(resource):
@@ -342,6 +354,12 @@ class _Resolver:
             return ResourcePlacement(
                 resource, policy, _NOWHERE, explanation, competitors=competitors
             )
+        missing = list(dependent_overrides_missing(policy, self.overrides))
+        if missing:
+            self._hold_back(policy, number, missing)
+            absent = ", ".join(name for _, name in missing)
+            lines = (*policy_lines(choice), f"held back: dependentOverrides {absent} missing")
+            return ResourcePlacement(resource, policy, _NOWHERE, lines, competitors=competitors)
         digest = self.digests.get(number)
         if digest is None:
             digest = self.digests[number] = placement_digest(policy.spec.get("placement"))
@@ -384,6 +402,14 @@ class _Resolver:
             )
         is_workload = workload.is_workload
         divided = self.divided[number] and is_workload
+        suspended = suspended_clusters(policy, replicas) & replicas.keys()
+        if suspended:
+            clusters, keys = self.suspended.setdefault(number, (set(), []))
+            clusters |= suspended
+            keys.append(str(resource.key))
+            replicas = MappingProxyType(
+                {name: count for name, count in replicas.items() if name not in suspended}
+            )
         return ResourcePlacement(
             resource,
             policy,
@@ -403,6 +429,39 @@ class _Resolver:
             before=locked.clusters if locked is not None else None,
             why=why,
         )
+
+    def _hold_back(self, policy: Policy, number: int, missing: list[tuple[int, str]]) -> None:
+        """Once per policy: Karmada waits for its dependent overrides before propagating."""
+        if number in self.held_back:
+            return
+        self.held_back.add(number)
+        kind = "OverridePolicy" if policy.kind == "PropagationPolicy" else "ClusterOverridePolicy"
+        for index, name in missing:
+            self.diagnostics.append(
+                Diagnostic.warning(
+                    f"{policy_label(policy)}: dependentOverrides names {kind} {name!r}, which "
+                    "is not among the inputs: Karmada holds every object the policy selects "
+                    "back until it exists; they are rendered nowhere",
+                    policy.locate(f"/spec/dependentOverrides/{index}"),
+                )
+            )
+
+    def suspension_warnings(self) -> list[Diagnostic]:
+        """Once per policy: the clusters its objects were kept from."""
+        found = []
+        for number, (clusters, keys) in sorted(self.suspended.items()):
+            policy = self.fleet.policies[number]
+            found.append(
+                Diagnostic.warning(
+                    f"{policy_label(policy)}: dispatching is suspended on "
+                    f"{', '.join(sorted(clusters))}: Karmada neither creates nor updates "
+                    f"{shorten(keys, 3)} there and leaves what already runs as it is; they "
+                    "are not written to those clusters' folders, so a GitOps sync that "
+                    "prunes would delete what runs there",
+                    policy.locate("/spec/suspension"),
+                )
+            )
+        return found
 
     def _choose(self, resource: Resource) -> PolicyChoice:
         kind = (resource.api_version, resource.kind)
@@ -516,6 +575,7 @@ def resolve_placement(
     with cycle_collection_paused():
         resolver = _Resolver(fleet, history)
         placements = [resolver.place(resource) for resource in fleet.resources]
+    resolver.diagnostics.extend(resolver.suspension_warnings())
     if history is not None and history.entries:
         resolver.diagnostics.extend(
             _unasked_moves(placements, resolver.history, resolver.cluster_names)
@@ -557,5 +617,8 @@ def revise_replicas(
         if completions is not None:
             spec["completions"] = completions
     else:
-        return dict(data)
+        third_party = THIRD_PARTY.get((str(kind[0]), str(kind[1])))
+        if third_party is None or third_party.revise is None:
+            return dict(data)
+        spec = third_party.revise(spec, replicas)
     return {**data, "spec": spec}

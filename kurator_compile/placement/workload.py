@@ -1,8 +1,9 @@
 """What Karmada's default resource interpreter reads from an object: replicas and requests.
 
-Only apps/v1 Deployment, ReplicaSet, StatefulSet, batch/v1 Job and v1 Pod are workloads
-(`resourceinterpreter/default/native/replica.go`); every other kind has 0 replicas and is
-propagated unchanged. kube-apiserver defaults come first, as they would in a control plane:
+apps/v1 Deployment, ReplicaSet, StatefulSet, batch/v1 Job and v1 Pod are workloads
+(`resourceinterpreter/default/native/replica.go`), and so are the third-party kinds Karmada
+ships interpreters for (thirdparty.py); every other kind has 0 replicas and is propagated
+unchanged. kube-apiserver defaults come first, as they would in a control plane:
 a missing `spec.replicas` is 1; a Job with neither parallelism nor completions runs 1 of 1.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from ..fields import as_list
 from .quantity import QuantityError, values
+from .thirdparty import THIRD_PARTY
 
 __all__ = ["WORKLOAD_KINDS", "Workload", "read_workload"]
 
@@ -162,7 +164,17 @@ def read_workload(data: Mapping[str, Any]) -> tuple[Workload, list[WorkloadProbl
     spec = spec if isinstance(spec, _MAPPING) else {}
     key = (api_version, kind)
     if key not in WORKLOAD_KINDS:
-        return Workload(0, (), False, uid, False), problems
+        third_party = THIRD_PARTY.get((str(api_version), str(kind)))
+        if third_party is None:
+            return Workload(0, (), False, uid, False), problems
+
+        def pod(pod_spec: Mapping[str, Any], pointer: str) -> tuple[dict[str, int], bool]:
+            requests = pod_requests(pod_spec, pointer, problems)
+            return requests, bool(requests) or _has_node_claim(pod_spec)
+
+        found = third_party.read(spec, pod)
+        counted = tuple(sorted(found.requests.items()))
+        return Workload(found.replicas, counted, found.has_requirements, uid, True), problems
     if kind == "Pod":
         replicas, pod_spec, pointer = 1, spec, "/spec"
     else:
