@@ -99,17 +99,19 @@ def cluster_objects(
         data = variants.get(key, make)
         if data is not None:
             result.append(
-                ClusterObject(current_key(data, placement.resource.key), data, placement.resource)
+                ClusterObject(current_key(data, placement.resource), data, placement.resource)
             )
     if stage is not None:
         result = _without_collisions(result, cluster_name, stage)
     return sorted(result, key=ClusterObject.sort_key)
 
 
-def current_key(data: dict[str, Any], placed: ObjectKey) -> ObjectKey:
+def current_key(data: dict[str, Any], resource: Resource) -> ObjectKey:
     """The object's key as its content names it now: an overlay's JSON patch may change its
     kind, name or namespace (kustomize allows it), and its file follows. The object keeps the
-    placement it was given under its old key."""
+    placement it was given under its old key, and its kind keeps the scope the inputs gave it
+    (a CustomResourceDefinition among them may make it cluster-scoped)."""
+    placed = resource.key
     api_version, kind = data.get("apiVersion"), data.get("kind")
     metadata = data.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
@@ -117,9 +119,9 @@ def current_key(data: dict[str, Any], placed: ObjectKey) -> ObjectKey:
         return placed
     assert isinstance(metadata, dict)
     group = split_api_version(api_version)[0] if isinstance(api_version, str) else ""
-    namespace = (
-        "" if is_cluster_scoped(group, kind) else str(metadata.get("namespace") or "default")
-    )
+    same_kind = (group, kind) == (placed.group, placed.kind)
+    scoped = placed.namespace == "" if same_kind else is_cluster_scoped(group, kind)
+    namespace = "" if scoped else str(metadata.get("namespace") or "default")
     key = ObjectKey(group, kind, namespace, str(name))
     return placed if key == placed else key
 
