@@ -18,6 +18,7 @@ from .gcpause import cycle_collection_paused
 from .gitops import gitops_diagnostics, gitops_tree
 from .kinds import Role, kind_spec
 from .kurator.inventory import INVENTORY_KINDS, KuratorFleet, build_inventory
+from .manifests import document_diagnostic, expand_lists, tool_file
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
 from .overlay.stage import OverlayStage
@@ -50,10 +51,29 @@ class Compilation:
 
 
 def load_documents(sources: Sources) -> list[Document]:
-    """Parse every file; a YAML error in one file does not hide errors in the others."""
-    docs: list[Document] = list(sources.fleet_documents)
-    errors: list[Diagnostic] = []
-    for source in (*sources.resources, *sources.overlays):
+    """Parse every file; a YAML error in one file does not hide errors in the others. Lists
+    among the inputs become their items; a kustomize or Helm file is one error saying so."""
+    fleet_docs = sources.fleet_documents
+    docs, errors = expand_lists(fleet_docs[1:])
+    docs[:0] = fleet_docs[:1]
+    for source in sources.resources:
+        found = tool_file(source.path, source.text)
+        if found is not None:
+            errors.append(found)
+            continue
+        try:
+            loaded = load_stream(source.text, source.path)
+        except CompileError as error:
+            errors.extend(error.diagnostics)
+            continue
+        wrong = next(filter(None, map(document_diagnostic, loaded)), None)
+        if wrong is not None:
+            errors.append(wrong)
+            continue
+        items, list_errors = expand_lists(loaded)
+        docs.extend(items)
+        errors.extend(list_errors)
+    for source in sources.overlays:
         try:
             docs.extend(load_stream(source.text, source.path))
         except CompileError as error:
