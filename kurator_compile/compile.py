@@ -19,7 +19,7 @@ from .gcpause import cycle_collection_paused
 from .gitops import gitops_diagnostics, gitops_tree
 from .kinds import Role, kind_spec
 from .kurator.inventory import INVENTORY_KINDS, KuratorFleet, build_inventory
-from .manifests import document_diagnostic, expand_lists, tool_file
+from .manifests import document_diagnostic, expand_lists, helm_template, tool_file
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
 from .overlay.stage import OverlayStage
@@ -66,7 +66,8 @@ def load_documents(sources: Sources) -> list[Document]:
         try:
             loaded = load_stream(source.text, source.path)
         except CompileError as error:
-            errors.extend(error.diagnostics)
+            template = helm_template(source.path, source.text)
+            errors.extend([template] if template is not None else error.diagnostics)
             continue
         wrong = next(filter(None, map(document_diagnostic, loaded)), None)
         if wrong is not None:

@@ -61,28 +61,36 @@ def _leave_out(path: str) -> str:
 
 
 def tool_file(path: str, text: str) -> Diagnostic | None:
-    """A kustomize or Helm file recognised by its name or its text, before it is parsed (a
-    chart template is seldom valid YAML)."""
+    """A kustomize or Helm file recognised by its name, or a chart template by its folder and
+    text, before it is parsed."""
     name = posixpath.basename(path)
-    what = None
     if name in KUSTOMIZATION_NAMES:
         what = "a kustomize file (kustomization), not a Kubernetes object"
     elif name in ("Chart.yaml", "Chart.yml"):
         what = "a Helm chart's Chart.yaml, not a Kubernetes object"
+    elif "templates" in path.split("/")[:-1]:
+        return helm_template(path, text)
     else:
-        match = _HELM_TEMPLATE.search(text)
-        if match is not None:
-            line = text.count("\n", 0, match.start()) + 1
-            column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-            return Diagnostic.error(
-                f"{path} is a Helm chart template ({match.group(0)!r}), not a Kubernetes "
-                f"manifest: render the chart with Helm, or let Flux or Argo CD install it; "
-                + _leave_out(path),
-                SourceLocation(path, line, column),
-            )
-    if what is None:
         return None
     return Diagnostic.error(f"{path} is {what}: {_leave_out(path)}", SourceLocation(path, 1, 1))
+
+
+def helm_template(path: str, text: str) -> Diagnostic | None:
+    """A Helm chart template, told by Helm's own objects (`.Values`, `.Release`, `include`):
+    asked of files in a `templates/` folder and of files YAML cannot read. A manifest that
+    reads as YAML elsewhere may carry Go templates in its values (an Alertmanager
+    configuration's `{{ template "slack.title" . }}`) and is no chart."""
+    match = _HELM_TEMPLATE.search(text)
+    if match is None:
+        return None
+    line = text.count("\n", 0, match.start()) + 1
+    column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+    return Diagnostic.error(
+        f"{path} is a Helm chart template ({match.group(0)!r}), not a Kubernetes "
+        f"manifest: render the chart with Helm, or let Flux or Argo CD install it; "
+        + _leave_out(path),
+        SourceLocation(path, line, column),
+    )
 
 
 def document_diagnostic(doc: Document) -> Diagnostic | None:

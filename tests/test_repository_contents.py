@@ -300,3 +300,36 @@ def test_exclusion_patterns_read_as_gitignore_lines(
     pattern: str, path: str, expected: bool
 ) -> None:
     assert excludes(pattern, Path("/r/fleets"), Path(path)) is expected
+
+
+def test_a_chart_template_outside_templates_is_known_when_yaml_cannot_read_it(
+    tmp_path: Path,
+) -> None:
+    fleet = _repo(tmp_path, ["apps/*.yaml"])
+    (tmp_path / "apps").mkdir()
+    chart = UPSTREAM / "argocd-example-apps/helm-guestbook/templates/service.yaml"
+    (tmp_path / "apps/service.yaml").write_text(chart.read_text())
+    result = run_cli("validate", fleet, *_lock(tmp_path))
+    assert result.stderr.startswith(
+        "apps/service.yaml:7:10: error: apps/service.yaml is a Helm chart template "
+        "('{{ template \"'), not a Kubernetes manifest"
+    )
+
+
+GO_TEMPLATES_IN_VALUES = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: alertmanager-templates}
+data:
+  slack.tmpl: |
+    {{ define "slack.title" }}{{ .Values.unused }}{{ end }}
+    {{ template "slack.title" . }}
+"""
+
+
+def test_go_templates_inside_a_manifests_values_are_no_chart(tmp_path: Path) -> None:
+    fleet = _repo(tmp_path, ["apps/*.yaml"])
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps/alertmanager.yaml").write_text(GO_TEMPLATES_IN_VALUES)
+    out = _built(fleet, "--strict")
+    assert _files(out, "alpha") == ["configmap_default_alertmanager-templates.yaml"]
