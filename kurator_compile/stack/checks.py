@@ -171,7 +171,7 @@ def cluster_checks(
     placements: Sequence[ResourcePlacement],
 ) -> ClusterCheck:
     """Warnings (errors under --strict) about one cluster's objects as emitted: what overlays
-    and OverridePolicies did to replicas, selectors and bounds counts."""
+    and OverridePolicies did to replicas, selectors and bounds count."""
     selected = _selecting_services(placements)
 
     def check(cluster: str, objects: Emitted) -> list[Diagnostic]:
