@@ -416,12 +416,12 @@ class OutputCheck:
 
         self.validator = OutputValidator(store) if store is not None else None
         self.cluster_check = cluster_checks(placements)
-        self.objects: dict[str, list[tuple[dict[str, Any], Resource]]] = {}
+        self.objects: dict[str, list[ClusterObject]] = {}
 
     def check_object(self, obj: ClusterObject, cluster: Cluster) -> None:
         if obj.resource is None:
             return
-        self.objects.setdefault(cluster.name, []).append((obj.data, obj.resource))
+        self.objects.setdefault(cluster.name, []).append(obj)
         if self.validator is None or obj.resource.document.raw is not None:
             return  # SOPS-encrypted documents pass through untouched and unread
         self.validator.check(obj.data, cluster.kube_version, cluster.name, obj.resource.locate)
@@ -431,10 +431,11 @@ class OutputCheck:
         done: dict[tuple[int, ...], list[Diagnostic]] = {}
         found: list[Diagnostic] = []
         for name, objects in self.objects.items():
-            key = tuple(id(data) for data, _ in objects)
+            key = tuple(map(id, objects))  # clusters of one group share their ClusterObjects
             shared = done.get(key)
             if shared is None:
-                shared = done[key] = self.cluster_check(_CLUSTER, objects)
+                emitted = [(obj.data, obj.resource) for obj in objects if obj.resource]
+                shared = done[key] = self.cluster_check(_CLUSTER, emitted)
             found.extend(replace(d, message=d.message.replace(_CLUSTER, name)) for d in shared)
         return sorted(found, key=Diagnostic.sort_key)
 
