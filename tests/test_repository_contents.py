@@ -4,7 +4,9 @@ tests/upstream/ (each names its repository, path and commit)."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -333,3 +335,27 @@ def test_go_templates_inside_a_manifests_values_are_no_chart(tmp_path: Path) -> 
     (tmp_path / "apps/alertmanager.yaml").write_text(GO_TEMPLATES_IN_VALUES)
     out = _built(fleet, "--strict")
     assert _files(out, "alpha") == ["configmap_default_alertmanager-templates.yaml"]
+
+
+@pytest.mark.skipif(
+    shutil.which("kubectl") is None, reason="kubectl not installed: the kustomize oracle"
+)
+def test_podinfo_without_its_kustomization_is_what_kustomize_builds_from_it(
+    tmp_path: Path,
+) -> None:
+    """Leaving out a kustomization that only lists resources loses nothing: the objects are
+    those `kubectl kustomize` builds from it."""
+    fleet = _repo(tmp_path, ["apps/**/*.yaml", "!**/kustomization.yaml"], app="podinfo/kustomize")
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(tmp_path / "apps/app")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = sorted(
+        (doc["kind"], doc["metadata"]["name"]) for doc in yaml.safe_load_all(built.stdout)
+    )
+    result = run_cli("plan", "--format", "json", fleet, *_lock(tmp_path))
+    assert result.exit_code == 0, result.output
+    planned = sorted((row["kind"], row["name"]) for row in json.loads(result.stdout)["objects"])
+    assert planned == expected
