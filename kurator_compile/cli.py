@@ -653,14 +653,13 @@ def render(
         objects = cluster_objects(analysis.fleet, analysis.placements, cluster, analysis.stage)
         warnings = [*analysis.warnings, *finish_overlays(analysis, options)]
         checker = output_checker(analysis)
-        if checker is not None:
-            target = analysis.fleet.folder(cluster)
-            assert target is not None
-            if kube_version and destination_minor(kube_version):
-                target = replace(target, kube_version=destination_minor(kube_version))
-            for obj in objects:
-                checker.check_object(obj, target)
-            warnings.extend(checker.finish(options))
+        target = analysis.fleet.folder(cluster)
+        assert target is not None
+        if kube_version and destination_minor(kube_version):
+            target = replace(target, kube_version=destination_minor(kube_version))
+        for obj in objects:
+            checker.check_object(obj, target)
+        warnings.extend(checker.finish(options))
         raise_if_errors(_unserved(objects, cluster, kube_api_versions))
         ctx.warn(warnings)
         if not objects and not allow_empty:
@@ -739,7 +738,7 @@ def plan(
         options = _options(root, strict, allow_outside, **_asked())
         analysis = analyse(_sources(fleet, options), options)
         placements = analysis.placements
-        ctx.warn(analysis.warnings)
+        ctx.warn([*analysis.warnings, *analysis.advice])
         if explain:
             click.echo(_explain(analysis, explain, explain_cluster), nl=False)
             return

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     CompileError,
     Diagnostic,
+    Severity,
     UsageError,
     by_closeness,
     promote_warnings,
@@ -19,6 +20,7 @@ from .gcpause import cycle_collection_paused
 from .gitops import gitops_diagnostics, gitops_tree
 from .kinds import Role, input_crd_scopes, kind_spec, split_api_version
 from .kurator.inventory import INVENTORY_KINDS, KuratorFleet, build_inventory
+from .manifests import document_diagnostic, expand_lists, helm_template, tool_file
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
 from .overlay.stage import OverlayStage
@@ -27,6 +29,7 @@ from .render import ClusterObject, Variants, cluster_objects, folder_names, rend
 from .sources import Sources
 from .stack import (
     adjust_placements,
+    cluster_checks,
     consistency_checks,
     expand_after_placement,
     expand_before_placement,
@@ -51,10 +54,30 @@ class Compilation:
 
 
 def load_documents(sources: Sources) -> list[Document]:
-    """Parse every file; a YAML error in one file does not hide errors in the others."""
-    docs: list[Document] = list(sources.fleet_documents)
-    errors: list[Diagnostic] = []
-    for source in (*sources.resources, *sources.overlays):
+    """Parse every file; a YAML error in one file does not hide errors in the others. Lists
+    among the inputs become their items; a kustomize or Helm file is one error saying so."""
+    fleet_docs = sources.fleet_documents
+    docs, errors = expand_lists(fleet_docs[1:])
+    docs[:0] = fleet_docs[:1]
+    for source in sources.resources:
+        found = tool_file(source.path, source.text)
+        if found is not None:
+            errors.append(found)
+            continue
+        try:
+            loaded = load_stream(source.text, source.path)
+        except CompileError as error:
+            template = helm_template(source.path, source.text)
+            errors.extend([template] if template is not None else error.diagnostics)
+            continue
+        wrong = next(filter(None, map(document_diagnostic, loaded)), None)
+        if wrong is not None:
+            errors.append(wrong)
+            continue
+        items, list_errors = expand_lists(loaded)
+        docs.extend(items)
+        errors.extend(list_errors)
+    for source in sources.overlays:
         try:
             docs.extend(load_stream(source.text, source.path))
         except CompileError as error:
@@ -251,6 +274,7 @@ class Analysis:
     # Inputs Kurator reads from a cluster (a rollout's Service, a plugin's Secret): not placed.
     references: tuple[Resource, ...] = ()
     schemas: SchemaStore | None = None  # the run's output schemas, input CRDs included
+    advice: list[Diagnostic] = field(default_factory=list)  # shown by `plan`, never a warning
 
 
 def schema_store(options: Options, docs: Sequence[Document]) -> SchemaStore | None:
@@ -337,11 +361,14 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     added, found = expand_after_placement(fleet, placements)
     placements = [*placements, *added]
     fleet = replace(fleet, resources=(*fleet.resources, *(p.resource for p in added)))
-    diagnostics = [*stack_warnings, *diagnostics, *found, *consistency_checks(placements)]
+    checked = consistency_checks(placements)
+    advice = [d for d in checked if d.severity is Severity.ADVICE]
+    diagnostics = [*stack_warnings, *diagnostics, *found, *(d for d in checked if d not in advice)]
     diagnostics = promote_warnings(diagnostics, options.strict)
     raise_if_errors(diagnostics)
     # a bad lock never blocks a run, not even with --strict: it only means scheduling afresh
-    return Analysis(fleet, placements, stage, [*diagnostics, *lock_warnings], references, schemas)
+    warnings = [*diagnostics, *lock_warnings]
+    return Analysis(fleet, placements, stage, warnings, references, schemas, advice)
 
 
 def _history(sources: Sources, fleet: Fleet, options: Options) -> tuple[History, list[Diagnostic]]:
@@ -402,27 +429,53 @@ def _add_templates(fleet: Fleet, sources: Sources, stage: OverlayStage) -> Fleet
     return replace(fleet, resources=(*fleet.resources, *added))
 
 
-class OutputCheck:
-    """Every emitted object against its cluster's Kubernetes version and the CRD schemas."""
+# Stands for the cluster's name in the messages of a check run once for every cluster that
+# received the very same objects.
+_CLUSTER = "\0cluster\0"
 
-    def __init__(self, store: SchemaStore) -> None:
+
+class OutputCheck:
+    """Every emitted object against its cluster's Kubernetes version and the CRD schemas (unless
+    output validation is off), and each cluster's objects, as emitted, against the stack's
+    checks."""
+
+    def __init__(self, store: SchemaStore | None, placements: Sequence[ResourcePlacement]) -> None:
         from .outputcheck import OutputValidator
 
-        self.validator = OutputValidator(store)
+        self.validator = OutputValidator(store) if store is not None else None
+        self.cluster_check = cluster_checks(placements)
+        self.objects: dict[str, list[ClusterObject]] = {}
 
     def check_object(self, obj: ClusterObject, cluster: Cluster) -> None:
-        if obj.resource is None or obj.resource.document.raw is not None:
+        if obj.resource is None:
+            return
+        self.objects.setdefault(cluster.name, []).append(obj)
+        if self.validator is None or obj.resource.document.raw is not None:
             return  # SOPS-encrypted documents pass through untouched and unread
         self.validator.check(obj.data, cluster.kube_version, cluster.name, obj.resource.locate)
 
+    def _cluster_diagnostics(self) -> list[Diagnostic]:
+        """Clusters that received the very same objects are checked once."""
+        done: dict[tuple[int, ...], list[Diagnostic]] = {}
+        found: list[Diagnostic] = []
+        for name, objects in self.objects.items():
+            key = tuple(map(id, objects))  # clusters of one group share their ClusterObjects
+            shared = done.get(key)
+            if shared is None:
+                emitted = [(obj.data, obj.resource) for obj in objects if obj.resource]
+                shared = done[key] = self.cluster_check(_CLUSTER, emitted)
+            found.extend(replace(d, message=d.message.replace(_CLUSTER, name)) for d in shared)
+        return sorted(found, key=Diagnostic.sort_key)
+
     def finish(self, options: Options) -> list[Diagnostic]:
-        found = promote_warnings(self.validator.diagnostics, options.strict)
+        checked = self.validator.diagnostics if self.validator is not None else []
+        found = promote_warnings([*checked, *self._cluster_diagnostics()], options.strict)
         raise_if_errors(found)
         return found
 
 
-def output_checker(analysis: Analysis) -> OutputCheck | None:
-    return OutputCheck(analysis.schemas) if analysis.schemas is not None else None
+def output_checker(analysis: Analysis) -> OutputCheck:
+    return OutputCheck(analysis.schemas, analysis.placements)
 
 
 def mark_patch_usage(analysis: Analysis, options: Options) -> None:
@@ -483,11 +536,10 @@ def _compile(
         options,
         analysis.stage,
         progress=progress,
-        check=checker.check_object if checker else None,
+        check=checker.check_object,
     )
     warnings = [*analysis.warnings, *finish_overlays(analysis, options)]
-    if checker is not None:
-        warnings.extend(checker.finish(options))
+    warnings.extend(checker.finish(options))
     tree.update(gitops_tree(fleet, sources.fleet.path, options))
     from .lock import render_lock
 

@@ -22,6 +22,9 @@ def printable(text: str, *, newlines: bool = False) -> str:
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
+    # A setup that is usual but not always meant (replicas that may share a node): `plan`
+    # shows it; no command counts it as a warning, so --strict never fails on it.
+    ADVICE = "advice"
 
 
 @dataclass(frozen=True, order=True)
@@ -51,6 +54,10 @@ class Diagnostic:
     @classmethod
     def warning(cls, message: str, location: SourceLocation | None = None) -> Diagnostic:
         return cls(Severity.WARNING, message, location)
+
+    @classmethod
+    def advice(cls, message: str, location: SourceLocation | None = None) -> Diagnostic:
+        return cls(Severity.ADVICE, message, location)
 
     @property
     def is_error(self) -> bool:
@@ -94,10 +101,14 @@ def raise_if_errors(diagnostics: Iterable[Diagnostic]) -> None:
 
 
 def promote_warnings(diagnostics: Iterable[Diagnostic], strict: bool) -> list[Diagnostic]:
-    """Under --strict every warning is an error; otherwise diagnostics pass through."""
+    """Under --strict every warning is an error (advice stays advice); otherwise diagnostics
+    pass through."""
     if not strict:
         return list(diagnostics)
-    return [Diagnostic(Severity.ERROR, d.message, d.location) for d in diagnostics]
+    return [
+        Diagnostic(Severity.ERROR, d.message, d.location) if d.severity is Severity.WARNING else d
+        for d in diagnostics
+    ]
 
 
 def by_closeness(wanted: str, names: Iterable[str]) -> list[str]:

@@ -366,6 +366,89 @@ def _collect(
     return files, errors
 
 
+EXCLUDE = "!"
+
+
+def _matches_parts(pattern: list[str], parts: list[str]) -> bool:
+    """Whether path components match glob components, `**` standing for any number of them
+    (a table over both lists: linear in their product, whatever the number of `**`)."""
+    reach = [[False] * (len(parts) + 1) for _ in range(len(pattern) + 1)]
+    reach[0][0] = True
+    for i, head in enumerate(pattern):
+        for j in range(len(parts) + 1):
+            if not reach[i][j]:
+                continue
+            if head == "**":
+                for k in range(j, len(parts) + 1):
+                    reach[i + 1][k] = True
+            elif j < len(parts) and fnmatch.fnmatchcase(parts[j], head):
+                reach[i + 1][j + 1] = True
+    return reach[len(pattern)][len(parts)]
+
+
+def excludes(pattern: str, base: Path, path: Path) -> bool:
+    """Whether a `!pattern` of the Fleet's resources leaves `path` out, read as a
+    .gitignore (or Flux's .sourceignore) line: a pattern without `/`, or starting with
+    `**/`, matches at any depth; any other is relative to the fleet file; a pattern that
+    matches a folder leaves out everything below it."""
+    text = pattern.removeprefix(EXCLUDE).rstrip("/")
+    if "/" not in text or text.startswith("**/"):
+        parts = ["**", *text.removeprefix("**/").split("/")]
+    else:
+        parts = os.path.normpath(os.path.join(base, text)).split(os.sep)
+    target = str(path).split(os.sep)
+    return _matches_parts(parts, target) or _matches_parts([*parts, "**"], target)
+
+
+def _resource_files(
+    patterns: list[tuple[str, SourceLocation]],
+    base: Path,
+    root: Path,
+    allow_outside: bool,
+    seen: set[Path],
+) -> tuple[list[SourceFile], list[Diagnostic]]:
+    """The files of the Fleet's `resources`: each glob's matches, less those a later
+    `!pattern` leaves out (the last pattern that matches a file decides, as in .gitignore)."""
+    included = [(p, o) for p, o in patterns if not p.startswith(EXCLUDE)]
+    matched: dict[str, set[Path]] = {}
+    order: list[tuple[Path, SourceLocation]] = []
+    errors: list[Diagnostic] = []
+    for pattern, origin in included:
+        try:
+            paths = list(_expand(pattern, base, root, origin, allow_outside, False))
+        except CompileError as error:
+            errors.extend(error.diagnostics)
+            continue
+        matched[pattern] = set(paths)
+        order.extend((path, origin) for path in paths)
+    candidates = list(dict.fromkeys(path for path, _ in order))
+    keep = dict.fromkeys(candidates, False)
+    for pattern, origin in patterns:
+        if not pattern.startswith(EXCLUDE):
+            for path in matched.get(pattern, ()):
+                keep[path] = True
+            continue
+        hits = [path for path in candidates if excludes(pattern, base, path)]
+        if not hits and candidates:
+            errors.append(
+                Diagnostic.error(
+                    f"{pattern!r} leaves out no file that the resources globs match", origin
+                )
+            )
+        for path in hits:
+            keep[path] = False
+    files: list[SourceFile] = []
+    for path, origin in order:
+        if keep[path] and path not in seen:
+            seen.add(path)
+            shown = display_path(path, root)
+            try:
+                files.append(SourceFile(shown, read_text(path, shown, origin)))
+            except CompileError as error:
+                errors.extend(error.diagnostics)
+    return files, errors
+
+
 def read_sources(
     fleet_path: Path,
     root: Path | None = None,
@@ -400,7 +483,7 @@ def read_sources(
         found_overlays = [(pattern, top) for pattern in globs.overlays]
     base = fleet_path.parent
     seen = {fleet_path}
-    resources, errors = _collect(found_resources, False, base, root, allow_outside, seen)
+    resources, errors = _resource_files(found_resources, base, root, allow_outside, seen)
     overlays, overlay_errors = _collect(found_overlays, True, base, root, allow_outside, set())
     if errors or overlay_errors:
         raise CompileError(errors + overlay_errors)

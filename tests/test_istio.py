@@ -440,3 +440,170 @@ def test_a_subset_of_a_host_that_is_no_service_is_not_checked(
         "routes to subset 'shanghai' of user-servce, which is no Service of the fleet and has no "
         "DestinationRule here; the subset is not checked"
     ) in stderr
+
+
+# Istio's bookinfo sample (tests/upstream/istio-bookinfo/, each file naming its commit): the
+# subsets v1, v2, v3 are versions of the pods, defined by destination-rule-all.yaml.
+BOOKINFO = Path(__file__).parent / "upstream" / "istio-bookinfo"
+BOOKINFO_FLEET = """\
+apiVersion: compile.kurator.dev/v1alpha1
+kind: Fleet
+metadata:
+  name: bookinfo
+spec:
+  clusters:
+    - name: cluster-a
+    - name: cluster-b
+  resources:
+    - apps/*.yaml
+---
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterPropagationPolicy
+metadata:
+  name: bookinfo
+spec:
+  resourceSelectors:
+    - {apiVersion: apps/v1, kind: Deployment}
+  placement:
+    clusterAffinity: {clusterNames: [cluster-a, cluster-b]}
+"""
+
+
+def _bookinfo(
+    tmp_path: Path, *files: str, extra: str = "", drop: str = "", strict: bool = True
+) -> tuple[int, str]:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "apps").mkdir()
+    for name in files:
+        text = (BOOKINFO / name).read_text()
+        if drop:
+            text = "---".join(part for part in text.split("---") if drop not in part)
+        (tmp_path / "apps" / name).write_text(text)
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(BOOKINFO_FLEET + extra)
+    out, lock = tmp_path / "out", tmp_path / "lock.json"
+    flags = ["--strict"] if strict else []
+    result = run_cli("build", *flags, fleet, "-o", out, "--lock", lock)
+    return result.exit_code, result.stderr
+
+
+def test_bookinfo_version_subsets_are_pods_not_clusters(tmp_path: Path) -> None:
+    code, stderr = _bookinfo(
+        tmp_path, "bookinfo.yaml", "destination-rule-all.yaml", "virtual-service-reviews-50-v3.yaml"
+    )
+    assert code == 0, stderr
+    for cluster in ("cluster-a", "cluster-b"):
+        folder = tmp_path / "out" / "clusters" / cluster
+        written = yaml.safe_load(
+            (folder / "destinationrule.networking.istio.io_default_reviews.yaml").read_text()
+        )
+        assert [s["labels"] for s in written["spec"]["subsets"]] == [
+            {"version": "v1"},
+            {"version": "v2"},
+            {"version": "v3"},
+        ]
+        routed = yaml.safe_load(
+            (folder / "virtualservice.networking.istio.io_default_reviews.yaml").read_text()
+        )
+        assert [r["weight"] for r in routed["spec"]["http"][0]["route"]] == [50, 50]
+
+
+def test_bookinfo_header_match_routes_build(tmp_path: Path) -> None:
+    code, stderr = _bookinfo(
+        tmp_path,
+        "bookinfo.yaml",
+        "destination-rule-all.yaml",
+        "virtual-service-reviews-jason-v2-v3.yaml",
+    )
+    assert code == 0, stderr
+
+
+def test_a_version_no_workload_runs_is_a_warning(tmp_path: Path) -> None:
+    code, stderr = _bookinfo(
+        tmp_path,
+        "bookinfo.yaml",
+        "destination-rule-all.yaml",
+        "virtual-service-reviews-50-v3.yaml",
+        drop="name: reviews-v3",
+        strict=False,
+    )
+    assert code == 0
+    assert stderr.splitlines()[0] == (
+        "apps/virtual-service-reviews-50-v3.yaml:15:7: warning: VirtualService.networking.istio.io"
+        "/default/reviews sends 50% of http[0] to subset 'v3', the pods with version=v3 that "
+        "DestinationRule.networking.istio.io/default/reviews defines, but no workload of the "
+        "fleet behind Service default/reviews runs such pods; Istio answers those requests with "
+        "503 (no healthy upstream) (at /spec/http/0/route/1/destination)"
+    )
+
+
+def test_a_version_subset_needs_its_rule_where_the_route_is(tmp_path: Path) -> None:
+    only_a = """\
+---
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {name: reviews-rule}
+spec:
+  resourceSelectors: [{apiVersion: networking.istio.io/v1, kind: DestinationRule}]
+  placement: {clusterAffinity: {clusterNames: [cluster-a]}}
+"""
+    code, stderr = _bookinfo(
+        tmp_path,
+        "bookinfo.yaml",
+        "destination-rule-all.yaml",
+        "virtual-service-reviews-50-v3.yaml",
+        extra=only_a,
+    )
+    assert code == 2
+    assert stderr.splitlines()[0] == (
+        "apps/virtual-service-reviews-50-v3.yaml:11:7: error: VirtualService.networking.istio.io"
+        "/default/reviews routes to subset 'v1' on cluster-b, where "
+        "DestinationRule.networking.istio.io/default/reviews, which defines it, is not placed; "
+        "Istio there answers those requests with 503 (at /spec/http/0/route/0/destination)"
+    )
+
+
+def test_bookinfo_subsets_without_their_rule_ask_for_it(tmp_path: Path) -> None:
+    code, stderr = _bookinfo(tmp_path, "bookinfo.yaml", "virtual-service-all-v1.yaml")
+    assert code == 2
+    assert (
+        "apps/virtual-service-all-v1.yaml:26:9: error: VirtualService.networking.istio.io/default"
+        "/reviews: subset 'v1' stands for no cluster: there is no cluster 'v1' or 'cluster-v1' "
+        "(clusters: cluster-a, cluster-b); name a cluster, or write a DestinationRule for reviews "
+        "whose subset selects topology.istio.io/cluster (or, when 'v1' is a set of pods such as "
+        "a version, the DestinationRule that defines it by their labels, which Istio needs "
+        "anyway) (at /spec/http/0/route/0/destination/subset)\n"
+    ) in stderr
+
+
+def test_a_cluster_subset_counts_only_its_versions_pods(tmp_path: Path) -> None:
+    """A subset with the cluster label and a version is that version's pods on that cluster:
+    reviews-v1 running on cluster-a does not serve subset v3-a."""
+    by_cluster = """\
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews-by-cluster}
+spec:
+  host: reviews
+  subsets:
+    - {name: v1, labels: {version: v1, topology.istio.io/cluster: cluster-a}}
+    - {name: v3, labels: {version: v3, topology.istio.io/cluster: cluster-a}}
+---
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {name: reviews-v3}
+spec:
+  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment, name: reviews-v3}]
+  placement: {clusterAffinity: {clusterNames: [cluster-b]}}
+"""
+    code, stderr = _bookinfo(
+        tmp_path, "bookinfo.yaml", "virtual-service-reviews-50-v3.yaml", extra=by_cluster
+    )
+    assert code == 2
+    assert stderr.startswith(
+        "apps/virtual-service-reviews-50-v3.yaml:15:7: error: VirtualService.networking.istio.io"
+        "/default/reviews sends 50% of http[0] to subset 'v3' (cluster-a), but no workload "
+        "selected by Service default/reviews with version=v3 runs on cluster-a: that traffic "
+        "would fail (no healthy upstream) (at /spec/http/0/route/1/destination)\n"
+    )

@@ -326,46 +326,141 @@ ROUTING = (
 
 
 def _check(make_fleet: Callable[..., Path], tmp_path: Path, apps: dict[str, str]) -> str:
+    """Warnings of a build (a strict build fails exactly when there are some), and the advice
+    `plan` shows, which no build prints."""
     fleet = make_fleet("---\n" + POLICY_ALL + ROUTING, apps=apps)
     result = run_cli("build", fleet, "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
+    assert "advice:" not in result.stderr
     strict = run_cli("build", "--strict", fleet, "-o", tmp_path / "strict")
     assert strict.exit_code == (2 if "warning:" in result.stderr else 0)
-    return result.stderr
+    plan = run_cli("plan", fleet)
+    assert plan.exit_code == 0, plan.output
+    warnings = [line for line in result.stderr.splitlines() if ": warning: " in line]
+    advice = [line for line in plan.stderr.splitlines() if ": advice: " in line]
+    return "".join(line + "\n" for line in [*warnings, *advice])
 
 
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        (PDB.replace("MIN", "2"), "minAvailable 2 is at or above the 2 replica(s)"),
+        (
+            PDB.replace("MIN", "2"),
+            "warning: PodDisruptionBudget.policy/shop/web on alpha: "
+            "minAvailable 2 is at or above the 2 replica(s)",
+        ),
         (PDB.replace("MIN", "1"), None),
-        (PDB.replace("minAvailable: MIN", "maxUnavailable: 0"), "maxUnavailable is 0"),
-        (PDB.replace("MIN", '"100%"'), "minAvailable 2 is at or above"),
-        (HPA.replace("LOW", "3").replace("HIGH", "5"), "minReplicas 3 exceeds the 2 replica(s)"),
-        (HPA.replace("LOW", "1").replace("HIGH", "1"), "maxReplicas 1 is below the 2 replica(s)"),
+        (
+            PDB.replace("minAvailable: MIN", "maxUnavailable: 0"),
+            "warning: PodDisruptionBudget.policy/shop/web on alpha: maxUnavailable is 0",
+        ),
+        (
+            PDB.replace("MIN", '"100%"'),
+            "warning: PodDisruptionBudget.policy/shop/web on alpha: minAvailable 2 is at or above",
+        ),
+        (
+            HPA.replace("LOW", "3").replace("HIGH", "5"),
+            "advice: HorizontalPodAutoscaler."
+            "autoscaling/shop/web on alpha: minReplicas 3 exceeds the 2 replica(s)",
+        ),
+        (
+            HPA.replace("LOW", "1").replace("HIGH", "1"),
+            "warning: HorizontalPodAutoscaler."
+            "autoscaling/shop/web on alpha: maxReplicas 1 is below the 2 replica(s)",
+        ),
         (HPA.replace("LOW", "1").replace("HIGH", "4"), None),
-        (SERVICE.replace("frontend", "lonely"), "no workload there has pods its selector"),
+        (
+            SERVICE.replace("frontend", "lonely"),
+            "advice: Service/shop/lonely: no workload among "
+            "the inputs has pods its selector matches; fine when an operator creates them from a "
+            "custom resource, else its traffic goes nowhere (at /spec/selector)",
+        ),
         (SERVICE.replace("{app: frontend}", "{app: web}").replace("frontend", "web"), None),
-        (INGRESS.replace("name: frontend, port", "name: missing, port"), "none of the Services"),
+        (
+            INGRESS.replace("name: frontend, port", "name: missing, port"),
+            "warning: Ingress.networking.k8s.io/shop/frontend is placed on alpha, but none of "
+            "the Services it routes to (missing) is there",
+        ),
     ],
 )
 def test_consistency_checks(
     make_fleet: Callable[..., Path], tmp_path: Path, extra: str, expected: str | None
 ) -> None:
-    stderr = _check(make_fleet, tmp_path, {"web.yaml": DEPLOYMENT, "extra.yaml": extra})
+    found = _check(make_fleet, tmp_path, {"web.yaml": DEPLOYMENT, "extra.yaml": extra})
     if expected is None:
-        assert "warning:" not in stderr
+        assert found == ""
     else:
-        assert expected in stderr
-        assert "apps/extra.yaml:" in stderr
+        assert expected in found
+        assert "apps/extra.yaml:" in found
 
 
-def test_replicas_without_spreading_warn(make_fleet: Callable[..., Path], tmp_path: Path) -> None:
+def test_replicas_without_spreading_are_advice(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
     crowded = DEPLOYMENT.split("      topologySpreadConstraints:")[0]
-    stderr = _check(make_fleet, tmp_path, {"web.yaml": crowded})
-    assert "runs more than one replica per cluster (alpha=2, beta=2)" in stderr
-    assert "apps/web.yaml:13:5: warning:" in stderr
-    assert "warning:" not in _check(make_fleet, tmp_path / "ok", {"web.yaml": DEPLOYMENT})
+    found = _check(make_fleet, tmp_path, {"web.yaml": crowded})
+    assert found == (
+        "apps/web.yaml:13:5: advice: Deployment.apps/shop/web runs more than one replica per "
+        "cluster (alpha=2, beta=2) with neither pod anti-affinity nor topology spread "
+        "constraints; one node can take them all down (at /spec/template/spec)\n"
+    )
+    assert _check(make_fleet, tmp_path / "ok", {"web.yaml": DEPLOYMENT}) == ""
+
+
+ONLY_ALPHA = """apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {name: frontend, namespace: shop}
+spec:
+  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment, name: frontend}]
+  placement: {clusterAffinity: {clusterNames: [alpha]}}
+"""
+FRONTEND = DEPLOYMENT.replace("name: web", "name: frontend").replace("app: web", "app: frontend")
+
+
+def test_a_service_whose_pods_run_elsewhere_warns_on_that_cluster(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    apps = {"web.yaml": DEPLOYMENT, "frontend.yaml": FRONTEND + "---\n" + ONLY_ALPHA}
+    apps["svc.yaml"] = SERVICE
+    fleet = make_fleet("---\n" + POLICY_ALL + ROUTING, apps=apps)
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        "apps/svc.yaml:1:1: warning: Service/shop/frontend is placed on beta, but no workload "
+        "there has pods its selector matches; its traffic goes nowhere"
+    )
+    assert "on alpha" not in result.stderr
+
+
+OVERRIDE_REPLICAS = """apiVersion: policy.karmada.io/v1alpha1
+kind: OverridePolicy
+metadata: {name: more, namespace: shop}
+spec:
+  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment, name: web}]
+  overrideRules:
+    - targetCluster: {clusterNames: [CLUSTER]}
+      overriders:
+        plaintext: [{path: /spec/replicas, operator: replace, value: 3}]
+"""
+
+
+@pytest.mark.parametrize(("overridden", "warned"), [("beta", ["alpha"]), ("alpha", ["beta"])])
+def test_checks_read_the_replicas_overrides_wrote(
+    make_fleet: Callable[..., Path], tmp_path: Path, overridden: str, warned: list[str]
+) -> None:
+    """Placement gives each cluster 2 replicas; the OverridePolicy writes 3 on one of them,
+    where minAvailable 2 no longer blocks drains."""
+    override = OVERRIDE_REPLICAS.replace("CLUSTER", overridden)
+    apps = {"web.yaml": DEPLOYMENT, "pdb.yaml": PDB.replace("MIN", "2"), "op.yaml": override}
+    fleet = make_fleet("---\n" + POLICY_ALL, apps=apps)
+    result = run_cli("build", fleet, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if ": warning: " in line] == [
+        f"apps/pdb.yaml:5:3: warning: PodDisruptionBudget.policy/shop/web on {cluster}: "
+        "minAvailable 2 is at or above the 2 replica(s) of Deployment.apps/shop/web placed "
+        "there; node drains will block (at /spec/minAvailable)"
+        for cluster in warned
+    ]
 
 
 KURATOR_BACKUP = """\

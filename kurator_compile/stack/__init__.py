@@ -20,7 +20,7 @@ from ..kurator.rollout import compile_rollout
 from ..model import Cluster, Fleet, Resource
 from ..placement import ResourcePlacement
 from . import backup, checks, dependents, federated, istio, kubeedge, observability, volcano
-from .kind import Expansion, StackKind
+from .kind import ClusterCheck, Expansion, StackKind
 from .kurator import kurator_kind
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Expansion",
     "StackKind",
     "adjust_placements",
+    "cluster_checks",
     "consistency_checks",
     "expand_after_placement",
     "expand_before_placement",
@@ -140,13 +141,27 @@ def per_cluster(
 def consistency_checks(
     placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] | None = None
 ) -> list[Diagnostic]:
-    """Warnings (errors under --strict) about placements that are valid but will misbehave."""
+    """Warnings (errors under --strict) about placements that are valid but will misbehave,
+    and advice for `plan`."""
     kinds = STACK_KINDS if kinds is None else kinds
     found: list[Diagnostic] = []
     for kind in kinds:
         if kind.check is not None:
             found.extend(kind.check(placements))
     return found
+
+
+def cluster_checks(
+    placements: Sequence[ResourcePlacement], kinds: Sequence[StackKind] | None = None
+) -> ClusterCheck:
+    """Every kind's check of one cluster's objects as emitted, for these placements."""
+    kinds = STACK_KINDS if kinds is None else kinds
+    checks = [kind.check_cluster(placements) for kind in kinds if kind.check_cluster is not None]
+
+    def check(cluster: str, objects: Sequence[tuple[dict[str, Any], Resource]]) -> list[Diagnostic]:
+        return [found for each in checks for found in each(cluster, objects)]
+
+    return check
 
 
 def owned_kinds() -> frozenset[tuple[str, str]]:

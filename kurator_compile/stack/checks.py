@@ -1,4 +1,12 @@
-"""Checks no single-cluster tool can make: they need the replicas each cluster received."""
+"""Checks no single-cluster tool can make: they need the replicas each cluster received.
+
+Warnings (errors under --strict) are read from each cluster's objects as emitted, after
+overlays and OverridePolicies: a PodDisruptionBudget that blocks drains, an HPA whose
+maxReplicas is below the replicas written, a Service or Ingress with nothing behind it on a
+cluster although the fleet has its pods elsewhere. Advice, which `plan` shows and no build
+fails on, is about setups that are usual but not always meant: replicas that may share a
+node, an HPA that will scale a workload up, a Service whose pods no input makes (an operator
+creates them from a custom resource)."""
 
 from __future__ import annotations
 
@@ -7,10 +15,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import Diagnostic
-from ..fields import is_digits
+from ..fields import as_dict, is_digits
 from ..kurator.rollout import ROLLOUT_ANNOTATION
+from ..model import Resource
 from ..placement import ResourcePlacement
-from .kind import StackKind
+from ..placement.workload import WORKLOAD_KINDS as PLACED_WORKLOADS
+from .kind import ClusterCheck, StackKind
 from .workloads import (
     WORKLOAD_KINDS,
     has_spreading,
@@ -34,60 +44,148 @@ def _count(value: Any, replicas: int) -> int | None:
     return None
 
 
-def _pdb(pdb: ResourcePlacement, workloads: list[ResourcePlacement]) -> Iterator[Diagnostic]:
-    spec = pdb.resource.data.get("spec") or {}
-    for workload in workloads:
-        if workload.resource.namespace != pdb.resource.namespace:
-            continue
-        if not selector_selects(spec.get("selector"), pod_labels(workload.resource.data)):
-            continue
-        for cluster, replicas in sorted(workload.replicas.items()):
-            if replicas is None or cluster not in pdb.replicas:
-                continue
-            if "maxUnavailable" in spec and _count(spec["maxUnavailable"], replicas) == 0:
-                yield Diagnostic.warning(
-                    f"{pdb.resource.key} on {cluster}: maxUnavailable is 0, so no pod of "
-                    f"{workload.resource.key} can ever be evicted and node drains will block",
-                    pdb.resource.locate("/spec/maxUnavailable"),
-                )
-            minimum = _count(spec.get("minAvailable"), replicas)
-            if minimum is not None and minimum >= replicas:
-                yield Diagnostic.warning(
-                    f"{pdb.resource.key} on {cluster}: minAvailable {minimum} is at or above the "
-                    f"{replicas} replica(s) of {workload.resource.key} placed there; node "
-                    "drains will block",
-                    pdb.resource.locate("/spec/minAvailable"),
-                )
+Emitted = Sequence[tuple[dict[str, Any], Resource]]  # one cluster's objects as written
 
 
-def _hpa(hpa: ResourcePlacement, workloads: list[ResourcePlacement]) -> Iterator[Diagnostic]:
-    spec = hpa.resource.data.get("spec") or {}
-    target = spec.get("scaleTargetRef") or {}
-    for workload in workloads:
-        resource = workload.resource
-        if (resource.kind, resource.name, resource.namespace) != (
-            target.get("kind"),
-            target.get("name"),
-            hpa.resource.namespace,
+def emitted_replicas(data: dict[str, Any]) -> int | None:
+    """The pods an object runs on its cluster, as written there (after placement, overlays and
+    overrides): replicas or a Job's parallelism (1 when unset, as the API server defaults it);
+    None for kinds whose count the object does not say."""
+    pointer = PLACED_WORKLOADS.get((str(data.get("apiVersion")), str(data.get("kind"))))
+    if pointer is None:
+        return None
+    value = as_dict(data.get("spec")).get(pointer.rpartition("/")[2]) if pointer else 1
+    return value if isinstance(value, int) and not isinstance(value, bool) else 1
+
+
+def _workloads_here(objects: Emitted) -> list[tuple[dict[str, Any], Resource]]:
+    return [(d, r) for d, r in objects if (r.group, r.kind) in WORKLOAD_KINDS]
+
+
+def _pdb(
+    cluster: str, data: dict[str, Any], pdb: Resource, workloads: Emitted
+) -> Iterator[Diagnostic]:
+    spec = as_dict(data.get("spec"))
+    for workload_data, workload in workloads:
+        if workload.namespace != pdb.namespace:
+            continue
+        if not selector_selects(spec.get("selector"), pod_labels(workload_data)):
+            continue
+        replicas = emitted_replicas(workload_data)
+        if replicas is None:
+            continue
+        if "maxUnavailable" in spec and _count(spec["maxUnavailable"], replicas) == 0:
+            yield Diagnostic.warning(
+                f"{pdb.key} on {cluster}: maxUnavailable is 0, so no pod of "
+                f"{workload.key} can ever be evicted and node drains will block",
+                pdb.locate("/spec/maxUnavailable"),
+            )
+        minimum = _count(spec.get("minAvailable"), replicas)
+        if minimum is not None and minimum >= replicas:
+            yield Diagnostic.warning(
+                f"{pdb.key} on {cluster}: minAvailable {minimum} is at or above the "
+                f"{replicas} replica(s) of {workload.key} placed there; node drains will block",
+                pdb.locate("/spec/minAvailable"),
+            )
+
+
+def _scales(spec: dict[str, Any], hpa: Resource, workload: Resource) -> bool:
+    """Whether an HPA (its `spec`) scales the workload."""
+    target = as_dict(spec.get("scaleTargetRef"))
+    wanted = (target.get("kind"), target.get("name"), hpa.namespace)
+    return (workload.kind, workload.name, workload.namespace) == wanted
+
+
+def _scaled(
+    spec: dict[str, Any], hpa: Resource, workloads: Emitted
+) -> Iterator[tuple[int, Resource]]:
+    """The replicas of the workloads an HPA scales, each with the workload."""
+    for data, workload in workloads:
+        if not _scales(spec, hpa, workload):
+            continue
+        replicas = emitted_replicas(data)
+        if replicas is not None:
+            yield replicas, workload
+
+
+def _hpa(
+    cluster: str, data: dict[str, Any], hpa: Resource, workloads: Emitted
+) -> Iterator[Diagnostic]:
+    spec = as_dict(data.get("spec"))
+    high = spec.get("maxReplicas")
+    for replicas, workload in _scaled(spec, hpa, workloads):
+        if isinstance(high, int) and high < replicas:
+            yield Diagnostic.warning(
+                f"{hpa.key} on {cluster}: maxReplicas {high} is below the {replicas} "
+                f"replica(s) of {workload.key} placed there; the autoscaler will scale it down",
+                hpa.locate("/spec/maxReplicas"),
+            )
+
+
+def _routing(
+    cluster: str, objects: Emitted, selected: frozenset[tuple[str, str]]
+) -> Iterator[Diagnostic]:
+    """Services whose pods, and Ingresses whose Services, are not on this cluster."""
+    pods = [(r.namespace, pod_labels(d)) for d, r in _workloads_here(objects)]
+    services = set()
+    for data, resource in objects:
+        if resource.kind != "Service":
+            continue
+        services.add((resource.namespace, resource.name))
+        if (resource.namespace, resource.name) not in selected:
+            continue  # no selector, or pods no input makes (an operator's): see `advice`
+        if not any(
+            ns == resource.namespace and service_selects(data, labels) for ns, labels in pods
         ):
-            continue
-        low, high = spec.get("minReplicas", 1), spec.get("maxReplicas")
-        for cluster, replicas in sorted(workload.replicas.items()):
-            if replicas is None or cluster not in hpa.replicas:
-                continue
-            if isinstance(low, int) and low > replicas:
-                yield Diagnostic.warning(
-                    f"{hpa.resource.key} on {cluster}: minReplicas {low} exceeds the {replicas} "
-                    f"replica(s) of {resource.key} placed there; the autoscaler will scale it up",
-                    hpa.resource.locate("/spec/minReplicas"),
-                )
-            if isinstance(high, int) and high < replicas:
-                yield Diagnostic.warning(
-                    f"{hpa.resource.key} on {cluster}: maxReplicas {high} is below the "
-                    f"{replicas} replica(s) of {resource.key} placed there; the autoscaler "
-                    "will scale it down",
-                    hpa.resource.locate("/spec/maxReplicas"),
-                )
+            yield Diagnostic.warning(
+                f"{resource.key} is placed on {cluster}, but no workload there has pods its "
+                "selector matches; its traffic goes nowhere",
+                resource.locate(),
+            )
+    for data, resource in objects:
+        if resource.kind != "Ingress" or ROLLOUT_ANNOTATION in as_dict(
+            as_dict(data.get("metadata")).get("annotations")
+        ):
+            continue  # Kurator's rollout Ingress routes to the Service Flux syncs, never an input
+        wanted = ingress_services(data)
+        if not any((resource.namespace, name) in services for name in wanted):
+            yield Diagnostic.warning(
+                f"{resource.key} is placed on {cluster}, but none of the Services it routes to "
+                f"({', '.join(sorted(wanted))}) is there; its traffic goes nowhere",
+                resource.locate(),
+            )
+
+
+def _selecting_services(placements: Sequence[ResourcePlacement]) -> frozenset[tuple[str, str]]:
+    """Services whose selector matches the pods of some input workload."""
+    pods = [(r.namespace, pod_labels(r.data)) for r in (p.resource for p in _workloads(placements))]
+    return frozenset(
+        (r.namespace, r.name)
+        for r in (p.resource for p in placements)
+        if r.kind == "Service"
+        and any(ns == r.namespace and service_selects(r.data, labels) for ns, labels in pods)
+    )
+
+
+def cluster_checks(
+    placements: Sequence[ResourcePlacement],
+) -> ClusterCheck:
+    """Warnings (errors under --strict) about one cluster's objects as emitted: what overlays
+    and OverridePolicies did to replicas, selectors and bounds count."""
+    selected = _selecting_services(placements)
+
+    def check(cluster: str, objects: Emitted) -> list[Diagnostic]:
+        workloads = _workloads_here(objects)
+        found: list[Diagnostic] = []
+        for data, resource in objects:
+            if resource.kind == "PodDisruptionBudget":
+                found.extend(_pdb(cluster, data, resource, workloads))
+            elif resource.kind == "HorizontalPodAutoscaler":
+                found.extend(_hpa(cluster, data, resource, workloads))
+        found.extend(_routing(cluster, objects, selected))
+        return found
+
+    return check
 
 
 def _spreading(workload: ResourcePlacement) -> Iterator[Diagnostic]:
@@ -96,7 +194,7 @@ def _spreading(workload: ResourcePlacement) -> Iterator[Diagnostic]:
         counts = ", ".join(f"{c}={workload.replicas[c]}" for c in crowded[:5])
         if len(crowded) > 5:
             counts += f" and {len(crowded) - 5} more clusters"
-        yield Diagnostic.warning(
+        yield Diagnostic.advice(
             f"{workload.resource.key} runs more than one replica per cluster ({counts}) with "
             "neither pod anti-affinity nor topology spread constraints; one node can take "
             "them all down",
@@ -104,58 +202,50 @@ def _spreading(workload: ResourcePlacement) -> Iterator[Diagnostic]:
         )
 
 
-def _routing(placements: Sequence[ResourcePlacement]) -> Iterator[Diagnostic]:
-    """Services whose pods, and Ingresses whose Services, are not on a cluster they are on."""
-    pods = [(p, pod_labels(p.resource.data)) for p in _workloads(placements)]
-    services: dict[tuple[str, str], set[str]] = {}
-    for placement in placements:
-        resource = placement.resource
-        if resource.kind != "Service":
+def _scaled_up(hpa: ResourcePlacement, workloads: list[ResourcePlacement]) -> Iterator[Diagnostic]:
+    """An HPA's minReplicas above a cluster's share: the autoscaler raises it, as it does for
+    the usual Deployment that leaves replicas to its HPA."""
+    spec = as_dict(hpa.resource.data.get("spec"))
+    low = spec.get("minReplicas", 1)
+    for workload in workloads:
+        if not isinstance(low, int) or not _scales(spec, hpa.resource, workload.resource):
             continue
-        services[(resource.namespace, resource.name)] = set(placement.replicas)
-        if not (resource.data.get("spec") or {}).get("selector"):
-            continue  # no selector: endpoints are managed by hand
-        serving: set[str] = set()
-        for workload, labels in pods:
-            if workload.resource.namespace == resource.namespace and service_selects(
-                resource.data, labels
-            ):
-                serving.update(workload.replicas)
-        for cluster in sorted(set(placement.replicas) - serving):
-            yield Diagnostic.warning(
-                f"{resource.key} is placed on {cluster}, but no workload there has pods its "
-                "selector matches; its traffic goes nowhere",
-                resource.locate(),
-            )
+        for cluster, replicas in sorted(workload.replicas.items()):
+            if replicas is not None and cluster in hpa.replicas and low > replicas:
+                yield Diagnostic.advice(
+                    f"{hpa.resource.key} on {cluster}: minReplicas {low} exceeds the {replicas} "
+                    f"replica(s) of {workload.resource.key} placed there; the autoscaler will "
+                    "scale it up",
+                    hpa.resource.locate("/spec/minReplicas"),
+                )
+
+
+def _unknown_pods(placements: Sequence[ResourcePlacement]) -> Iterator[Diagnostic]:
+    selected = _selecting_services(placements)
     for placement in placements:
         resource = placement.resource
-        if resource.kind != "Ingress" or ROLLOUT_ANNOTATION in resource.metadata.get(
-            "annotations", {}
-        ):
-            continue  # Kurator's rollout Ingress routes to the Service Flux syncs, never an input
-        wanted = ingress_services(resource.data)
-        reachable: set[str] = set()
-        for name in wanted:
-            reachable |= services.get((resource.namespace, name), set())
-        for cluster in sorted(set(placement.replicas) - reachable):
-            yield Diagnostic.warning(
-                f"{resource.key} is placed on {cluster}, but none of the Services it routes to "
-                f"({', '.join(sorted(wanted))}) is there; its traffic goes nowhere",
-                resource.locate(),
+        if resource.kind != "Service" or not placement.replicas:
+            continue
+        if not as_dict(resource.data.get("spec")).get("selector"):
+            continue
+        if (resource.namespace, resource.name) not in selected:
+            yield Diagnostic.advice(
+                f"{resource.key}: no workload among the inputs has pods its selector matches; "
+                "fine when an operator creates them from a custom resource, else its traffic "
+                "goes nowhere",
+                resource.locate("/spec/selector"),
             )
 
 
 def consistency_checks(placements: Sequence[ResourcePlacement]) -> list[Diagnostic]:
-    """Warnings (errors under --strict) about placements that are valid but will misbehave."""
+    """Workloads placed nowhere (warnings, errors under --strict), and advice for `plan`:
+    usual setups that are not always what was meant."""
     found: list[Diagnostic] = []
     workloads = _workloads(placements)
     for placement in placements:
-        kind = placement.resource.kind
-        if kind == "PodDisruptionBudget":
-            found.extend(_pdb(placement, workloads))
-        elif kind == "HorizontalPodAutoscaler":
-            found.extend(_hpa(placement, workloads))
-    found.extend(_routing(placements))
+        if placement.resource.kind == "HorizontalPodAutoscaler":
+            found.extend(_scaled_up(placement, workloads))
+    found.extend(_unknown_pods(placements))
     for workload in workloads:
         found.extend(_spreading(workload))
         if not workload.replicas and workload.policy is not None:
@@ -167,4 +257,4 @@ def consistency_checks(placements: Sequence[ResourcePlacement]) -> list[Diagnost
     return found
 
 
-STACK = StackKind("checks", check=consistency_checks)
+STACK = StackKind("checks", check=consistency_checks, check_cluster=cluster_checks)

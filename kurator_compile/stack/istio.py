@@ -1,14 +1,18 @@
 """Istio traffic across clusters: VirtualService subsets that stand for member clusters.
 
-A destination's subset stands for a cluster when the host's DestinationRule (one the user
-wrote) labels that subset `topology.istio.io/cluster: <cluster>`, or, when no DestinationRule
-is written for the host, by name: the subset is a cluster's name, else `cluster-<subset>` is
-(listing 05's `beijing` is `cluster-beijing`). For those hosts the compiler generates the
-DestinationRule, one subset per name used, and places it wherever the VirtualServices that
-use it are placed.
+A subset that a DestinationRule among the inputs defines is what Istio makes of it: the pods
+its labels select (bookinfo's `v1`, `v2`, `v3` are `version` labels), on whichever clusters
+run them, unless its labels include `topology.istio.io/cluster: <cluster>`, which makes it
+that cluster's pods. Only a subset that no DestinationRule for the host defines stands for a
+cluster by name: the subset is a cluster's name, else `cluster-<subset>` is (listing 05's
+`beijing` is `cluster-beijing`). For those hosts the compiler generates the DestinationRule,
+one subset per name used, and places it wherever the VirtualServices that use it are placed.
 
-Checks: the weights of a route add up to 100; a subset that maps to no cluster; traffic sent
-to a cluster where no workload of the destination Service runs. With the annotation
+Checks: the weights of a route add up to 100; a subset that maps to no cluster, or that the
+host's DestinationRule does not define; traffic sent to a cluster subset where no workload of
+the destination Service (with the subset's other labels) runs; traffic sent to a set of pods
+that no workload of the fleet runs (a warning: Istio answers 503), or on a cluster where the
+DestinationRule that defines the subset is not placed. With the annotation
 `compile.kurator.dev/weights: fromPlacement` the weights are computed from the replicas each
 subset's cluster received, by largest remainder, so that they add up to exactly 100 (ties go
 to the smaller cluster name).
@@ -22,7 +26,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import Diagnostic
+from ..errors import Diagnostic, shorten
 from ..fields import as_dict, as_list
 from ..model import Fleet, Resource
 from ..placement import ResourcePlacement
@@ -174,8 +178,16 @@ class _Mesh:
         self, resource: Resource, dest: Destination
     ) -> tuple[str | None, Diagnostic | None]:
         """The cluster a destination's subset stands for, or why it cannot be known."""
+        cluster, _, problem = self.subset(resource, dest)
+        return cluster, problem
+
+    def subset(
+        self, resource: Resource, dest: Destination
+    ) -> tuple[str | None, Subset | None, Diagnostic | None]:
+        """The cluster a destination's subset stands for (None for a set of pods), the written
+        subset that defines it, or why it cannot be known."""
         if dest.subset is None or dest.service is None:
-            return None, None
+            return None, None, None
         where = resource.locate(f"{dest.pointer}/destination/subset")
         rules = self.rules.get(dest.service)
         if rules:
@@ -185,47 +197,71 @@ class _Mesh:
                 ):
                     if as_dict(subset).get("name") != dest.subset:
                         continue
-                    cluster = as_dict(as_dict(subset).get("labels")).get(CLUSTER_LABEL)
+                    labels = as_dict(as_dict(subset).get("labels"))
+                    cluster = labels.get(CLUSTER_LABEL)
+                    pods = {str(k): str(v) for k, v in labels.items() if k != CLUSTER_LABEL}
+                    written = Subset(rule, pods)
                     if cluster is None or cluster in self.clusters:
-                        return cluster, None
+                        return cluster, written, None
                     label = pointer_join(f"/spec/subsets/{index}/labels", CLUSTER_LABEL)
-                    return None, Diagnostic.error(
-                        f"{rule.resource.key}: subset {dest.subset!r} selects "
-                        f"{CLUSTER_LABEL}={cluster}, which is not a cluster of the fleet "
-                        f"(clusters: {', '.join(self.clusters)})",
-                        rule.resource.locate(label),
+                    return (
+                        None,
+                        None,
+                        Diagnostic.error(
+                            f"{rule.resource.key}: subset {dest.subset!r} selects "
+                            f"{CLUSTER_LABEL}={cluster}, which is not a cluster of the fleet "
+                            f"(clusters: {', '.join(self.clusters)})",
+                            rule.resource.locate(label),
+                        ),
                     )
             names = sorted(
                 str(as_dict(s).get("name"))
                 for rule in rules
                 for s in as_list(as_dict(rule.resource.data.get("spec")).get("subsets"))
             )
-            return None, Diagnostic.error(
-                f"{resource.key} routes to subset {dest.subset!r} of {dest.host}, which "
-                f"{rules[0].resource.key} does not define (its subsets: "
-                f"{', '.join(names) or 'none'}); Istio answers such requests with 503",
-                where,
+            return (
+                None,
+                None,
+                Diagnostic.error(
+                    f"{resource.key} routes to subset {dest.subset!r} of {dest.host}, which "
+                    f"{rules[0].resource.key} does not define (its subsets: "
+                    f"{', '.join(names) or 'none'}); Istio answers such requests with 503",
+                    where,
+                ),
             )
         if dest.service not in self.services:
-            return None, Diagnostic.warning(
-                f"{resource.key} routes to subset {dest.subset!r} of {dest.host}, which is no "
-                "Service of the fleet and has no DestinationRule here; the subset is not "
-                "checked",
-                where,
+            return (
+                None,
+                None,
+                Diagnostic.warning(
+                    f"{resource.key} routes to subset {dest.subset!r} of {dest.host}, which is no "
+                    "Service of the fleet and has no DestinationRule here; the subset is not "
+                    "checked",
+                    where,
+                ),
             )
         cluster = alias_cluster(dest.subset, self.clusters)
         if cluster is None:
-            return None, Diagnostic.error(
-                f"{resource.key}: subset {dest.subset!r} stands for no cluster: there is no "
-                f"cluster {dest.subset!r} or 'cluster-{dest.subset}' (clusters: "
-                f"{', '.join(self.clusters)}); name a cluster, or write a DestinationRule for "
-                f"{dest.host} whose subset selects {CLUSTER_LABEL}",
-                where,
+            return (
+                None,
+                None,
+                Diagnostic.error(
+                    f"{resource.key}: subset {dest.subset!r} stands for no cluster: there is no "
+                    f"cluster {dest.subset!r} or 'cluster-{dest.subset}' (clusters: "
+                    f"{', '.join(self.clusters)}); name a cluster, or write a DestinationRule for "
+                    f"{dest.host} whose subset selects {CLUSTER_LABEL} (or, when {dest.subset!r} "
+                    "is a set of pods such as a version, the DestinationRule that defines it by "
+                    "their labels, which Istio needs anyway)",
+                    where,
+                ),
             )
-        return cluster, None
+        return cluster, None, None
 
-    def serving(self, service: ServiceKey, cluster: str) -> int:
-        """Replicas on `cluster` of the workloads the Service selects."""
+    def serving(
+        self, service: ServiceKey, cluster: str | None, labels: Mapping[str, str] | None = None
+    ) -> int:
+        """Replicas of the workloads the Service selects whose pods carry `labels` too (a
+        subset's), on `cluster`, or on every cluster when it is None."""
         placement = self.services.get(service)
         if placement is None:
             return 0
@@ -234,13 +270,27 @@ class _Mesh:
             r = p.resource
             if (r.group, r.kind) not in WORKLOAD_KINDS or r.namespace != service[0]:
                 continue
-            if cluster not in p.replicas or not service_selects(
-                placement.resource.data, pod_labels(r.data)
-            ):
+            pods = pod_labels(r.data)
+            if not service_selects(placement.resource.data, pods):
                 continue
-            count = p.replicas[cluster]
-            total += _declared_replicas(r.data) if count is None else count
+            if any(pods.get(key) != value for key, value in (labels or {}).items()):
+                continue
+            for where, count in p.replicas.items():
+                if cluster is None or where == cluster:
+                    total += _declared_replicas(r.data) if count is None else count
         return total
+
+
+@dataclass(frozen=True)
+class Subset:
+    """A subset a written DestinationRule defines, with the pod labels it selects besides
+    the cluster label: a subset without the cluster label is a set of pods (a version)."""
+
+    rule: ResourcePlacement
+    pods: Mapping[str, str]
+
+    def labels(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in sorted(self.pods.items()))
 
 
 def _declared_replicas(data: Mapping[str, Any]) -> int:
@@ -277,15 +327,17 @@ def _check_virtual_service(
     notes: list[str] = []
     for route in routes(resource):
         clusters: list[str | None] = []
+        subsets: list[Subset | None] = []
         for dest in route.destinations:
-            cluster, found = mesh.subset_cluster(resource, dest)
+            cluster, written, found = mesh.subset(resource, dest)
             clusters.append(cluster)
+            subsets.append(written)
             if found is not None:
                 diagnostics.append(found)
         if len(route.destinations) < 2:
             weights = [100]
         elif from_placement:
-            weights_or_error = _from_placement(resource, route, clusters, mesh)
+            weights_or_error = _from_placement(resource, route, clusters, subsets, mesh)
             if isinstance(weights_or_error, Diagnostic):
                 diagnostics.append(weights_or_error)
                 continue
@@ -296,8 +348,10 @@ def _check_virtual_service(
             notes.append(
                 f"weights: {route.label} from the replicas each subset's cluster received: "
                 + ", ".join(
-                    _weight_note(d, c, mesh, w)
-                    for d, c, w in zip(route.destinations, clusters, weights, strict=True)
+                    _weight_note(d, c, s, mesh, w)
+                    for d, c, s, w in zip(
+                        route.destinations, clusters, subsets, weights, strict=True
+                    )
                 )
                 + " (largest remainder; equal remainders to the smaller cluster name)"
             )
@@ -323,16 +377,23 @@ def _check_virtual_service(
                     )
                 )
                 continue
-        for dest, cluster, weight in zip(route.destinations, clusters, weights, strict=True):
-            if cluster is None or dest.service is None or weight <= 0:
+        for dest, cluster, written, weight in zip(
+            route.destinations, clusters, subsets, weights, strict=True
+        ):
+            if dest.service is None or weight <= 0:
                 continue
-            if mesh.serving(dest.service, cluster) == 0:
+            if cluster is None:
+                if written is not None:
+                    diagnostics.extend(_pod_subset(placement, route, dest, written, weight, mesh))
+                continue
+            if mesh.serving(dest.service, cluster, written.pods if written else None) == 0:
                 service = "/".join(dest.service)
+                pods = f" with {written.labels()}" if written and written.pods else ""
                 diagnostics.append(
                     Diagnostic.error(
                         f"{resource.key} sends {weight}% of {route.label} to subset "
                         f"{dest.subset!r} ({cluster}), but no workload selected by Service "
-                        f"{service} runs on {cluster}: that traffic would fail "
+                        f"{service}{pods} runs on {cluster}: that traffic would fail "
                         "(no healthy upstream)",
                         resource.locate(f"{dest.pointer}/destination"),
                     )
@@ -342,17 +403,57 @@ def _check_virtual_service(
     return _with_weights(placement, computed, notes), diagnostics
 
 
-def _weight_note(dest: Destination, cluster: str | None, mesh: _Mesh, weight: int) -> str:
+def _pod_subset(
+    placement: ResourcePlacement,
+    route: Route,
+    dest: Destination,
+    written: Subset,
+    weight: int,
+    mesh: _Mesh,
+) -> Iterator[Diagnostic]:
+    """A subset that is a set of pods (bookinfo's v1, v2, v3): Istio reaches its pods on any
+    cluster of the mesh, but only where its DestinationRule is applied, and only if some
+    workload runs them."""
+    assert dest.service is not None
+    resource, rule = placement.resource, written.rule.resource
+    where = resource.locate(f"{dest.pointer}/destination")
+    service = "/".join(dest.service)
+    if mesh.serving(dest.service, None) and not mesh.serving(dest.service, None, written.pods):
+        yield Diagnostic.warning(
+            f"{resource.key} sends {weight}% of {route.label} to subset {dest.subset!r}, the "
+            f"pods with {written.labels()} that {rule.key} defines, but no workload of the "
+            f"fleet behind Service {service} runs such pods; Istio answers those requests "
+            "with 503 (no healthy upstream)",
+            where,
+        )
+    missing = sorted(set(placement.replicas) - set(written.rule.replicas))
+    if missing:
+        yield Diagnostic.warning(
+            f"{resource.key} routes to subset {dest.subset!r} on {shorten(missing)}, where "
+            f"{rule.key}, which defines it, is not placed; Istio there answers those requests "
+            "with 503",
+            where,
+        )
+
+
+def _weight_note(
+    dest: Destination, cluster: str | None, written: Subset | None, mesh: _Mesh, weight: int
+) -> str:
     where = dest.subset if dest.subset == cluster else f"{dest.subset} ({cluster})"
-    count = mesh.serving(dest.service, cluster) if dest.service and cluster else 0
+    pods = written.pods if written else None
+    count = mesh.serving(dest.service, cluster, pods) if dest.service and cluster else 0
     return f"{where} {count} -> {weight}"
 
 
 def _from_placement(
-    resource: Resource, route: Route, clusters: Sequence[str | None], mesh: _Mesh
+    resource: Resource,
+    route: Route,
+    clusters: Sequence[str | None],
+    subsets: Sequence[Subset | None],
+    mesh: _Mesh,
 ) -> list[int] | Diagnostic:
     counts: list[tuple[str, int]] = []
-    for dest, cluster in zip(route.destinations, clusters, strict=True):
+    for dest, cluster, written in zip(route.destinations, clusters, subsets, strict=True):
         if cluster is None or dest.service is None or dest.service not in mesh.services:
             return Diagnostic.error(
                 f"{resource.key}: {WEIGHTS}: {FROM_PLACEMENT} needs every destination of "
@@ -360,7 +461,9 @@ def _from_placement(
                 f"cluster; {dest.host} subset {dest.subset!r} is not",
                 resource.locate(f"{dest.pointer}/destination"),
             )
-        counts.append((cluster, mesh.serving(dest.service, cluster)))
+        counts.append(
+            (cluster, mesh.serving(dest.service, cluster, written.pods if written else None))
+        )
     if sum(count for _, count in counts) == 0:
         return Diagnostic.error(
             f"{resource.key}: {WEIGHTS}: {FROM_PLACEMENT}: the subsets' clusters run no replicas "

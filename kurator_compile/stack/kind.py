@@ -24,6 +24,8 @@ class Expansion:
 
 Placements = Sequence[ResourcePlacement]
 PlacementStep = Callable[[Fleet, Placements], tuple[list[ResourcePlacement], list[Diagnostic]]]
+# One cluster's name and its objects as written there, each with the input it came from.
+ClusterCheck = Callable[[str, Sequence[tuple[dict[str, Any], Resource]]], list[Diagnostic]]
 PerCluster = Callable[[dict[str, Any], Cluster, str, Resource], dict[str, Any]]
 
 
@@ -37,7 +39,9 @@ class StackKind:
       hook sees the placements as they were before any `after` hook ran.
     - `follow`: places objects no policy selected beside the workloads they serve.
     - `varies`/`per_cluster`: objects whose copies differ per cluster, and the change.
-    - `check`: warnings about placements that are valid but will misbehave.
+    - `check`: warnings about placements that are valid but will misbehave, and advice.
+    - `check_cluster`: given the placements, a check of one cluster's objects as emitted
+      (after overlays and overrides); a message names the cluster it is given.
     """
 
     name: str
@@ -50,6 +54,7 @@ class StackKind:
     varies: Callable[[Resource], bool] | None = None
     per_cluster: PerCluster | None = None
     check: Callable[[Placements], list[Diagnostic]] | None = None
+    check_cluster: Callable[[Placements], ClusterCheck] | None = None
     writes_host: bool = False  # may pin objects to Kurator's own (host) cluster
 
 
