@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -322,6 +323,22 @@ def _compose(yaml: YAML, text: str, file: str) -> list[Document]:
     return documents
 
 
+_LOADERS = threading.local()
+
+
+def _loader() -> YAML:
+    """This thread's loader, made once: making one costs more than composing a small file
+    (ruamel globs for plug-ins and builds classes), and fleets have thousands of files."""
+    yaml: YAML | None = getattr(_LOADERS, "yaml", None)
+    if yaml is None:
+        yaml = YAML(typ="safe", pure=False)  # the C parser when ruamel.yaml.clib is there
+        if yaml.Parser.__name__ == "CParser":  # the pure parser does report `%YAML`
+            yaml.Resolver = _StreamResolver
+        _LOADERS.yaml = yaml
+    yaml.doc_infos.clear()  # one is added per stream
+    return yaml
+
+
 def load_stream(text: str, file: str) -> list[Document]:
     """Parse a multi-document YAML stream; every problem becomes a positioned diagnostic."""
     if len(text) > MAX_FILE_CHARS:
@@ -348,9 +365,7 @@ def load_stream(text: str, file: str) -> list[Document]:
     nbsp = _indentation_errors(text, file, tabs=False)
     if nbsp:
         raise CompileError(nbsp)
-    yaml = YAML(typ="safe", pure=False)  # the C parser when ruamel.yaml.clib is there
-    if yaml.Parser.__name__ == "CParser":  # the pure parser does report `%YAML`
-        yaml.Resolver = _StreamResolver
+    yaml = _loader()
     try:
         try:
             documents = _compose(yaml, text, file)
