@@ -411,20 +411,27 @@ class StatCache:
         """`known`: size and mtime of files the writer has just seen, so they need no lstat."""
         root = str(out)
         known = known or {}
-        listings: dict[str, list[str]] = {}
+        # One folder's lines are joined as soon as the next folder starts (the tree comes in
+        # folder order): a line string per file, kept for 600,000 files, is 50 MB.
+        listings: dict[str, str] = {}
+        current, lines = "", list[str]()
         for path in tree:
             seen = known.get(path)
             if seen is None:
                 info = os.lstat(f"{root}/{path}")
                 seen = (info.st_size, info.st_mtime_ns)
             directory, _, name = path.rpartition("/")
-            listings.setdefault(directory, []).append(f"{seen[0]} {seen[1]} {name}")
+            if directory != current:
+                _add_lines(listings, current, lines)
+                current, lines = directory, []
+            lines.append(f"{seen[0]} {seen[1]} {name}")
+        _add_lines(listings, current, lines)
         if any("\n" in path or "\r" in path for path in tree):
             listings = {}  # not representable as lines: every rebuild takes the full path
         body = {
             "fingerprint": fingerprint,
             "state": digest(_read_bytes(out / names.state) or b""),
-            "listings": {d: "\n".join(lines) for d, lines in listings.items()},
+            "listings": listings,
             "warnings": list(warnings),
             "globs": None if globs is None else [list(part) for part in globs],
         }
@@ -441,6 +448,13 @@ class StatCache:
             return False
         root = str(out)
         return all(_listing_matches(f"{root}/{d}", lines) for d, lines in self.listings.items())
+
+
+def _add_lines(listings: dict[str, str], directory: str, lines: list[str]) -> None:
+    if lines:
+        known = listings.get(directory)
+        joined = "\n".join(lines)
+        listings[directory] = joined if known is None else f"{known}\n{joined}"
 
 
 def _listing_matches(directory: str, lines: str) -> bool:
