@@ -408,14 +408,20 @@ def mark_patch_usage(analysis: Analysis, options: Options) -> None:
     rendered = set(folder_names(analysis.fleet, options))
     others = [c for c in analysis.fleet.clusters if c.name not in rendered]
     signatures: set[Hashable] = set()
-    first: list[Cluster] = []
     rest: list[Cluster] = []
+    variants = Variants()
+    # the first cluster of each signature as it is met (most fleets are done after a few),
+    # then the others
     for cluster in others:
         signature = stage.signature(cluster)
-        (rest if signature in signatures else first).append(cluster)
+        if signature in signatures:
+            rest.append(cluster)
+            continue
         signatures.add(signature)
-    variants = Variants()
-    for cluster in [*first, *rest]:
+        cluster_objects(analysis.fleet, analysis.placements, cluster.name, stage, variants)
+        if len(stage.used) >= total:
+            return
+    for cluster in rest:
         cluster_objects(analysis.fleet, analysis.placements, cluster.name, stage, variants)
         if len(stage.used) >= total:
             return
