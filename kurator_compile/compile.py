@@ -249,8 +249,10 @@ class Analysis:
 
 def schema_store(options: Options, docs: Sequence[Document]) -> SchemaStore | None:
     """The run's schemas (None without output validation), with the inputs' CRDs."""
-    if not options.validate_output:
-        return None
+    return _schema_store(options, docs) if options.validate_output else None
+
+
+def _schema_store(options: Options, docs: Sequence[Document]) -> SchemaStore:
     from .outputcheck import SchemaStore
     from .outputcheck.known import register_input_crds
 
@@ -262,6 +264,24 @@ def schema_store(options: Options, docs: Sequence[Document]) -> SchemaStore | No
     )
     register_input_crds(store, docs)
     return store
+
+
+def without_server_nulls(fleet: Fleet, store: SchemaStore) -> Fleet:
+    """Custom resources without the nulls the API server drops before validating them (a
+    `nodeSelector: null` a user's kubeconform would refuse in the emitted file)."""
+    resources: list[Resource] = []
+    for resource in fleet.resources:
+        schema = (
+            None
+            if resource.document.raw is not None
+            else store.crd(resource.api_version, resource.kind)
+        )
+        if schema is not None and schema.prune is not None:
+            data = schema.prune(resource.data)
+            if data is not resource.data:
+                resource = replace(resource, document=replace(resource.document, data=data))
+        resources.append(resource)
+    return replace(fleet, resources=tuple(resources))
 
 
 def kind_diagnostics(store: SchemaStore | None, fleet: Fleet, options: Options) -> list[Diagnostic]:
@@ -285,6 +305,7 @@ def analyse(sources: Sources, options: Options) -> Analysis:
     if sources.templates:
         fleet = _add_templates(fleet, sources, stage)
     schemas = schema_store(options, docs)
+    fleet = without_server_nulls(fleet, schemas or _schema_store(options, docs))
     kinds = kind_diagnostics(schemas, fleet, options)
     secret_warnings.extend(d for d in kinds if not d.is_error)
     expansion = expand_before_placement(fleet)

@@ -7,7 +7,8 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .kinds import apply_rank
+from .errors import Diagnostic
+from .kinds import apply_rank, is_cluster_scoped, split_api_version
 from .model import Cluster, Fleet, ObjectKey, Resource
 from .options import Options
 from .overlay.stage import OverlayStage
@@ -103,8 +104,60 @@ def cluster_objects(
 
         data = variants.get(key, make)
         if data is not None:
-            result.append(ClusterObject(placement.resource.key, data, placement.resource))
+            result.append(
+                ClusterObject(current_key(data, placement.resource.key), data, placement.resource)
+            )
+    if stage is not None:
+        result = _without_collisions(result, cluster_name, stage)
     return sorted(result, key=ClusterObject.sort_key)
+
+
+def current_key(data: dict[str, Any], placed: ObjectKey) -> ObjectKey:
+    """The object's key as its content names it now: an overlay's JSON patch may change its
+    kind, name or namespace (kustomize allows it), and its file follows. The object keeps the
+    placement it was given under its old key."""
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not isinstance(kind, str) or not kind or isinstance(name, (dict, list, type(None))):
+        return placed
+    assert isinstance(metadata, dict)
+    group = split_api_version(api_version)[0] if isinstance(api_version, str) else ""
+    namespace = (
+        "" if is_cluster_scoped(group, kind) else str(metadata.get("namespace") or "default")
+    )
+    key = ObjectKey(group, kind, namespace, str(name))
+    return placed if key == placed else key
+
+
+def _without_collisions(
+    objects: list[ClusterObject], cluster_name: str, stage: OverlayStage
+) -> list[ClusterObject]:
+    """Two objects an overlay renamed onto one key would share one file: an error at the
+    renamed one, the other kept."""
+    seen: dict[ObjectKey, ClusterObject] = {}
+    for obj in objects:
+        first = seen.setdefault(obj.key, obj)
+        if first is obj:
+            continue
+        renamed, other = (first, obj) if _renamed(first) else (obj, first)
+        seen[obj.key] = other
+        stage.diagnostics.append(
+            Diagnostic.error(
+                f"on cluster {cluster_name}, an overlay's JSON patch makes {_placed(renamed)} "
+                f"into {obj.key}, which {_placed(other)} already is",
+                renamed.resource.locate() if renamed.resource is not None else None,
+            )
+        )
+    return list(seen.values())
+
+
+def _renamed(obj: ClusterObject) -> bool:
+    return obj.resource is not None and obj.resource.key != obj.key
+
+
+def _placed(obj: ClusterObject) -> ObjectKey:
+    return obj.resource.key if obj.resource is not None else obj.key
 
 
 class _TextCache:
@@ -169,6 +222,9 @@ class _ClusterContents:
         self.own: list[int] = []  # placements a solo overlay may change, in order
         if stage is not None and stage.overlays and not any(self.varies):
             self.solo = stage.solo_overlays(fleet.clusters)
+            if any(stage.may_rename(o) for o in range(len(stage.overlays)) if o not in self.solo):
+                # a shared overlay may rename an object into a solo overlay's target
+                self.solo = frozenset()
             resources = [p.resource for p in placements]
             reached: set[int] = set()
             for o_index in self.solo:

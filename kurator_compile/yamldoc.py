@@ -13,8 +13,10 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from .errors import CompileError, Diagnostic, SourceLocation
+from .yamlscalar import ScalarError, json_key, json_value, resolve_plain, resolve_tagged
 
 # A document may expand aliases to at most this many nodes beyond its own text; more is a
 # "billion laughs" bomb. Real manifests with anchors stay far below it.
@@ -23,24 +25,20 @@ MAX_ALIAS_EXPANSION = 100_000
 MAX_FILE_CHARS = 16 * 1024 * 1024
 
 _TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = frozenset(
-    _TAG + name for name in ("str", "null", "bool", "int", "float", "timestamp", "binary")
+_TYPED_TAGS = frozenset(
+    _TAG + name for name in ("null", "bool", "int", "float", "timestamp", "binary")
 )
+# The tag given to untagged plain scalars, typed later as kubectl's reader types them.
+_PLAIN = Tag(suffix="tag:kurator-compile,2026:plain")
+_STR = Tag(suffix=_TAG + "str")
+_SEQ = Tag(suffix=_TAG + "seq")
+_MAP = Tag(suffix=_TAG + "map")
 # Entries (`key: `, `- `, `,`) one file may hold: a cheap bound on parsing work; real
 # manifests stay orders of magnitude below it.
 MAX_NODES = 2_000_000
 # Mappings and sequences nested deeper than this are refused where they pass it: every later
 # stage (overlay values, patches, schema validation) walks documents recursively.
 MAX_DEPTH = 100
-# What an explicit `!!null` or `!!bool` may tag (YAML 1.1's words too, as Kubernetes' YAML
-# library reads them); anything else was silently coerced.
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_BOOLS = {
-    **dict.fromkeys(("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"), True),
-    **dict.fromkeys(("false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"), False),
-}
-# Larger integers are no Kubernetes value (and Python refuses to parse them quickly).
-MAX_INT_DIGITS = 1000
 _BAD_INDENT = re.compile(r"^[ \t\u00a0]*?([\t\u00a0])", re.MULTILINE)
 
 
@@ -143,7 +141,8 @@ class _Builder:
         written: dict[str, Node] = {}
         merged: list[MappingNode] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge":
+            plain = key_node.ctag is _PLAIN
+            if (plain and key_node.value == "<<") or key_node.tag == _TAG + "merge":
                 sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                 for source in sources:
                     if isinstance(source, MappingNode):
@@ -163,7 +162,16 @@ class _Builder:
                     )
                 )
                 continue
-            key = str(key_node.value)
+            try:
+                key = self._key(key_node, plain)
+            except ScalarError as error:
+                self.errors.append(
+                    Diagnostic.error(
+                        f"mapping key {str(key_node.value)[:40]!r}: {error}",
+                        self._loc(key_node, pointer),
+                    )
+                )
+                continue
             child = pointer_join(pointer, key)
             if key in written:
                 first = written[key].start_mark
@@ -187,57 +195,39 @@ class _Builder:
                     result.setdefault(key, item)
         return result
 
+    def _key(self, node: ScalarNode, plain: bool) -> str:
+        """The key as kubectl has it: `y` is "true", `0644` is "420"."""
+        text = node.value
+        if plain:
+            return json_key(resolve_plain(text))
+        tag = node.tag
+        if tag in _TYPED_TAGS:
+            return json_key(resolve_tagged(tag.removeprefix(_TAG), text))
+        return str(text)
+
     def _unsupported(self, node: Node, pointer: str) -> None:
         self.errors.append(
             Diagnostic.error(f"unsupported YAML tag {node.tag!r}", self._loc(node, pointer))
         )
 
     def _scalar(self, node: ScalarNode, pointer: str) -> Any:
-        tag, text = node.tag, node.value
-        if tag not in _SCALAR_TAGS:
-            self._unsupported(node, pointer)
-            return text
-        if tag == _TAG + "str" or node.style in ("'", '"', "|", ">"):
-            return text
+        text = node.value
         try:
-            return self._typed(tag, text)
-        except ValueError as error:
-            kind = tag.removeprefix(_TAG)
+            if node.ctag is _PLAIN:
+                value = resolve_plain(text)
+                return value if type(value) is str else json_value(value)
+            tag = node.tag
+            if tag == _TAG + "str":
+                return text
+            if tag not in _TYPED_TAGS:
+                self._unsupported(node, pointer)
+                return text
+            return json_value(resolve_tagged(tag.removeprefix(_TAG), text))
+        except ScalarError as error:
             self.errors.append(
-                Diagnostic.error(
-                    f"{text[:40]!r} is not a valid {kind}: {error}", self._loc(node, pointer)
-                )
+                Diagnostic.error(f"{text[:40]!r}: {error}", self._loc(node, pointer))
             )
             return text
-
-    @staticmethod
-    def _typed(tag: str, text: str) -> Any:
-        if tag == _TAG + "null":
-            if text not in _NULLS:
-                raise ValueError("a null is written ~, null or nothing")
-            return None
-        if tag == _TAG + "bool":
-            value = _BOOLS.get(text)
-            if value is None:
-                raise ValueError("a bool is written true or false")
-            return value
-        if tag == _TAG + "int":
-            digits = text.replace("_", "")
-            if len(digits) > MAX_INT_DIGITS:
-                raise ValueError(f"more than {MAX_INT_DIGITS} digits")
-            try:
-                return int(digits, 0)
-            except ValueError:
-                return int(digits, 10)
-        if tag == _TAG + "float":
-            lowered = text.lower().replace("_", "")
-            if lowered.endswith(".inf"):
-                return float("-inf") if lowered.startswith("-") else float("inf")
-            if lowered == ".nan":
-                return float("nan")
-            return float(lowered)
-        # timestamp and binary: Kubernetes carries both as strings; keep the text as written.
-        return text
 
 
 def _indentation_errors(text: str, file: str, *, tabs: bool) -> list[Diagnostic]:
@@ -282,18 +272,15 @@ def _document_text(text: str, node: Node) -> str:
     return body + "\n"
 
 
-class _StreamResolver(VersionedResolver):
-    """ruamel's resolver works out the YAML version again for every scalar (with the C parser,
-    through an AttributeError raised and caught each time: half the cost of composing). The C
-    parser never reports a `%YAML` directive to it, so the version, and with it the table of
-    implicit tags, is the same for the whole stream: look it up once."""
+class _KubectlResolver(VersionedResolver):
+    """Leaves plain scalars untyped (tagged _PLAIN) for the builder to type as kubectl does,
+    instead of ruamel's YAML 1.2 rules; the pure and the C parser then read alike. Looking up
+    no table at all is also cheaper than ruamel's per-scalar version and regex lookups."""
 
-    @property
-    def versioned_resolver(self) -> Any:
-        table = self.__dict__.get("_stream_table")
-        if table is None:
-            table = self.__dict__["_stream_table"] = super().versioned_resolver
-        return table
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is SequenceNode else _MAP
 
 
 def _node_bound(text: str) -> int:
@@ -326,16 +313,21 @@ def _compose(yaml: YAML, text: str, file: str) -> list[Document]:
 _LOADERS = threading.local()
 
 
-def _loader() -> YAML:
-    """This thread's loader, made once: making one costs more than composing a small file
-    (ruamel globs for plug-ins and builds classes), and fleets have thousands of files."""
-    yaml: YAML | None = getattr(_LOADERS, "yaml", None)
-    if yaml is None:
-        yaml = YAML(typ="safe", pure=False)  # the C parser when ruamel.yaml.clib is there
-        if yaml.Parser.__name__ == "CParser":  # the pure parser does report `%YAML`
-            yaml.Resolver = _StreamResolver
+def _reader(*, pure: bool) -> YAML:
+    """A loader. The C one is made once per thread: making one costs more than composing a
+    small file (ruamel globs for plug-ins), fleets have thousands of files, and it keeps no
+    state between streams (each stream gets a parser of its own). The pure one, used only
+    when libyaml refuses a document, is made afresh: its composer would keep the anchors of
+    a stream that failed."""
+    if not pure:
+        cached: YAML | None = getattr(_LOADERS, "yaml", None)
+        if cached is not None:
+            cached.doc_infos.clear()  # one is added per stream
+            return cached
+    yaml = YAML(typ="safe", pure=pure)
+    yaml.Resolver = _KubectlResolver
+    if not pure:
         _LOADERS.yaml = yaml
-    yaml.doc_infos.clear()  # one is added per stream
     return yaml
 
 
@@ -365,7 +357,7 @@ def load_stream(text: str, file: str) -> list[Document]:
     nbsp = _indentation_errors(text, file, tabs=False)
     if nbsp:
         raise CompileError(nbsp)
-    yaml = _loader()
+    yaml = _reader(pure=False)  # the C parser when ruamel.yaml.clib is there
     try:
         try:
             documents = _compose(yaml, text, file)
@@ -377,7 +369,7 @@ def load_stream(text: str, file: str) -> list[Document]:
             # a colon inside a flow mapping: the conforming parser decides. When it refuses
             # too, libyaml's message stands (its positions are the ones users know).
             try:
-                documents = _compose(YAML(typ="safe", pure=True), text, file)
+                documents = _compose(_reader(pure=True), text, file)
             except MarkedYAMLError:
                 raise refused from None
     except MarkedYAMLError as error:

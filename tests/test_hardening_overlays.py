@@ -26,9 +26,13 @@ OVERLAY_HEAD = (
 
 
 def _build(
-    make_fleet: Callable[..., Path], tmp_path: Path, overlay: str, extra: str = ""
+    make_fleet: Callable[..., Path],
+    tmp_path: Path,
+    overlay: str,
+    extra: str = "",
+    apps: dict[str, str] | None = None,
 ) -> tuple[int, str]:
-    fleet = make_fleet("---\n" + POLICY_ALL + extra, header=HEADER)
+    fleet = make_fleet("---\n" + POLICY_ALL + extra, apps=apps, header=HEADER)
     (tmp_path / "overlays").mkdir(exist_ok=True)
     (tmp_path / "overlays" / "tune.yaml").write_text(OVERLAY_HEAD + overlay, encoding="utf-8")
     result = run_cli("build", fleet, "-o", tmp_path / "out")
@@ -82,19 +86,129 @@ def test_invalid_yaml_in_a_patch_text_is_reported_at_the_patch(
     assert "overlays/tune.yaml:8:7: error: invalid YAML in the patch text (line " in stderr
 
 
-def test_a_json_patch_may_not_rename_the_object(
+def test_a_json_patch_may_rename_and_the_file_follows(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """kustomize lets a JSON patch change kind, name and namespace; the object keeps its
+    placement and its file is named after what it now is."""
+    overlay = (
+        "    - target: {kind: Deployment}\n"
+        "      patch: [{op: replace, path: /metadata/name, value: other},\n"
+        "              {op: replace, path: /kind, value: StatefulSet},\n"
+        "              {op: replace, path: /metadata/namespace, value: store}]\n"
+    )
+    code, stderr = _build(make_fleet, tmp_path, overlay)
+    assert code == 0, stderr
+    for cluster in ("alpha", "beta"):
+        folder = tmp_path / "out/clusters" / cluster
+        assert not (folder / "deployment.apps_shop_web.yaml").exists()
+        text = (folder / "statefulset.apps_store_other.yaml").read_text()
+        assert "kind: StatefulSet" in text
+        assert "name: other" in text
+        assert "replicas: 2" in text  # the placement made for web
+
+
+def test_a_json_patch_may_not_rename_onto_another_object(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: shop}\n"
+    overlay = (
+        "    - target: {kind: Deployment}\n"
+        "      patch: [{op: replace, path: /metadata/name, value: a},\n"
+        "              {op: replace, path: /kind, value: ConfigMap},\n"
+        "              {op: replace, path: /apiVersion, value: v1}]\n"
+    )
+    code, stderr = _build(make_fleet, tmp_path, overlay, apps={"web.yaml": DEPLOYMENT + config})
+    assert code == 2, stderr
+    assert (
+        "apps/web.yaml:1:1: error: on cluster alpha, an overlay's JSON patch makes "
+        "Deployment.apps/shop/web into ConfigMap/shop/a, which ConfigMap/shop/a already is"
+    ) in stderr
+
+
+def test_a_json_patch_without_target_is_an_error_at_the_patch(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    overlay = "    - patch: [{op: add, path: /spec/paused, value: true}]\n"
+    code, stderr = _build(make_fleet, tmp_path, overlay)
+    assert code == 2, stderr
+    assert (
+        "overlays/tune.yaml:7:7: error: must specify a target for a JSON patch "
+        "(at /spec/patches/0/patch)\n" in stderr
+    )
+
+
+def test_several_strategic_merge_documents_may_not_set_a_target(
     make_fleet: Callable[..., Path], tmp_path: Path
 ) -> None:
     overlay = (
-        "    - target: {kind: Deployment}\n"
-        "      patch: [{op: replace, path: /metadata/name, value: other}]\n"
+        "    - target: {kind: Deployment}\n      patch: |\n"
+        "        {apiVersion: apps/v1, kind: Deployment, metadata: {name: web}}\n"
+        "        ---\n"
+        "        {apiVersion: apps/v1, kind: Deployment, metadata: {name: api}}\n"
     )
     code, stderr = _build(make_fleet, tmp_path, overlay)
     assert code == 2, stderr
     assert (
-        "overlays/tune.yaml:8:7: error: overlays and overrides may not change an object's kind, "
-        "namespace or name; this changes metadata.name from 'web' to 'other'"
+        "overlays/tune.yaml:8:7: error: multiple strategic-merge patches in one `patches` "
+        "entry cannot set a target (at /spec/patches/0/patch)\n"
     ) in stderr
+
+
+def test_a_schema_comment_in_a_patch_sets_the_merge(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """kyaml reads a JSON comment as the field's schema: here containers are replaced, not
+    merged by name."""
+    overlay = (
+        "    - target: {kind: Deployment}\n      patch: |\n"
+        "        spec:\n          template:\n            spec:\n"
+        '              containers: # {"type": "array"}\n'
+        "                - {name: sidecar, image: envoy:1}\n"
+    )
+    code, stderr = _build(make_fleet, tmp_path, overlay)
+    assert code == 0, stderr
+    text = (tmp_path / "out/clusters/alpha/deployment.apps_shop_web.yaml").read_text()
+    assert "envoy:1" in text
+    assert "nginx" not in text
+
+
+def test_a_schema_comment_we_cannot_place_is_refused_at_the_patch(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    overlay = (
+        "    - target: {kind: Deployment}\n      patch: |\n"
+        "        spec:\n          template:\n            spec:\n"
+        "              containers:\n"
+        '                - name: nginx # {"x-kubernetes-patch-strategy": "merge"}\n'
+    )
+    code, stderr = _build(make_fleet, tmp_path, overlay)
+    assert code == 2, stderr
+    assert (
+        "overlays/tune.yaml:8:7: error: line 5 of the patch text has a comment kustomize reads "
+        "as a field's OpenAPI schema, in a place kurator-compile does not model (only on a key "
+        "whose map or list value starts on the next line, or just above a key, outside lists); "
+        "move or remove the comment (at /spec/patches/0/patch)\n"
+    ) in stderr
+
+
+def test_a_targeted_patch_reaches_every_kind_its_target_selects(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The target picks the objects, not the patch's own kind (kustomize extendedpatch)."""
+    config = "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: shop}\n"
+    overlay = (
+        "    - target: {name: web}\n      patch: |\n"
+        "        {apiVersion: apps/v1, kind: Deployment, metadata: {name: web, "
+        "annotations: {team: 7}}}\n"
+    )
+    code, stderr = _build(make_fleet, tmp_path, overlay, apps={"web.yaml": DEPLOYMENT + config})
+    assert code == 0, stderr
+    folder = tmp_path / "out/clusters/alpha"
+    for name in ("configmap_shop_web.yaml", "deployment.apps_shop_web.yaml"):
+        assert (
+            "team: '7'" in (folder / name).read_text() or 'team: "7"' in (folder / name).read_text()
+        )
 
 
 def test_an_override_may_not_move_the_object(

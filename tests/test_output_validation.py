@@ -590,12 +590,10 @@ def test_prepare_crd_schema_follows_the_api_server() -> None:
     assert spec["additionalProperties"] is False
     assert "additionalProperties" not in spec["anyOf"][0]  # a branch lists only some fields
     assert "additionalProperties" not in spec["properties"]["raw"]
-    assert spec["properties"]["size"]["anyOf"] == [
-        {"type": ["integer", "null"]},
-        {"type": ["string", "null"]},
-    ]
-    assert spec["properties"]["mode"]["type"] == ["string", "null"]  # the server prunes nulls
+    assert spec["properties"]["size"]["anyOf"] == [{"type": "integer"}, {"type": "string"}]
+    assert spec["properties"]["mode"]["type"] == ["string", "null"]  # nullable: true
     assert spec["properties"]["mode"]["enum"] == ["a", "b", None]
+    assert spec["properties"]["raw"]["properties"]["known"]["type"] == "string"  # not nullable
     loose = prepare_crd_schema(copy.deepcopy(schema), loose=True)
     assert "additionalProperties" not in loose["properties"]["spec"]
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Diagnostic, Severity, SourceLocation
 from ..kinds import is_cluster_scoped, split_api_version
-from .messages import describe
+from .messages import describe, dotted, pointer_of
+from .objectmeta import metadata_problems
 from .store import SchemaStore, is_builtin_group
 from .versions import KubeVersion, api_lifecycle, parse_kube_version, show_version
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 Locate = Callable[[str], SourceLocation]
 
@@ -102,10 +106,47 @@ def object_findings(store: SchemaStore, obj: Mapping[str, Any], target: Target) 
         found.add(Finding("", f"{label}: {schema.problem}"))
     else:
         store.validations += 1
+        found.update(
+            Finding(p, f"{label}: {text}")
+            for p, text in metadata_problems(obj, custom=schema.prune is not None)
+        )
+        written = obj
+        if schema.prune is not None:
+            obj = schema.prune(obj)
         if schema.is_valid is None or schema.is_valid(obj) is not True:
             for error in schema.errors(obj):
+                dropped = _dropped_required(error, written)
+                if dropped:
+                    found.update(Finding(p, f"{label}: {text}") for p, text in dropped)
+                    continue
                 found.update(Finding(p, f"{label}: {text}") for p, text in describe(error))
     return _sorted(found)
+
+
+def _dropped_required(error: ValidationError, written: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A required field written as null, which the API server drops before validating: named
+    at the null, not as a field missing from its parent."""
+    if error.validator != "required" or not isinstance(error.instance, Mapping):
+        return []
+    parent: Any = written
+    for step in error.absolute_path:
+        try:
+            parent = parent[step]
+        except (KeyError, IndexError, TypeError):
+            return []
+    if not isinstance(parent, Mapping):
+        return []
+    path = list(error.absolute_path)
+    required: list[str] = list(error.validator_value)  # type: ignore[arg-type]
+    return [
+        (
+            pointer_of([*path, name]),
+            f"{dotted([*path, name])}: null is dropped by the API server (the field is not "
+            "nullable), and the field is required",
+        )
+        for name in required
+        if name not in error.instance and name in parent and parent[name] is None
+    ]
 
 
 def _sorted(found: set[Finding]) -> list[Finding]:

@@ -4,14 +4,22 @@ The files come in two flavours (see kurator_compile/crds/SOURCES.json): catalog 
 already forbid unknown fields, and verbatim upstream schemas that allow them. The API server
 rejects unknown fields (kubectl's default field validation is Strict) except below
 `x-kubernetes-preserve-unknown-fields`, so both are brought to that rule here; loose mode allows
-unknown fields everywhere instead. Nulls (which the server prunes or, for `nullable` fields,
-keeps) and `x-kubernetes-int-or-string` are translated for a Python validator; `pattern`s are
-matched by RE2 itself, as Go's regexp in the API server matches them.
+unknown fields everywhere instead. `x-kubernetes-int-or-string` is translated for a Python
+validator; `pattern`s are matched by RE2 itself, as Go's regexp in the API server matches them.
+
+Nulls follow apiextensions-apiserver (pkg/apiserver/schema/defaulting/prunenulls.go, called by
+the custom resource handler before defaulting and validation): a null in a field whose schema is
+not `nullable` is dropped (or, where the field has a `default`, replaced by it: the same object
+once applied), so `drop_server_nulls` drops it from the emitted object too; a null the server
+keeps (a list item, a field the schema does not describe) must be allowed by `nullable: true`.
+Of the root `metadata` schema only `name` and `generateName` count, as the API server applies
+no other part of it (ObjectMeta is validated by Kubernetes' own rules, see `metadata_findings`).
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 _JUNCTORS = ("allOf", "anyOf", "oneOf")
@@ -58,6 +66,16 @@ def crd_schema_problem(schema: Any) -> tuple[str, dict[str, Any]]:
 
 def prepare_crd_schema(schema: dict[str, Any], loose: bool) -> dict[str, Any]:
     """Rewrite `schema` in place (it was just parsed for this purpose) and return it."""
+    properties = schema.get("properties")
+    metadata = properties.get("metadata") if isinstance(properties, dict) else None
+    if isinstance(properties, dict) and isinstance(metadata, dict):
+        kept = metadata.get("properties")
+        kept = kept if isinstance(kept, dict) else {}
+        properties["metadata"] = {
+            "type": "object",
+            "properties": {k: kept[k] for k in ("name", "generateName") if k in kept},
+            "x-kubernetes-preserve-unknown-fields": True,
+        }
     _prepare(schema, structural=True, loose=loose)
     if schema.get("additionalProperties") is False:
         # Every object has these, whether or not the CRD author listed them.
@@ -96,18 +114,58 @@ def _prepare(node: Any, structural: bool, loose: bool) -> None:
 
 
 def _translate_openapi(node: dict[str, Any]) -> None:
-    # The API server drops nulls of non-nullable fields before it validates a custom resource
-    # (and keeps those of nullable ones), so a null is never a type error there.
-    kind = node.get("type")
-    if isinstance(kind, str):
-        node["type"] = [kind, "null"]
-    elif isinstance(kind, list) and "null" not in kind:
-        node["type"] = [*kind, "null"]
-    if isinstance(node.get("enum"), list) and None not in node["enum"]:
-        node["enum"] = [*node["enum"], None]
+    # OpenAPI's `nullable: true` is JSON Schema's "null" type (and a null enum member).
+    if node.get("nullable") is True:
+        kind = node.get("type")
+        if isinstance(kind, str):
+            node["type"] = [kind, "null"]
+        elif isinstance(kind, list) and "null" not in kind:
+            node["type"] = [*kind, "null"]
+        if isinstance(node.get("enum"), list) and None not in node["enum"]:
+            node["enum"] = [*node["enum"], None]
     if (
         node.get("x-kubernetes-int-or-string") is True
         and "type" not in node
         and not any(j in node for j in _JUNCTORS)
     ):
         node["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+
+
+def _field_schema(schema: Mapping[str, Any] | None, key: str) -> Mapping[str, Any] | None:
+    """The schema of `key` in an object of `schema`: its property, else additionalProperties."""
+    if schema is None:
+        return None
+    properties = schema.get("properties")
+    if isinstance(properties, dict) and isinstance(properties.get(key), dict):
+        return properties[key]  # type: ignore[no-any-return]
+    extra = schema.get("additionalProperties")
+    return extra if isinstance(extra, dict) else None
+
+
+def drop_server_nulls(value: Any, schema: Mapping[str, Any] | None) -> Any:
+    """`value` without the map entries whose null the API server drops: those with a schema
+    that is not `nullable`. A copy where anything was dropped, `value` itself otherwise, so
+    shared objects stay shared."""
+    if isinstance(value, dict):
+        changed: dict[str, Any] | None = None
+        for key, item in value.items():
+            sub = _field_schema(schema, key)
+            if item is None:
+                if sub is not None and sub.get("nullable") is not True:
+                    if changed is None:
+                        changed = dict(value)
+                    del changed[key]
+                continue
+            pruned = drop_server_nulls(item, sub)
+            if pruned is not item:
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = pruned
+        return value if changed is None else changed
+    if isinstance(value, list):
+        items = schema.get("items") if schema is not None else None
+        item_schema = items if isinstance(items, dict) else None
+        pruned_items = [drop_server_nulls(item, item_schema) for item in value]
+        if any(new is not old for new, old in zip(pruned_items, value, strict=True)):
+            return pruned_items
+    return value

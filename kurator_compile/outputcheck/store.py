@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..kinds import split_api_version
 from ..schemacheck import SchemaSet
-from .crd import crd_schema_problem, prepare_crd_schema
+from .crd import crd_schema_problem, drop_server_nulls, prepare_crd_schema
 from .versions import KubeVersion, show_version
 
 if TYPE_CHECKING:  # jsonschema is imported only to explain an object found invalid
@@ -83,6 +83,9 @@ class Schema:
     build: Callable[[], Validator] | None = None
     problem: str = ""
     is_valid: Callable[[Any], bool | None] | None = None
+    # A custom resource's schema: the object as the API server has it before validating
+    # (nulls of fields that are not nullable dropped). None for built-in kinds.
+    prune: Callable[[Any], Any] | None = None
 
     @cached_property
     def _validator(self) -> Validator | None:
@@ -290,4 +293,4 @@ class SchemaStore:
             linear = validators.extend(Draft4Validator, {"pattern": pattern})  # type: ignore[no-untyped-call]
             return linear(prepared)  # type: ignore[no-any-return]
 
-        return Schema(source, build)
+        return Schema(source, build, prune=lambda obj: drop_server_nulls(obj, prepared))

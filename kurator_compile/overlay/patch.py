@@ -7,14 +7,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import CompileError
-from ..yamldoc import load_stream
+from ..yamldoc import Document, load_stream
 from .errors import PatchError
 from .jsonpatch import json_patch
+from .schema import Schema
+from .schema_comments import comment_schemas
 from .strategic import strategic_merge
 from .target import compile_target, identity_matches, scalar_text, split_api_version
 
-__all__ = ["JsonPatch", "Patch", "StrategicMergePatch", "apply_patch", "parse_patch"]
+__all__ = [
+    "JsonPatch",
+    "Patch",
+    "StrategicMergePatch",
+    "apply_patch",
+    "check_entry",
+    "parse_patch",
+    "patch_object",
+    "read_entry",
+]
 
 # Build annotations kustomize puts on every object while a JSON patch runs (StorePreviousId)
 # and strips from its output; a patch can see, test and remove them.
@@ -23,9 +33,14 @@ _PREVIOUS = "internal.config.kubernetes.io/previous"
 
 @dataclass(frozen=True)
 class StrategicMergePatch:
-    """One or more strategic-merge documents, each naming its target by kind and name."""
+    """One or more strategic-merge documents, each naming its target by kind and name, with
+    the field schemas its comments give (`schema_comments`; empty when it has none)."""
 
     documents: tuple[dict[str, Any], ...]
+    schemas: tuple[Mapping[str, Schema], ...] = ()
+
+    def schemas_of(self, index: int) -> Mapping[str, Schema]:
+        return self.schemas[index] if self.schemas else {}
 
 
 @dataclass(frozen=True)
@@ -48,11 +63,10 @@ def parse_patch(source: str | Mapping[str, Any] | Sequence[Any], *, file: str = 
     map is a strategic-merge document and a list is JSON patch operations. Invalid YAML raises
     the loader's CompileError.
     """
+    stream: list[Document] = []
     if isinstance(source, str):
-        try:
-            documents = [d.data for d in load_stream(source, file)]
-        except CompileError:
-            raise
+        stream = load_stream(source, file)
+        documents = [d.data for d in stream]
         as_json = documents[0] if documents else None
     elif isinstance(source, Mapping):
         documents, as_json = [dict(source)], dict(source)
@@ -63,10 +77,60 @@ def parse_patch(source: str | Mapping[str, Any] | Sequence[Any], *, file: str = 
     if smp is not None and ops is not None:
         raise PatchError("patch illegally qualifies as both an SM and JSON patch")
     if smp is not None:
-        return StrategicMergePatch(tuple(smp))
+        schemas = (
+            _aligned(documents, comment_schemas(source, stream)) if isinstance(source, str) else ()
+        )
+        return StrategicMergePatch(tuple(smp), schemas)
     if ops is not None:
         return JsonPatch(tuple(ops))
     raise PatchError(f"unable to parse SM or JSON patch: {smp_error}; {json_error}")
+
+
+def read_entry(
+    source: str | Mapping[str, Any] | Sequence[Any],
+    target: Mapping[str, Any] | None,
+    *,
+    file: str = "<patch>",
+) -> Patch:
+    """The patch of one `patches:` entry, checked as kustomize checks the entry.
+
+    A map patch with a target needs no kind or name of its own (the target names the objects).
+    PatchError for an entry kustomize refuses (`check_entry`).
+    """
+    try:
+        patch = parse_patch(source, file=file)
+    except PatchError:
+        loaded: Any = source
+        schemas: tuple[Mapping[str, Schema], ...] = ()
+        if isinstance(source, str):
+            stream = load_stream(source, file)
+            loaded = stream[0].data if len(stream) == 1 else None
+            schemas = tuple(comment_schemas(source, stream))
+        if target is None or not isinstance(loaded, dict):
+            raise
+        patch = StrategicMergePatch((loaded,), schemas)
+    check_entry(patch, target)
+    return patch
+
+
+def _aligned(
+    documents: Sequence[Any], schemas: Sequence[Mapping[str, Schema]]
+) -> tuple[Mapping[str, Schema], ...]:
+    """The comment schemas of each strategic-merge document `_as_strategic` keeps."""
+    if not any(schemas):
+        return ()
+    aligned: list[Mapping[str, Schema]] = []
+    for document, found in zip(documents, schemas, strict=True):
+        if document in (None, {}, []):
+            continue
+        items = document.get("items")
+        if str(document.get("kind")).endswith("List") and isinstance(items, list):
+            if found:
+                raise PatchError("schema comments in a List patch are not modelled")
+            aligned.extend({} for i in items if isinstance(i, dict))
+            continue
+        aligned.append(found)
+    return tuple(aligned)
 
 
 def _as_strategic(documents: list[Any]) -> tuple[list[dict[str, Any]] | None, str]:
@@ -111,6 +175,17 @@ def _as_json(document: Any) -> tuple[list[dict[str, Any]] | None, str]:
     return [op or {} for op in document], ""
 
 
+def check_entry(patch: Patch, target: Mapping[str, Any] | None) -> None:
+    """PatchError for the `patches:` entries kustomize refuses whatever the objects: a JSON
+    patch without a target, several strategic-merge documents with one."""
+    if isinstance(patch, JsonPatch) and target is None:
+        raise PatchError("must specify a target for a JSON patch")
+    if isinstance(patch, StrategicMergePatch) and target is not None and len(patch.documents) > 1:
+        raise PatchError(
+            "multiple strategic-merge patches in one `patches` entry cannot set a target"
+        )
+
+
 def apply_patch(
     resources: Sequence[dict[str, Any]],
     patch: Patch,
@@ -126,36 +201,79 @@ def apply_patch(
     to every selected object, and then it may hold a single document. A JSON patch needs a
     target. Objects the entry does not select are returned as they are.
     """
-    if isinstance(patch, JsonPatch):
-        if target is None:
-            raise PatchError("must specify a target for a JSON patch")
-        selects = compile_target(target).matches
-        return [_json_patch_object(r, patch.operations) if selects(r) else r for r in resources]
-    result: list[dict[str, Any] | None] = list(resources)
+    check_entry(patch, target)
     options = {"allow_name_change": allow_name_change, "allow_kind_change": allow_kind_change}
     if target is not None:
-        if len(patch.documents) != 1:
-            raise PatchError(
-                "multiple strategic-merge patches in one `patches` entry cannot set a target"
-            )
         selects = compile_target(target).matches
-        for i, obj in enumerate(resources):
-            if selects(obj):
-                document = dict(patch.documents[0])
-                document["apiVersion"] = _api_version(obj)  # kustomize's SetGvk on the copy
-                result[i] = strategic_merge(obj, document, **options)
-        return [r for r in result if r is not None]
-    for document in patch.documents:
+        found = [
+            patch_object(r, patch, targeted=True, **options) if selects(r) else r for r in resources
+        ]
+        return [r for r in found if r is not None]
+    assert isinstance(patch, StrategicMergePatch)
+    result: list[dict[str, Any] | None] = list(resources)
+    for index, document in enumerate(patch.documents):
         matches = [
             i for i, r in enumerate(result) if r is not None and identity_matches(r, document)
         ]
         if len(matches) != 1:
-            found = "no resource matches" if not matches else "several resources match"
-            raise PatchError(f"{found} strategic merge patch {_describe(document)}")
+            found_text = "no resource matches" if not matches else "several resources match"
+            raise PatchError(f"{found_text} strategic merge patch {_describe(document)}")
         found_obj = result[matches[0]]
         assert found_obj is not None
-        result[matches[0]] = strategic_merge(found_obj, document, **options)
+        result[matches[0]] = strategic_merge(
+            found_obj, document, schemas=patch.schemas_of(index), **options
+        )
     return [r for r in result if r is not None]
+
+
+def patch_object(
+    obj: dict[str, Any],
+    patch: Patch,
+    *,
+    targeted: bool,
+    allow_name_change: bool = False,
+    allow_kind_change: bool = False,
+) -> dict[str, Any] | None:
+    """One object after an entry that reaches it: None when the patch deletes it.
+
+    A targeted strategic-merge patch is first made into kustomize's copy for this object
+    (`resWrangler.ApplySmPatch`): the object's apiVersion, the patch's own kind, labels and
+    annotations written as strings. An untargeted one applies the documents that name the
+    object, in turn. A JSON patch may change the object's kind, name and namespace.
+    """
+    options = {"allow_name_change": allow_name_change, "allow_kind_change": allow_kind_change}
+    if isinstance(patch, JsonPatch):
+        return _json_patch_object(obj, patch.operations)
+    current: dict[str, Any] | None = obj
+    for index, document in enumerate(patch.documents):
+        if current is None:
+            return None
+        schemas = patch.schemas_of(index)
+        if targeted:
+            document = _targeted_copy(document, current)
+        elif not identity_matches(current, document):
+            continue
+        current = strategic_merge(current, document, schemas=schemas, **options)
+    return current
+
+
+def _targeted_copy(document: Mapping[str, Any], obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The patch as kustomize merges it into one selected object. Its labels and annotations
+    go through Go string maps: every value becomes its YAML text, except that a null stays a
+    null (kustomize writes the text "null", an open bug listed in the README)."""
+    copy_doc = dict(document)
+    copy_doc["apiVersion"] = _api_version(obj)
+    metadata = copy_doc.get("metadata")
+    if isinstance(metadata, dict):
+        metadata = dict(metadata)
+        for field in ("labels", "annotations"):
+            values = metadata.get(field)
+            if isinstance(values, dict):
+                metadata[field] = {
+                    k: None if v is None else _annotation_text(v) for k, v in values.items()
+                }
+        copy_doc["metadata"] = metadata
+    return copy_doc
 
 
 def _api_version(obj: Mapping[str, Any]) -> str:

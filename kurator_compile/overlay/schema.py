@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from .k8s_schema import CLUSTER_SCOPED, KINDS, TYPES
 
@@ -55,6 +55,25 @@ def from_spec(spec: Any) -> Schema | None:
         item, strategy, keys = spec
         return Schema(item_type=item, strategy=strategy, keys=tuple(keys), is_list=True)
     return None
+
+
+# How the generated schema tables (k8s_schema) shorten OpenAPI definition names.
+DEFINITION_PREFIXES: Final = (
+    ("io.k8s.api.", ""),
+    ("io.k8s.apimachinery.pkg.apis.meta.", "meta."),
+    ("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.", "apiextensions."),
+    ("io.k8s.kube-aggregator.pkg.apis.apiregistration.", "apiregistration."),
+    ("io.k8s.apimachinery.pkg.runtime.", "runtime."),
+    ("io.k8s.apimachinery.pkg.", ""),
+)
+
+
+def type_name(definition: str) -> str:
+    """The type name k8s_schema uses for an OpenAPI definition (`io.k8s.api.core.v1.Pod`)."""
+    for prefix, replacement in DEFINITION_PREFIXES:
+        if definition.startswith(prefix):
+            return replacement + definition[len(prefix) :]
+    return definition
 
 
 def schema_for_kind(api_version: str, kind: str) -> Schema | None:

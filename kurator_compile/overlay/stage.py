@@ -18,10 +18,8 @@ from ..placement.selectors import ClusterAffinity, compile_affinity, selector_pr
 from ..stack import per_cluster, varies_per_cluster
 from ..yamldoc import Document
 from .errors import PatchError
-from .jsonpatch import json_patch
-from .patch import JsonPatch, Patch, StrategicMergePatch, parse_patch
+from .patch import JsonPatch, Patch, StrategicMergePatch, patch_object, read_entry
 from .policies import override_steps
-from .strategic import strategic_merge
 from .target import (
     CompiledTarget,
     TargetError,
@@ -85,20 +83,11 @@ def _parse_one(entry: Mapping[str, Any], doc: Document, pointer: str) -> Overlay
             at = f"{pointer}/target/{_escape(error.field)}" if error.field else f"{pointer}/target"
             raise CompileError([Diagnostic.error(str(error), doc.locate(at))]) from None
     try:
-        patch = parse_patch(source, file=location.file)
+        patch = read_entry(source, target, file=location.file)
     except CompileError as error:
         raise CompileError(_inside_patch_text(error, location)) from None
     except PatchError as error:
-        # A map patch with a target needs no kind or name of its own (the target names them).
-        loaded = source
-        if isinstance(source, str):
-            from ..yamldoc import load_stream
-
-            stream = load_stream(source, location.file)
-            loaded = stream[0].data if len(stream) == 1 else None
-        if target is None or not isinstance(loaded, dict):
-            raise CompileError([error.diagnostic(location)]) from None
-        patch = StrategicMergePatch((loaded,))
+        raise CompileError([error.diagnostic(location)]) from None
     target_location = doc.locate(f"{pointer}/target") if target is not None else None
     return OverlayPatch(target, patch, location, selector, target_location)
 
@@ -161,9 +150,10 @@ def _selects(patch: OverlayPatch, obj: Mapping[str, Any]) -> bool:
     return False
 
 
-# What a patch may not change (see `_same_identity`): whether it can select an object is
-# decided by these before any patch runs. The version can change, and with it whether
-# kustomize counts the object as namespaced, so neither is among them.
+# Whether a patch can select an object is decided by these, as the object comes in, until a
+# patch that may change them has applied (`_may_rename`; `object_signature` then counts every
+# later overlay). A version changes more easily, and with it whether kustomize counts the
+# object as namespaced, so neither is among them.
 _FIXED_FIELDS = frozenset({"group", "kind", "name"})
 
 
@@ -202,20 +192,27 @@ def _may_select(reach: Hashable, obj: Mapping[str, Any]) -> bool:
     return False
 
 
+_IDENTITY_PATHS = ("/kind", "/apiVersion", "/metadata/name", "/metadata/namespace")
+
+
+def _may_rename(patch: OverlayPatch) -> bool:
+    """False only for a JSON patch none of whose operations reaches the object's kind,
+    apiVersion, name or namespace (kustomize lets a patch rename; a strategic merge patch is
+    counted as renaming: it carries kind and name of its own)."""
+    if not isinstance(patch.patch, JsonPatch):
+        return True
+    for operation in patch.patch.operations:
+        for key in ("path", "from"):
+            pointer = operation.get(key, "/-")
+            if not isinstance(pointer, str) or pointer in ("", "/", "/metadata"):
+                return True
+            if any(pointer == p or pointer.startswith(p + "/") for p in _IDENTITY_PATHS):
+                return True
+    return False
+
+
 def _apply(patch: OverlayPatch, obj: dict[str, Any]) -> dict[str, Any] | None:
-    if isinstance(patch.patch, JsonPatch):
-        result: Any = json_patch(obj, list(patch.patch.operations), dialect="kustomize")
-        if not isinstance(result, dict):
-            raise PatchError("a JSON patch must leave an object, not replace it")
-        return result
-    current: dict[str, Any] | None = obj
-    for document in patch.patch.documents:
-        if current is None:
-            return None
-        if patch.target is None and not identity_matches(current, document):
-            continue
-        current = strategic_merge(current, document)
-    return current
+    return patch_object(obj, patch.patch, targeted=patch.target is not None)
 
 
 class SelectorIndex:
@@ -293,6 +290,7 @@ class OverlayStage:
     # (an overlay's patch reaches, id of an input object) -> (the object, whether it may change)
     _reaches: dict[tuple[Hashable, int], tuple[Resource, bool]] = field(default_factory=dict)
     _reach_keys: list[Hashable] = field(default_factory=list)  # by overlay index
+    _renames: list[bool] = field(default_factory=list)  # by overlay index
 
     @classmethod
     def from_fleet(cls, fleet: Fleet) -> OverlayStage:
@@ -325,8 +323,19 @@ class OverlayStage:
         other objects are left out, so a fleet of per-cluster overlays that each patch one
         object still shares every other object between clusters."""
         selected, rules, edge = self.signature(cluster)
-        relevant = tuple(o for o in selected if self._reaches_object(o, resource))
-        return (relevant, rules, edge)
+        relevant = []
+        renamed = False  # after an overlay that may rename it, any overlay may select it
+        for o_index in selected:
+            if renamed or self._reaches_object(o_index, resource):
+                relevant.append(o_index)
+                renamed = renamed or self.may_rename(o_index)
+        return (tuple(relevant), rules, edge)
+
+    def may_rename(self, o_index: int) -> bool:
+        """Whether a patch of the overlay may change an object's kind, group or name."""
+        if not self._renames:
+            self._renames = [any(_may_rename(p) for p in o.patches) for o in self.overlays]
+        return self._renames[o_index]
 
     def solo_overlays(self, clusters: Sequence[Cluster]) -> frozenset[int]:
         """Overlays that select at most one of `clusters`: their objects are never shared."""
@@ -419,9 +428,7 @@ class OverlayStage:
                     continue
                 self.used.add((o_index, p_index))
                 try:
-                    after = _apply(patch, current)
-                    if after is not None:
-                        _same_identity(current, after)
+                    after = _apply(patch, current)  # a JSON patch may rename, as in kustomize
                 except PatchError as error:
                     self._error(error, patch.location, resource, cluster)
                     return current
@@ -526,8 +533,8 @@ _IDENTITY_FIELDS = ("the apiVersion group", "kind", "metadata.namespace", "metad
 
 
 def _same_identity(before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
-    """PatchError when a patch or override changed what names the object: kustomize refuses
-    renames (without allowNameChange), and the file written would not match its content."""
+    """PatchError when an override changed what names the object: Karmada applies overriders
+    to the object it placed under that name."""
     old, new = _identity(before), _identity(after)
     if old == new:
         return

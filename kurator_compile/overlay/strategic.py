@@ -11,11 +11,13 @@ aliasing (a merged list element is the very node that sits in the original list)
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import enum
 import math
 import re
-from collections.abc import Sequence
+import types
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from ..yamldoc import pointer_join
@@ -44,6 +46,11 @@ class _KeptNull:
 MISSING: Final = _Missing()
 KEPT_NULL: Final = _KeptNull()
 
+# The patch's comment schemas (schema_comments) by JSON pointer, for the merge under way.
+_COMMENT_SCHEMAS: contextvars.ContextVar[Mapping[str, Schema]] = contextvars.ContextVar(
+    "comment_schemas", default=types.MappingProxyType({})
+)
+
 
 class _Directive(enum.Enum):
     UNKNOWN = "unknown"
@@ -65,18 +72,24 @@ def strategic_merge(
     *,
     allow_name_change: bool = False,
     allow_kind_change: bool = False,
+    schemas: Mapping[str, Schema] | None = None,
 ) -> dict[str, Any] | None:
     """`obj` with the strategic-merge `patch` applied; None when the patch deletes the object.
 
     Like kustomize's `Resource.ApplySmPatch`, the object keeps its kind, name and namespace
-    whatever the patch says, unless the patch entry allows a name or kind change. Neither
+    whatever the patch says, unless the patch entry allows a name or kind change. `schemas`
+    are the patch's comment schemas by JSON pointer, which win over the kind's own. Neither
     input is modified.
     """
     name = _meta_field(obj, "name")
     namespace = _meta_field(obj, "namespace")
     kind = obj.get("kind", MISSING)
     kind = kind if _nil_or_empty_text(kind) else ""
-    result = _walk([copy.deepcopy(obj), copy.deepcopy(patch)], None, "")
+    token = _COMMENT_SCHEMAS.set(schemas or {})
+    try:
+        result = _walk([copy.deepcopy(obj), copy.deepcopy(patch)], None, "")
+    finally:
+        _COMMENT_SCHEMAS.reset(token)
     if not isinstance(result, dict) or not result:
         return None
     if not allow_kind_change:
@@ -240,10 +253,13 @@ def _walk_map(sources: list[Any], schema: Schema | None, pointer: str) -> Any:
     for source in sources:
         if isinstance(source, dict):
             names.update(source)
+    comments = _COMMENT_SCHEMAS.get()
     for name in sorted(names):
-        field_schema = schema.field(name) if schema is not None else None
-        values = [s.get(name, MISSING) if isinstance(s, dict) else MISSING for s in sources]
         child = pointer_join(pointer, name)
+        field_schema = comments.get(child)
+        if field_schema is None and schema is not None:
+            field_schema = schema.field(name)
+        values = [s.get(name, MISSING) if isinstance(s, dict) else MISSING for s in sources]
         _set_field(dest, name, _walk(values, field_schema, child), child)
     return dest
 

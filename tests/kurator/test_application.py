@@ -614,8 +614,8 @@ def test_source_errors(source: str, pointer: str, message: str) -> None:
          "spec.syncPolicies.0.helm.chart.spec.chart is required"),
         ("helm: {interval: 1m, chart: {spec: {chart: c, interval: x}}}",
          "/spec/syncPolicies/0/helm/chart/spec/interval", "interval: 'x' is not a duration"),
-        ("helm: {interval: 1m, chart: {spec: {chart: c}}, install: {timeout: y}}",
-         "/spec/syncPolicies/0/helm/install/timeout", "timeout: 'y' is not a duration"),
+        ("helm: {interval: 1m, chart: {spec: {chart: c}}, install: {timeout: z}}",
+         "/spec/syncPolicies/0/helm/install/timeout", "timeout: 'z' is not a duration"),
     ],
 )  # fmt: skip
 def test_sync_policy_errors(policy: str, pointer: str, message: str) -> None:

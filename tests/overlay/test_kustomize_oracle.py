@@ -1,11 +1,14 @@
 """The patch corpus in tests/overlay/cases, checked against `kubectl kustomize` and a snapshot.
 
-Each case file holds `base` (one object or a list), `patch` (a map or list, written to a patch
-file, or a string used as the patch text), an optional `target` and `options`, `inline: true`
-to put the text in `patches[].patch` instead of a file, and what kustomize produced:
-`expected` (the objects) or `error: true`. `test_matches_kustomize` runs kustomize itself;
-`test_matches_snapshot` holds our result to the recorded output, so the corpus keeps its
-meaning where kubectl is missing. Re-record (after checking the diff) with:
+Each case file holds `base` (one object, a list, or YAML text when its spelling matters),
+`patch` (a map or list, written to a patch file, or a string used as the patch text), an
+optional `target` and `options`, `inline: true` to put the text in `patches[].patch` instead
+of a file, and what kustomize produced: `expected` (the objects) or `error: true`. Cases taken
+from kustomize's own tests say where in `upstream`. A deliberate difference (README, "Overlays")
+records our result as `expected`/`error` and kustomize's under `differs` with the reason.
+`test_matches_kustomize` runs kustomize itself; `test_matches_snapshot` holds our result to
+the recorded output, so the corpus keeps its meaning where kubectl is missing. Re-record
+(after checking the diff) with:
 
     python tests/overlay/test_kustomize_oracle.py --record
 """
@@ -26,7 +29,8 @@ import pytest
 import yaml
 
 from kurator_compile.errors import CompileError
-from kurator_compile.overlay import PatchError, apply_patch, parse_patch
+from kurator_compile.overlay import PatchError, apply_patch
+from kurator_compile.overlay.patch import read_entry
 
 CASES_DIR = Path(__file__).parent / "cases"
 CASES = sorted(CASES_DIR.glob("*.yaml"))
@@ -42,7 +46,14 @@ def load_case(path: Path) -> dict[str, Any]:
 
 def bases(case: dict[str, Any]) -> list[dict[str, Any]]:
     base = case["base"]
+    if isinstance(base, str):
+        return [d for d in yaml.safe_load_all(base) if d is not None]
     return base if isinstance(base, list) else [base]
+
+
+def base_text(case: dict[str, Any]) -> str:
+    base = case["base"]
+    return base if isinstance(base, str) else yaml.safe_dump_all(bases(case), sort_keys=False)
 
 
 def patch_text(case: dict[str, Any]) -> str:
@@ -54,7 +65,7 @@ def ours(case: dict[str, Any]) -> list[dict[str, Any]] | None:
     """Our result for the case, or None when we refuse it."""
     options = case.get("options") or {}
     try:
-        patch = parse_patch(case["patch"])
+        patch = read_entry(case["patch"], case.get("target"))
         result = apply_patch(
             bases(case),
             patch,
@@ -70,7 +81,7 @@ def ours(case: dict[str, Any]) -> list[dict[str, Any]] | None:
 def kustomize(case: dict[str, Any], directory: Path) -> list[dict[str, Any]] | None:
     """What `kubectl kustomize` outputs for the case, or None when it fails."""
     assert KUBECTL is not None
-    (directory / "base.yaml").write_text(yaml.safe_dump_all(bases(case), sort_keys=False))
+    (directory / "base.yaml").write_text(base_text(case))
     entry: dict[str, Any] = {}
     if case.get("inline"):
         entry["patch"] = patch_text(case)
@@ -134,6 +145,13 @@ def test_matches_kustomize(path: Path) -> None:
     case = load_case(path)
     expected = kustomize_all()[path]
     actual = ours(case)
+    differs = case.get("differs")
+    if differs is not None:
+        # A deliberate difference: kustomize still does what was recorded, and we do not.
+        recorded = None if differs.get("error") else normalize(differs["kustomize"])
+        assert (None if expected is None else normalize(expected)) == recorded
+        assert actual != recorded
+        return
     if expected is None:
         assert actual is None, "kustomize refuses this patch but we applied it"
     else:
@@ -152,11 +170,12 @@ def test_matches_snapshot(path: Path) -> None:
 
 
 def test_corpus_is_large_enough() -> None:
-    assert len(CASES) >= 40
+    assert len(CASES) >= 150
 
 
-def _record() -> None:
-    """Write kustomize's output into each case file, saying where we disagree with it."""
+def _record(names: list[str]) -> None:
+    """Write kustomize's output into each case file (or those named), saying where we disagree
+    with it."""
 
     class Dumper(yaml.SafeDumper):
         pass
@@ -167,21 +186,38 @@ def _record() -> None:
 
     Dumper.add_representer(str, text)
     for path in CASES:
+        if names and path.stem not in names:
+            continue
         case = load_case(path)
         with tempfile.TemporaryDirectory() as directory:
             expected = kustomize(case, Path(directory))
+        agree = (ours(case) is None) if expected is None else ours(case) == normalize(expected)
+        differs = case.get("differs")
         case.pop("expected", None)
         case.pop("error", None)
-        if expected is None:
-            case["error"] = True
+        if differs is not None:
+            differs.pop("kustomize", None)
+            differs.pop("error", None)
+            if expected is None:
+                differs["error"] = True
+            else:
+                differs["kustomize"] = expected
+            result = ours(case)
+            if result is None:
+                case["error"] = True
+            else:
+                case["expected"] = result
+            print(f"{'SAME' if agree else 'ok  '} {path.stem} (deliberate difference)")
         else:
-            case["expected"] = expected
-        agree = (ours(case) is None) if expected is None else ours(case) == normalize(expected)
-        print(f"{'ok  ' if agree else 'DIFF'} {path.stem}")
+            if expected is None:
+                case["error"] = True
+            else:
+                case["expected"] = expected
+            print(f"{'ok  ' if agree else 'DIFF'} {path.stem}")
         with path.open("w") as stream:
             yaml.dump(case, stream, Dumper=Dumper, sort_keys=False, width=100)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--record"]:
-        _record()
+    if sys.argv[1:2] == ["--record"]:
+        _record(sys.argv[2:])
