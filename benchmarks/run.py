@@ -55,7 +55,7 @@ from tests.synthetic import (  # noqa: E402
     cluster_name,
     write_fleet,
 )
-from tests.wheel import OFFLINE, copy_checkout, fresh_venv  # noqa: E402
+from tests.wheel import install_wheel  # noqa: E402
 
 
 @dataclass
@@ -70,15 +70,8 @@ def install(work: Path) -> Path:
     `--ignore-installed`: a kurator-compile in the interpreter running this script (whose
     site-packages the venv sees, for the dependencies) must neither be taken for it nor
     keep pip from writing the console script."""
-    source = copy_checkout(work / "src")
-    wheels = work / "wheels"
-    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-    subprocess.run([*pip_wheel, "-w", str(wheels), str(source)], check=True)
-    (wheel,) = wheels.glob("kurator_compile-*.whl")
-    python = fresh_venv(work)
-    install_args = [str(python), "-m", "pip", "install", *OFFLINE, "--ignore-installed"]
-    subprocess.run([*install_args, str(wheel)], check=True)
-    shutil.rmtree(source)
+    python = install_wheel(work, "--ignore-installed")
+    shutil.rmtree(work / "src")
     where = subprocess.run(
         [str(python), "-c", "import kurator_compile; print(kurator_compile.__file__)"],
         cwd=work,
