@@ -127,3 +127,48 @@ def test_selector_index_answers_as_testing_every_affinity() -> None:
         cluster = Cluster(name, labels=labels, region=rnd.choice(["", "eu"]))
         expected = [i for i, a in enumerate(affinities) if a.matches(cluster)]
         assert index.selecting(cluster) == expected
+
+
+RENAME = """\
+apiVersion: compile.kurator.dev/v1alpha1
+kind: Overlay
+metadata:
+  name: a-rename
+spec:
+  patches:
+    - target: {kind: ConfigMap, name: app-00-config}
+      patch: |
+        - {op: replace, path: /metadata/name, value: renamed}
+"""
+
+BY_NEW_NAME = """\
+apiVersion: compile.kurator.dev/v1alpha1
+kind: Overlay
+metadata:
+  name: b-only-{cluster}
+spec:
+  clusterSelector:
+    clusterNames: [{cluster}]
+  patches:
+    - target: {{kind: ConfigMap, name: renamed}}
+      patch: |
+        - {{op: add, path: /data/ONLY, value: "{cluster}"}}
+"""
+
+
+def test_an_overlay_selects_an_object_by_the_name_an_earlier_one_gave_it(tmp_path: Path) -> None:
+    """Sharing never hides a patch that reaches an object only after an earlier overlay
+    renamed it (kustomize lets a JSON patch rename; later patches see the new name)."""
+    fleet = write_fleet(tmp_path / "repo", clusters=4, apps=1, overlays=True)
+    own = tmp_path / "repo" / "overlays"
+    (own / "y-rename.yaml").write_text(RENAME)  # sorts before zz-*
+    # cluster 3 is in cluster 0's region: only the overlay of its own tells them apart
+    (own / "zz-own.yaml").write_text(BY_NEW_NAME.format(cluster=cluster_name(3)))
+    sources = read_sources(fleet, lock_file=tmp_path / "lock.json")
+    tree = compile_fleet(sources, Options()).tree
+    for index in range(4):
+        name = cluster_name(index)
+        data = tree[f"clusters/{name}/configmap_apps_renamed.yaml"]
+        assert (f'ONLY: "{name}"'.encode() in data or f"ONLY: {name}".encode() in data) == (
+            index == 3
+        ), data
