@@ -1,23 +1,33 @@
-"""Benchmarks: kurator-compile against a `kubectl kustomize` loop doing the same work.
+"""Benchmarks: kurator-compile against the floor of writing its files, and a `kubectl
+kustomize` loop doing the same work.
 
 The workload: N clusters in 3 regions, 20 apps of Deployment + Service + ConfigMap placed
 everywhere by one ClusterPropagationPolicy; per region an Overlay changes the replicas and a
-ClusterOverridePolicy the image tag (each Deployment has 3 variants). The kustomize side is the
-same fleet as per-cluster overlays (`replicas:` and `images:` over one base).
+ClusterOverridePolicy the image tag (each Deployment has 3 variants). The per-cluster-overlay
+fleet adds one Overlay per cluster (selected by clusterNames or by a label of its own), each a
+JSON patch on one Deployment. The kustomize side is the same fleet as per-cluster overlays
+(`replicas:` and `images:` over one base).
 
-Prints wall time, peak memory and objects per second for `build`, a no-change rebuild and
-`render --cluster`, and the same fleet rendered as per-cluster kustomize overlays by
-`kubectl kustomize`, two processes at a time. Ratios are measured in the same run.
+Every figure is the CPU time (user + system) of the child process, from wait4: the machines
+are shared, so wall time says more about the neighbours than about the program. Ratios are
+measured in the same run. For each size it prints: `build` (best of --builds into fresh
+folders), the floor (a process writing the same tree, held in memory, into a fresh folder)
+and the ratio to it, the no-change rebuild, `check`, `render --cluster` without cache, the
+first render of a revision (which fills the cache), a cached render, the total for one render
+per cluster (the first plus N-1 cached), peak memory of the build, the per-cluster-overlay
+fleet's build and its ratio to the shared fleet's, and the kustomize loop (2 processes at a
+time; only for sizes given with --kustomize).
 
 kurator-compile runs as users run it: installed from a wheel into a fresh virtualenv (pip
-compiles its bytecode), not from the checkout. Builds write into fresh folders and nothing is
-deleted until the end: on ext4, files created within minutes of a mass deletion cost up to
-40x more (the allocator skips recently freed inodes), so the cost of creating a file is
-measured and printed beside the figures.
+compiles its bytecode), whatever is installed in the interpreter that runs this script, and
+is run from a folder outside the checkout. Builds write into fresh folders; the work folder
+(hundreds of thousands of files at 10,000 clusters) is removed at the end, also on failure.
+On ext4, files created within minutes of a mass deletion cost up to 40x more (the allocator
+skips recently freed inodes), so the cost of creating a file is measured and printed too.
 
-    python benchmarks/run.py                 # N = 10 and 100, kustomize at 100
-    python benchmarks/run.py --sizes 10 100 1000 --kustomize 100 1000
-    python benchmarks/run.py --from-checkout # this interpreter and checkout, no install
+    python benchmarks/run.py                                  # 100 and 1,000 clusters
+    python benchmarks/run.py --sizes 100 1000 10000 --kustomize 100 1000
+    python benchmarks/run.py --from-checkout                  # this checkout, no install
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,16 +60,28 @@ from tests.wheel import install_wheel  # noqa: E402
 
 @dataclass
 class Run:
-    seconds: float
+    cpu: float  # user + system seconds of the child
     peak_mb: float
     stderr: str
-    user_seconds: float = 0.0
-    system_seconds: float = 0.0
 
 
-def installed_cli(work: Path) -> list[str]:
-    """The console script (`python -m` would import the checkout when run from it)."""
-    return [str(install_wheel(work / "install").parent / "kurator-compile")]
+def install(work: Path) -> Path:
+    """The venv's python with kurator_compile from a wheel of this checkout. Installed with
+    `--ignore-installed`: a kurator-compile in the interpreter running this script (whose
+    site-packages the venv sees, for the dependencies) must neither be taken for it nor
+    keep pip from writing the console script."""
+    python = install_wheel(work, "--ignore-installed")
+    shutil.rmtree(work / "src")
+    where = subprocess.run(
+        [str(python), "-c", "import kurator_compile; print(kurator_compile.__file__)"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not where.startswith(str(python.parent.parent)):
+        raise SystemExit(f"the benchmark venv imports kurator_compile from {where}, not its wheel")
+    return python
 
 
 # Above this, file creation is in ext4's slow state (recently freed inodes being skipped).
@@ -76,24 +99,57 @@ def file_creation_us(folder: Path, count: int = 2000) -> float:
     return (time.perf_counter() - start) * 1e6 / count
 
 
-def measure(argv: list[str], cwd: Path | None = None) -> Run:
-    """Wall time and the child's own peak RSS (wait4 reports it per process)."""
-    start = time.perf_counter()
+def measure(argv: Sequence[str], cwd: Path) -> Run:
+    """The child's own CPU time and peak RSS (wait4 reports them per process)."""
     process = subprocess.Popen(
         argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     assert process.stderr is not None
     stderr = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{stderr}")
-    return Run(seconds, usage.ru_maxrss / 1024, stderr, usage.ru_utime, usage.ru_stime)
+    return Run(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stderr)
 
 
-def best_of(runs: int, argv: list[str], cwd: Path | None = None) -> Run:
-    return min((measure(argv, cwd) for _ in range(runs)), key=lambda r: r.seconds)
+def best_of(runs: int, argv: Sequence[str], cwd: Path) -> Run:
+    return min((measure(argv, cwd) for _ in range(runs)), key=lambda r: r.cpu)
+
+
+# The floor: a process that holds the tree in memory and writes it, as plainly as Python can.
+FLOOR = """
+import os, resource, sys
+source, target = sys.argv[1], sys.argv[2]
+tree = {}
+for folder, _, names in os.walk(source):
+    for name in names:
+        path = os.path.join(folder, name)
+        with open(path, "rb") as handle:
+            tree[os.path.relpath(path, source)] = handle.read()
+before = resource.getrusage(resource.RUSAGE_SELF)
+made = set()
+for path, data in tree.items():
+    folder = os.path.dirname(os.path.join(target, path))
+    if folder not in made:
+        os.makedirs(folder, exist_ok=True)
+        made.add(folder)
+    fd = os.open(os.path.join(target, path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    os.write(fd, data)
+    os.close(fd)
+after = resource.getrusage(resource.RUSAGE_SELF)
+print(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+"""
+
+
+def floor_cpu(python: str, source: Path, target: Path) -> float:
+    done = subprocess.run(
+        [python, "-c", FLOOR, str(source / "clusters"), str(target / "clusters")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout)
 
 
 def kustomize_tree(root: Path, clusters: int, apps: int) -> list[Path]:
@@ -125,7 +181,8 @@ def kustomize_tree(root: Path, clusters: int, apps: int) -> list[Path]:
     return overlays
 
 
-def kustomize_loop(overlays: list[Path], out: Path) -> float:
+def kustomize_cpu(overlays: list[Path], out: Path) -> float:
+    """CPU time of every `kubectl kustomize` process (children's usage, summed by the OS)."""
     out.mkdir(parents=True, exist_ok=True)
 
     def one(overlay: Path) -> None:
@@ -135,99 +192,167 @@ def kustomize_loop(overlays: list[Path], out: Path) -> float:
             stdout=subprocess.DEVNULL,
         )
 
-    start = time.perf_counter()
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(one, overlays))
-    return time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def count_files(out: Path) -> int:
-    return sum(1 for p in (out / "clusters").rglob("*.yaml"))
+    return sum(len(files) for _, _, files in os.walk(out / "clusters"))
+
+
+COLUMNS = (
+    ("N", 6),
+    ("files", 8),
+    ("file us", 8),
+    ("build", 7),
+    ("floor", 7),
+    ("/floor", 7),
+    ("peak MB", 8),
+    ("no-op", 6),
+    ("check", 6),
+    ("render", 7),
+    ("fill", 6),
+    ("cached", 7),
+    ("all N", 7),
+    ("own ovl", 8),
+    ("/shared", 8),
+    ("kustomize", 10),
+    ("speed-up", 9),
+)
+
+
+def row(values: Sequence[str]) -> str:
+    return " ".join(f"{value:>{width}}" for value, (_, width) in zip(values, COLUMNS, strict=True))
+
+
+def run_size(args: argparse.Namespace, cli: list[str], python: str, work: Path, size: int) -> None:
+    fleet = write_fleet(work / f"fleet-{size}", clusters=size, apps=args.apps, overlays=True)
+    lock = ["--lock", str(work / f"fleet-{size}.lock.json")]
+    own = write_fleet(
+        work / f"own-{size}",
+        clusters=size,
+        apps=args.apps,
+        overlays=True,
+        per_cluster_overlays=True,
+    )
+    own_lock = ["--lock", str(work / f"own-{size}.lock.json")]
+    create_us = file_creation_us(work / f"probe-{size}")
+    builds = 1 if size >= 10000 else args.builds
+    outs = [work / f"out-{size}-{k}" for k in range(builds)]
+    build = min(
+        (measure([*cli, "build", str(fleet), "-o", str(out), *lock], work) for out in outs),
+        key=lambda r: r.cpu,
+    )
+    out = outs[-1]
+    floor = floor_cpu(python, out, work / f"floor-{size}")
+    noop = best_of(3, [*cli, "build", str(fleet), "-o", str(out), *lock], work)
+    check = best_of(3, [*cli, "check", str(fleet), "-o", str(out), *lock], work)
+    middle = cluster_name(size // 2)
+    render = [*cli, "render", str(fleet), "--cluster", middle, *lock]
+    uncached = best_of(3, [*render, "--no-cache"], work)
+    cache = ["--cache-dir", str(work / f"cache-{size}")]
+    fill = measure([*render, *cache], work)
+    other = [*cli, "render", str(fleet), "--cluster", cluster_name(0), *lock, *cache]
+    cached = best_of(3, other, work)
+    every = fill.cpu + (size - 1) * cached.cpu
+    own_build = measure(
+        [*cli, "build", str(own), "-o", str(work / f"own-out-{size}"), *own_lock], work
+    )
+    kustomize_cell = speedup_cell = "-"
+    if shutil.which("kubectl") and size in args.kustomize:
+        overlays = kustomize_tree(work / f"kustomize-{size}", size, args.apps)
+        seconds = kustomize_cpu(overlays, work / f"kustomize-out-{size}")
+        kustomize_cell = f"{seconds:.1f}"
+        speedup_cell = f"{seconds / build.cpu:.1f}x"
+    print(
+        row(
+            [
+                str(size),
+                str(count_files(out)),
+                f"{create_us:.0f}",
+                f"{build.cpu:.2f}",
+                f"{floor:.2f}",
+                f"{build.cpu / floor:.2f}x",
+                f"{build.peak_mb:.0f}",
+                f"{noop.cpu:.2f}",
+                f"{check.cpu:.2f}",
+                f"{uncached.cpu:.2f}",
+                f"{fill.cpu:.2f}",
+                f"{cached.cpu:.3f}",
+                f"{every:.1f}",
+                f"{own_build.cpu:.2f}",
+                f"{own_build.cpu / build.cpu:.2f}x",
+                kustomize_cell,
+                speedup_cell,
+            ]
+        ),
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100])
-    parser.add_argument("--kustomize", type=int, nargs="*", default=[100])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--kustomize", type=int, nargs="*", default=[])
     parser.add_argument("--apps", type=int, default=20)
     parser.add_argument("--builds", type=int, default=3, help="builds per size (best is shown)")
     parser.add_argument("--from-checkout", action="store_true", help="skip the wheel install")
+    parser.add_argument("--no-placement", action="store_true", help="skip placement_bench.py")
     args = parser.parse_args()
-    has_kubectl = shutil.which("kubectl") is not None
     work = Path(tempfile.mkdtemp(prefix="kurator-bench-"))
-    cli = [sys.executable, "-m", "kurator_compile"] if args.from_checkout else installed_cli(work)
-    python = sys.executable if args.from_checkout else str(Path(cli[0]).parent / "python")
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}")
-    print("kurator-compile " + ("from the checkout" if args.from_checkout else "installed (wheel)"))
-    print()
-    startup = {
-        "python -c pass": best_of(5, [python, "-c", "pass"]).seconds,
-        "python -c 'import click'": best_of(5, [python, "-c", "import click"]).seconds,
-        "kurator-compile --version": best_of(5, [*cli, "--version"]).seconds,
-    }
-    print("start-up (best of 5)")
-    for label, seconds in startup.items():
-        print(f"  {label:<28} {seconds * 1000:7.0f} ms")
-    ratio = startup["kurator-compile --version"] / startup["python -c 'import click'"]
-    print(f"  --version / import click     {ratio:7.2f}x   (target <= 2x)")
-    print()
-    one_cluster = write_fleet(work / "fleet-1", clusters=1, apps=args.apps, overlays=True)
-    render_one = best_of(3, [*cli, "render", str(one_cluster), "--cluster", cluster_name(0)])
-    header = (
-        f"{'N':>5} {'objects':>8} {'file us':>8} {'build s':>8} {'user s':>7} {'sys s':>6} "
-        f"{'obj/s':>8} "
-        f"{'peak MB':>8} {'no-op s':>8} {'no-op %':>8} {'rewritten':>9} {'render s':>9} "
-        f"{'render/1':>9} {'kustomize s':>11} {'speed-up':>9}"
-    )
-    print(header)
-    for size in args.sizes:
-        fleet = write_fleet(work / f"fleet-{size}", clusters=size, apps=args.apps, overlays=True)
-        create_us = file_creation_us(work / f"probe-{size}")
-        if create_us > SLOW_FILE_US:
-            print(
-                f"  (creating a file costs {create_us:.0f} us on this disk right now, usually "
-                "after many recent deletions nearby; the build times below are dominated by it)"
-            )
-        outs = [work / f"out-{size}-{k}" for k in range(args.builds)]
-        build = min(
-            (measure([*cli, "build", str(fleet), "-o", str(out)]) for out in outs),
-            key=lambda r: r.seconds,
-        )
-        out = outs[-1]
-        objects = count_files(out)
-        noop = best_of(3, [*cli, "build", str(fleet), "-o", str(out)])
-        summary = noop.stderr.strip().splitlines()[-1] if noop.stderr.strip() else ""
-        rewritten = summary.split(": ", 1)[-1].split(" written")[0]
-        render = best_of(3, [*cli, "render", str(fleet), "--cluster", cluster_name(size // 2)])
-        kustomize_cell = speedup_cell = "-"
-        if has_kubectl and size in args.kustomize:
-            overlays = kustomize_tree(work / f"kustomize-{size}", size, args.apps)
-            seconds = kustomize_loop(overlays, work / f"kustomize-out-{size}")
-            kustomize_cell = f"{seconds:.2f}"
-            speedup_cell = f"{seconds / build.seconds:.1f}x"
+    try:
+        if args.from_checkout:
+            python = sys.executable
+            cli = [python, "-m", "kurator_compile"]
+            env_path = os.environ.get("PYTHONPATH", "")
+            os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env_path]))
+        else:
+            python = str(install(work / "install"))
+            script = Path(python).parent / "kurator-compile"
+            cli = [str(script)] if script.exists() else [python, "-m", "kurator_compile"]
         print(
-            f"{size:>5} {objects:>8} {create_us:>8.0f} {build.seconds:>8.2f} "
-            f"{build.user_seconds:>7.2f} {build.system_seconds:>6.2f} "
-            f"{objects / build.seconds:>8.0f} "
-            f"{build.peak_mb:>8.0f} {noop.seconds:>8.2f} "
-            f"{100 * noop.seconds / build.seconds:>7.0f}% {rewritten:>9} "
-            f"{render.seconds:>9.2f} {render.seconds / render_one.seconds:>8.2f}x "
-            f"{kustomize_cell:>11} {speedup_cell:>9}"
+            f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}"
         )
-    print()
-    print(
-        f"file us: cost of creating one small file on this disk just before the builds; "
-        f"build: best of {args.builds} into fresh folders, with the CPU time of that run in "
-        "user space (kurator-compile's own work) and in the kernel (mostly creating files); "
-        "no-op: second build of the same inputs (best of 3); "
-        "render: `render --cluster` on the N-cluster fleet vs on a 1-cluster fleet; "
-        "kustomize: `kubectl kustomize` per cluster overlay, 2 at a time."
-    )
-    placement = REPO / "benchmarks" / "placement_bench.py"
-    if placement.exists():
+        print(
+            "kurator-compile "
+            + ("from the checkout" if args.from_checkout else "installed (wheel)")
+        )
         print()
-        subprocess.run([sys.executable, str(placement)], check=True)
-    shutil.rmtree(work)
+        startup = {
+            "python -c pass": best_of(5, [python, "-c", "pass"], work).cpu,
+            "python -c 'import click'": best_of(5, [python, "-c", "import click"], work).cpu,
+            "kurator-compile --version": best_of(5, [*cli, "--version"], work).cpu,
+        }
+        print("start-up, CPU (best of 5)")
+        for label, seconds in startup.items():
+            print(f"  {label:<28} {seconds * 1000:7.0f} ms")
+        print()
+        print("CPU seconds (user + system) of each process")
+        print(row([name for name, _ in COLUMNS]))
+        for size in args.sizes:
+            run_size(args, cli, python, work, size)
+        print()
+        print(
+            "file us: creating one small file on this disk just before the builds (above "
+            f"{SLOW_FILE_US}: ext4's slow state after recent deletions); build: best of "
+            f"{args.builds} (1 at 10,000 clusters); floor: writing the same files from memory; "
+            "no-op: second build; check: `check` on that output; render: `render --cluster "
+            "--no-cache`; fill: the first render with a cache (renders and stores every "
+            "cluster); cached: a later render of another cluster; all N: fill + (N-1) x cached; "
+            "own ovl: the fleet with an Overlay per cluster; kustomize: `kubectl kustomize` per "
+            "cluster overlay, 2 at a time, CPU of all its processes."
+        )
+        placement = REPO / "benchmarks" / "placement_bench.py"
+        if placement.exists() and not args.no_placement:
+            print()
+            subprocess.run([python, str(placement)], cwd=work, check=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -624,6 +624,14 @@ def _report_foreign(output: Path, foreign: Sequence[str]) -> None:
     envvar="KUBE_API_VERSIONS",
     help="Comma-separated API versions the destination serves (Argo CD sets it).",
 )
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="KURATOR_COMPILE_CACHE_DIR",
+    help="Where rendered clusters are kept by input digest (default: $XDG_CACHE_HOME/"
+    "kurator-compile, else ~/.cache/kurator-compile).",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor fill the render cache.")
 @click.pass_obj
 def render(
     ctx: Context,
@@ -636,39 +644,183 @@ def render(
     allow_empty: bool,
     kube_version: str | None,
     kube_api_versions: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
     **validation: Any,
 ) -> None:
-    """Print one cluster's objects as a YAML stream; writes nothing."""
+    """Print one cluster's objects as a YAML stream; writes nothing but its cache."""
     with _exit_codes(ctx):
-        from .compile import analyse, finish_overlays, output_checker
-        from .render import cluster_objects, render_stream
-
         if not cluster:
             raise UsageError(
                 "no cluster to render: pass --cluster NAME (in Argo CD, the plugin parameter "
                 "`cluster` (PARAM_CLUSTER) or the Application's env CLUSTER (ARGOCD_ENV_CLUSTER))"
             )
         options = _options(root, strict, allow_outside, only_cluster=cluster)
-        analysis = analyse(_sources(fleet, options), options)
-        objects = cluster_objects(analysis.fleet, analysis.placements, cluster, analysis.stage)
-        warnings = [*analysis.warnings, *finish_overlays(analysis, options)]
-        checker = output_checker(analysis)
-        target = analysis.fleet.folder(cluster)
-        assert target is not None
-        if kube_version and destination_minor(kube_version):
-            target = replace(target, kube_version=destination_minor(kube_version))
-        for obj in objects:
-            checker.check_object(obj, target)
-        warnings.extend(checker.finish(options))
-        raise_if_errors(_unserved(objects, cluster, kube_api_versions))
-        ctx.warn(warnings)
-        if not objects and not allow_empty:
+        asked = _Destination(kube_version, kube_api_versions, allow_empty)
+        cache = None
+        if not no_cache:
+            from .rendercache import RenderCache, default_dir, max_bytes
+
+            cache = RenderCache(cache_dir or default_dir(), max_bytes())
+            hit = _cached_render(cache, fleet, options, asked)
+            if hit is not None:
+                if not ctx.quiet:
+                    for line in hit.warnings:
+                        click.echo(line, err=True)
+                sys.stdout.write(hit.stream)
+                return
+        sources = _sources(fleet, options)
+        rendered = _render_one(_analysis(sources, options), options, cluster, asked)
+        ctx.warn(list(rendered.diagnostics))
+        if rendered.empty and not allow_empty:
             raise UsageError(
                 f"cluster {cluster!r} receives no objects; an empty stream would make Argo CD "
                 "prune everything it runs (pass --allow-empty, or the plugin parameter "
                 "allow-empty, if that is intended)"
             )
-        sys.stdout.write(render_stream(objects))
+        sys.stdout.write(rendered.stream)
+        if cache is not None and not sources.templates:
+            try:
+                digest = _fleet_digest(fleet)
+                _fill_render_cache(cache, sources, options, asked, cluster, rendered, digest)
+            except (CompileError, OSError):
+                pass  # the stream is out; a cache that cannot be filled is only slower
+
+
+def _analysis(sources: Sources, options: Options) -> Any:
+    from .compile import analyse
+
+    return analyse(sources, options)
+
+
+class _Destination:
+    """What Argo CD tells `render` about the destination, part of the cache key."""
+
+    def __init__(self, kube_version: str | None, api_versions: str | None, empty: bool) -> None:
+        self.kube_version = kube_version
+        self.api_versions = api_versions
+        self.allow_empty = empty
+
+    def __repr__(self) -> str:
+        return f"{self.kube_version!r} {self.api_versions!r} {self.allow_empty!r}"
+
+
+class _Rendered:
+    """One cluster's stream; its warnings: the fleet's, then its own objects' (validation)."""
+
+    def __init__(
+        self,
+        analysis: Any,
+        stream: str,
+        shared: Sequence[Diagnostic],
+        own: Sequence[Diagnostic],
+        empty: bool,
+    ) -> None:
+        self.analysis = analysis
+        self.stream = stream
+        self.shared = tuple(shared)
+        self.diagnostics = (*shared, *own)
+        self.empty = empty
+
+
+def _render_one(analysis: Any, options: Options, cluster: str, asked: _Destination) -> _Rendered:
+    """One cluster's stream and warnings; CompileError on its errors."""
+    from .compile import finish_overlays, output_checker
+    from .render import cluster_objects, render_stream
+
+    objects = cluster_objects(analysis.fleet, analysis.placements, cluster, analysis.stage)
+    shared = [*analysis.warnings, *finish_overlays(analysis, options)]
+    checker = output_checker(analysis)
+    target = analysis.fleet.folder(cluster)
+    assert target is not None
+    minor = destination_minor(asked.kube_version) if asked.kube_version else None
+    if minor:
+        target = replace(target, kube_version=minor)
+    for obj in objects:
+        checker.check_object(obj, target)
+    own = checker.finish(options)
+    raise_if_errors(_unserved(objects, cluster, asked.api_versions))
+    return _Rendered(analysis, render_stream(objects), shared, own, not objects)
+
+
+def _render_key(sources: Sources, options: Options, asked: _Destination) -> str:
+    """Inputs, compiler and options, wherever the checkout is (Argo CD unpacks each render
+    of a revision into a new folder): paths are the root-relative ones."""
+    from .sources import code_digest, fingerprint
+
+    portable = replace(options, only_cluster=None, root=None)
+    code = f"{__version__} {code_digest()} {asked!r}"
+    return fingerprint(replace(sources, root=Path(".")), portable, code)
+
+
+def _fleet_digest(fleet: str | None) -> str:
+    import hashlib
+
+    return hashlib.sha256(find_fleet(fleet).read_bytes()).hexdigest()
+
+
+def _cached_render(cache: Any, fleet: str | None, options: Options, asked: _Destination) -> Any:
+    """The stored outcome of this exact revision and these options, if any. The inputs are
+    found with the globs that the fleet file's text names (remembered by its digest), so a
+    hit parses no YAML."""
+    from .sources import Globs, read_sources
+
+    try:
+        globs = cache.globs(_fleet_digest(fleet))
+        if globs is None:
+            return None
+        sources = read_sources(
+            find_fleet(fleet), options.root, options.allow_outside, Globs(*globs), _lock_file()
+        )
+    except (CompileError, OSError):
+        return None  # the full path reports it, positioned
+    return cache.load(_render_key(sources, options, asked), options.only_cluster)
+
+
+def _fill_render_cache(
+    cache: Any,
+    sources: Sources,
+    options: Options,
+    asked: _Destination,
+    cluster: str,
+    rendered: _Rendered,
+    fleet_digest: str,
+) -> None:
+    """Every other cluster of the fleet rendered as `render --cluster` would, stored with the
+    one just printed. A cluster whose render would fail is not stored (it fails afresh)."""
+    from .compile import output_checker
+    from .render import Variants, cluster_objects, folder_names, render_stream
+    from .rendercache import Rendered
+
+    analysis = rendered.analysis
+    stage = analysis.stage
+    shared = [d.render() for d in rendered.shared]
+    stored = {cluster: Rendered(rendered.stream, tuple(d.render() for d in rendered.diagnostics))}
+    whole = replace(options, only_cluster=None, shard=None)
+    checker = output_checker(analysis)
+    variants = Variants()
+    errors_before = len(stage.diagnostics)
+    minor = destination_minor(asked.kube_version) if asked.kube_version else None
+    for name in folder_names(analysis.fleet, whole):
+        if name in stored:
+            continue
+        objects = cluster_objects(analysis.fleet, analysis.placements, name, stage, variants)
+        if len(stage.diagnostics) != errors_before:
+            break  # an overlay fails here: this and later clusters are left to fail afresh
+        target = analysis.fleet.folder(name)
+        assert target is not None
+        target = replace(target, kube_version=minor) if minor else target
+        for obj in objects:
+            checker.check_object(obj, target)
+        found = checker.take(options)
+        if any(d.is_error for d in found) or _unserved(objects, name, asked.api_versions):
+            continue
+        if not objects and not asked.allow_empty:
+            continue
+        warnings = (*shared, *(d.render() for d in found))
+        stored[name] = Rendered(render_stream(objects), warnings)
+    cache.store(_render_key(sources, options, asked), stored)
+    cache.remember_globs(fleet_digest, sources.globs.resources, sources.globs.overlays)
 
 
 def destination_minor(text: str) -> str | None:

@@ -473,6 +473,14 @@ class OutputCheck:
         raise_if_errors(found)
         return found
 
+    def take(self, options: Options) -> list[Diagnostic]:
+        """What the objects checked since the last take gave, errors included and nothing
+        raised: the render cache keeps each cluster's own diagnostics apart."""
+        checked = self.validator.take_diagnostics() if self.validator is not None else []
+        found = promote_warnings([*checked, *self._cluster_diagnostics()], options.strict)
+        self.objects.clear()
+        return found
+
 
 def output_checker(analysis: Analysis) -> OutputCheck:
     return OutputCheck(analysis.schemas, analysis.placements)
@@ -489,14 +497,20 @@ def mark_patch_usage(analysis: Analysis, options: Options) -> None:
     rendered = set(folder_names(analysis.fleet, options))
     others = [c for c in analysis.fleet.clusters if c.name not in rendered]
     signatures: set[Hashable] = set()
-    first: list[Cluster] = []
     rest: list[Cluster] = []
+    variants = Variants()
+    # the first cluster of each signature as it is met (most fleets are done after a few),
+    # then the others
     for cluster in others:
         signature = stage.signature(cluster)
-        (rest if signature in signatures else first).append(cluster)
+        if signature in signatures:
+            rest.append(cluster)
+            continue
         signatures.add(signature)
-    variants = Variants()
-    for cluster in [*first, *rest]:
+        cluster_objects(analysis.fleet, analysis.placements, cluster.name, stage, variants)
+        if len(stage.used) >= total:
+            return
+    for cluster in rest:
         cluster_objects(analysis.fleet, analysis.placements, cluster.name, stage, variants)
         if len(stage.used) >= total:
             return

@@ -153,13 +153,17 @@ def state_bytes(digests: Mapping[str, str], owner: Mapping[str, str] | None = No
     """`json.dumps(body, indent=1, sort_keys=True)`, byte for byte, from json's C encoder:
     with `indent` json falls back to its pure-Python encoder, slow for 60,000 entries, but
     one entry per line is also what the separators give without it."""
-    entries = json.dumps(digests, sort_keys=True, separators=(",\n  ", ": "))[1:-1]
-    files = f"{{\n  {entries}\n }}" if entries else "{}"
+    # a state file is about 150 bytes a file: with 600,000 files, each copy is 90 MB, so the
+    # entries are encoded once and joined once (not sliced, formatted and encoded in turn)
+    encoded = json.dumps(digests, sort_keys=True, separators=(",\n  ", ": ")).encode()
     generator = json.dumps(f"kurator-compile {__version__}")
     fleet = ""
     if owner:
         fleet = f'\n "fleet": {json.dumps(dict(owner), sort_keys=True)},'
-    return f'{{\n "files": {files},{fleet}\n "generator": {generator}\n}}\n'.encode()
+    tail = f',{fleet}\n "generator": {generator}\n}}\n'.encode()
+    if len(encoded) == 2:
+        return b'{\n "files": {}' + tail
+    return b"".join((b'{\n "files": {\n  ', memoryview(encoded)[1:-1], b"\n }", tail))
 
 
 def _linked_component(out: Path, relpath: str) -> Path | None:
@@ -407,20 +411,27 @@ class StatCache:
         """`known`: size and mtime of files the writer has just seen, so they need no lstat."""
         root = str(out)
         known = known or {}
-        listings: dict[str, list[str]] = {}
+        # One folder's lines are joined as soon as the next folder starts (the tree comes in
+        # folder order): a line string per file, kept for 600,000 files, is 50 MB.
+        listings: dict[str, str] = {}
+        current, lines = "", list[str]()
         for path in tree:
             seen = known.get(path)
             if seen is None:
                 info = os.lstat(f"{root}/{path}")
                 seen = (info.st_size, info.st_mtime_ns)
             directory, _, name = path.rpartition("/")
-            listings.setdefault(directory, []).append(f"{seen[0]} {seen[1]} {name}")
+            if directory != current:
+                _add_lines(listings, current, lines)
+                current, lines = directory, []
+            lines.append(f"{seen[0]} {seen[1]} {name}")
+        _add_lines(listings, current, lines)
         if any("\n" in path or "\r" in path for path in tree):
             listings = {}  # not representable as lines: every rebuild takes the full path
         body = {
             "fingerprint": fingerprint,
             "state": digest(_read_bytes(out / names.state) or b""),
-            "listings": {d: "\n".join(lines) for d, lines in listings.items()},
+            "listings": listings,
             "warnings": list(warnings),
             "globs": None if globs is None else [list(part) for part in globs],
         }
@@ -437,6 +448,13 @@ class StatCache:
             return False
         root = str(out)
         return all(_listing_matches(f"{root}/{d}", lines) for d, lines in self.listings.items())
+
+
+def _add_lines(listings: dict[str, str], directory: str, lines: list[str]) -> None:
+    if lines:
+        known = listings.get(directory)
+        joined = "\n".join(lines)
+        listings[directory] = joined if known is None else f"{known}\n{joined}"
 
 
 def _listing_matches(directory: str, lines: str) -> bool:
@@ -474,9 +492,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _write_tmp(tmp: Path, data: bytes) -> tuple[int, int]:
+def _write_tmp(tmp: Path | str, data: bytes) -> tuple[int, int]:
     with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()  # left by a killed run: the name is ours
+        os.unlink(tmp)  # left by a killed run: the name is ours
     return _write_new(str(tmp), data)
 
 
@@ -652,9 +670,11 @@ def _write_locked(
     journal = {p: d for p, d in state.journal.items() if p not in digests}
     journal.update(digests)
     _atomic_write(out / names.journal, state_bytes(journal))
+    del journal
     root = str(out)
-    temporaries: list[tuple[str, str]] = []
+    pending = [*plan.new, *plan.changed]
     made_dirs: list[str] = []
+    written = 0
     state_tmp = out / names.state
     state_tmp = state_tmp.with_name(f".{state_tmp.name}{TMP_SUFFIX}")
     try:
@@ -662,20 +682,20 @@ def _write_locked(
         # state included. Every check and every write that can fail for lack of space
         # happens here, before the first rename.
         present: set[str] = set()
-        for path in [*plan.new, *plan.changed]:
+        for path in pending:
             directory = f"{root}/{path.rpartition('/')[0]}"
             if directory not in present:
                 if not os.path.isdir(directory):
                     os.makedirs(directory)
                     made_dirs.append(directory)
                 present.add(directory)
-            target = out / path
-            tmp = target.with_name(f".{target.name}{TMP_SUFFIX}")
-            temporaries.append((str(tmp), str(target)))
-            report.stats[path] = _write_tmp(tmp, tree[path])  # a rename keeps the mtime
+            written += 1  # counted first: a failed write may leave its temporary
+            # a rename keeps the mtime
+            report.stats[path] = _write_tmp(_temporary(root, path), tree[path])
         _write_tmp(state_tmp, new_state)
     except OSError:
-        for leftover in [*(pending for pending, _ in temporaries), str(state_tmp)]:
+        leftovers = [_temporary(root, path) for path in pending[:written]]
+        for leftover in [*leftovers, str(state_tmp)]:
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
         for directory in sorted(made_dirs, reverse=True):
@@ -687,8 +707,8 @@ def _write_locked(
                 (out / names.journal).unlink()
         raise
     try:
-        for pending, final in temporaries:  # phase 2: renames, each atomic
-            os.replace(pending, final)
+        for path in pending:  # phase 2: renames, each atomic
+            os.replace(_temporary(root, path), f"{root}/{path}")
         for path in stale:
             (out / path).unlink()
             report.removed.append(path)
@@ -704,6 +724,13 @@ def _write_locked(
         ) from None
     report.written = sorted([*plan.new, *plan.changed])
     return report
+
+
+def _temporary(root: str, path: str) -> str:
+    """The temporary name beside `path` (made again when needed: kept for 600,000 files,
+    these names would take more memory than the files' contents)."""
+    directory, _, name = path.rpartition("/")
+    return f"{root}/{directory}/.{name}{TMP_SUFFIX}"
 
 
 def _remove_temporaries(out: Path, paths: Sequence[str]) -> None:

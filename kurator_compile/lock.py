@@ -17,11 +17,20 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CompileError, Diagnostic, SourceLocation
-from .placement import ResourcePlacement
-from .placement.previous import Locked, digest
+
+if TYPE_CHECKING:  # placement is imported when a lock is read or made, not to find one
+    from .placement import ResourcePlacement
+    from .placement.previous import Locked
+
+
+def digest(value: object) -> str:
+    from .placement.previous import digest as placement_digest
+
+    return placement_digest(value)
+
 
 __all__ = ["LOCK_SUFFIX", "lock_path", "read_lock", "render_lock", "write_lock"]
 
@@ -162,6 +171,8 @@ class _Reader:
         if raw.get("digest") != _entry_digest(raw):
             self.warn(f"{key} was edited by hand (its digest does not match){again}", pointer)
             return None
+        from .placement.previous import Locked
+
         return Locked(pairs, replicas, placement, term, term_digest)
 
     def pairs(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+import bisect
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +29,10 @@ class ClusterObject:
     def filename(self) -> str:
         return object_filename(self.key)
 
-    def sort_key(self) -> tuple[int, ObjectKey]:
-        return (apply_rank(self.key.kind), self.key)
+    def sort_key(self) -> tuple[int, str, str, str, str]:
+        """Apply order, then the key's own order, as plain strings (cheap to compare)."""
+        key = self.key
+        return (apply_rank(key.kind), key.group, key.kind, key.namespace, key.name)
 
 
 def object_filename(key: ObjectKey) -> str:
@@ -62,8 +65,11 @@ def cluster_objects(
     cluster_name: str,
     stage: OverlayStage | None = None,
     variants: Variants | None = None,
+    skip: Collection[int] = (),
+    only: Collection[int] | None = None,
 ) -> list[ClusterObject]:
-    """What one cluster runs, in apply order; touches no other cluster's objects."""
+    """What one cluster runs, in apply order; touches no other cluster's objects. `skip` and
+    `only` name placements (by position) to leave out or to restrict to."""
     cluster = fleet.folder(cluster_name)
     if cluster is None:
         return []
@@ -72,13 +78,17 @@ def cluster_objects(
     variants = variants or Variants()
     signature = stage.signature(cluster) if stage is not None else ()
     result = []
-    for index, placement in enumerate(placements):
-        if cluster_name not in placement.replicas:
+    for index in range(len(placements)) if only is None else only:
+        placement = placements[index]
+        if cluster_name not in placement.replicas or index in skip:
             continue
         completions = (placement.job_completions or {}).get(cluster_name)
         varies = placement.resource.templated or varies_per_cluster(placement.resource)
         per_cluster = cluster_name if varies else None
-        key = (index, placement.replicas[cluster_name], completions, signature, per_cluster)
+        shared: Hashable = signature
+        if stage is not None and not varies:
+            shared = stage.object_signature(cluster, placement.resource)
+        key = (index, placement.replicas[cluster_name], completions, shared, per_cluster)
 
         def make(
             placement: ResourcePlacement = placement, index: int = index
@@ -185,12 +195,18 @@ def kustomization_text(filenames: Iterable[str]) -> bytes:
 
 
 _Files = list[tuple[str, bytes]]  # (file name, bytes) of one cluster's folder
+# One object of a folder: its sort key, the object, its file name and bytes.
+_Entry = tuple[tuple[int, str, str, str, str], ClusterObject, str, bytes]
 
 
 class _ClusterContents:
     """Clusters that get the same replicas of the same placements, and the same signature
     from the overlay stage, get the same objects: each such group is computed, sorted, named
-    and serialised once, and only its files are repeated per cluster."""
+    and serialised once, and only its files are repeated per cluster.
+
+    Overlays that select a single cluster would make every cluster a group of its own: they
+    are left out of the groups' signatures, and the few objects they may change are computed
+    per cluster (shared where equal) and merged into the group's sorted list."""
 
     def __init__(
         self,
@@ -206,7 +222,21 @@ class _ClusterContents:
         self.variants = Variants()
         self.texts = _TextCache()
         self.varies = [p.resource.templated or varies_per_cluster(p.resource) for p in placements]
-        self._groups: dict[Hashable, tuple[list[ClusterObject], _Files]] = {}
+        self._groups: dict[Hashable, list[_Entry]] = {}
+        self._folders: dict[Hashable, tuple[list[ClusterObject], _Files]] = {}
+        self.solo: frozenset[int] = frozenset()
+        self.own: list[int] = []  # placements a solo overlay may change, in order
+        if stage is not None and stage.overlays and not any(self.varies):
+            self.solo = stage.solo_overlays(fleet.clusters)
+            if any(stage.may_rename(o) for o in range(len(stage.overlays)) if o not in self.solo):
+                # a shared overlay may rename an object into a solo overlay's target
+                self.solo = frozenset()
+            resources = [p.resource for p in placements]
+            reached: set[int] = set()
+            for o_index in self.solo:
+                reached |= stage.reached(o_index, resources)
+            self.own = sorted(reached)
+        self._own = frozenset(self.own)
 
     def _key(self, cluster: Cluster) -> Hashable | None:
         """None when some object the cluster gets is made for it alone."""
@@ -224,28 +254,57 @@ class _ClusterContents:
                     completions.get(cluster.name) if completions else None,
                 )
             )
-        signature = self.stage.signature(cluster) if self.stage is not None else ()
+        signature: Hashable = ()
+        if self.stage is not None:
+            signature = (
+                self.stage.signature_without(cluster, self.solo)
+                if self.solo
+                else self.stage.signature(cluster)
+            )
         return (signature, tuple(parts))
 
     def of(self, cluster: Cluster) -> tuple[list[ClusterObject], _Files]:
         """The cluster's objects in apply order, and its folder's files."""
         key = self._key(cluster)
-        found = self._groups.get(key) if key is not None else None
-        if found is None:
-            objects = cluster_objects(
-                self.fleet, self.placements, cluster.name, self.stage, self.variants
-            )
-            files = [(obj.filename, self._bytes(obj)) for obj in objects]
-            if self.kustomization and objects:
-                files.append(("kustomization.yaml", kustomization_text(n for n, _ in files)))
-            found = (objects, files)
+        folder = self._folders.get(key) if key is not None and not self.own else None
+        if folder is not None:
+            return folder
+        entries = self._groups.get(key) if key is not None else None
+        if entries is None:
+            skip = self._own if key is not None else ()
+            entries = self._entries(cluster, skip=skip)
             if key is not None:
-                self._groups[key] = found
-        return found
+                self._groups[key] = entries
+        if key is not None and self.own:
+            own = self._entries(cluster, only=self.own)
+            if own:
+                entries = list(entries)
+                for entry in own:
+                    bisect.insort(entries, entry, key=_sort_key)
+        objects = [entry[1] for entry in entries]
+        files = [(entry[2], entry[3]) for entry in entries]
+        if self.kustomization and objects:
+            files.append(("kustomization.yaml", kustomization_text(n for n, _ in files)))
+        folder = (objects, files)
+        if key is not None and not self.own:
+            self._folders[key] = folder
+        return folder
+
+    def _entries(
+        self, cluster: Cluster, skip: Collection[int] = (), only: Collection[int] | None = None
+    ) -> list[_Entry]:
+        objects = cluster_objects(
+            self.fleet, self.placements, cluster.name, self.stage, self.variants, skip, only
+        )
+        return [(obj.sort_key(), obj, obj.filename, self._bytes(obj)) for obj in objects]
 
     def _bytes(self, obj: ClusterObject) -> bytes:
         raw = _raw_text(obj)
         return raw.encode("utf-8") if raw is not None else self.texts.text(obj.data)
+
+
+def _sort_key(entry: _Entry) -> tuple[int, str, str, str, str]:
+    return entry[0]
 
 
 def folder_names(fleet: Fleet, options: Options) -> list[str]:
@@ -272,7 +331,10 @@ def render_tree(
 ) -> FileTree:
     tree: FileTree = {}
     contents = _ClusterContents(fleet, placements, stage, options.kustomization)
-    names = folder_names(fleet, options)
+    # Paths in sorted order as they are made (no sorted copy of a tree of 600,000 paths):
+    # folders by name and `/` (the order of their paths), then each folder's files by name.
+    names = sorted(folder_names(fleet, options), key=lambda name: name + "/")
+    by_name: dict[int, tuple[_Files, _Files]] = {}  # a group's files, sorted once
     for done, name in enumerate(names):
         if progress is not None:
             progress(done, len(names))
@@ -282,10 +344,19 @@ def render_tree(
         if check is not None:
             for obj in objects:
                 check(obj, cluster)
+        known = by_name.get(id(files))
+        if known is None or known[0] is not files:
+            known = (files, sorted(files, key=_file_name))
+            if not contents.own:  # else each cluster's list is its own: keep none
+                by_name[id(files)] = known
         prefix = f"{CLUSTERS_DIR}/{name}/"
-        for filename, data in files:
+        for filename, data in known[1]:
             tree[prefix + filename] = data
-    return dict(sorted(tree.items()))
+    return tree
+
+
+def _file_name(file: tuple[str, bytes]) -> str:
+    return file[0]
 
 
 def _raw_text(obj: ClusterObject) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -309,9 +310,24 @@ def _compose(yaml: YAML, text: str, file: str) -> list[Document]:
     return documents
 
 
+_LOADERS = threading.local()
+
+
 def _reader(*, pure: bool) -> YAML:
+    """A loader. The C one is made once per thread: making one costs more than composing a
+    small file (ruamel globs for plug-ins), fleets have thousands of files, and it keeps no
+    state between streams (each stream gets a parser of its own). The pure one, used only
+    when libyaml refuses a document, is made afresh: its composer would keep the anchors of
+    a stream that failed."""
+    if not pure:
+        cached: YAML | None = getattr(_LOADERS, "yaml", None)
+        if cached is not None:
+            cached.doc_infos.clear()  # one is added per stream
+            return cached
     yaml = YAML(typ="safe", pure=pure)
     yaml.Resolver = _KubectlResolver
+    if not pure:
+        _LOADERS.yaml = yaml
     return yaml
 
 

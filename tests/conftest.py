@@ -29,6 +29,12 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
+@pytest.fixture(autouse=True)
+def _render_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each test renders with a cache of its own, never the user's (~/.cache)."""
+    monkeypatch.setenv("KURATOR_COMPILE_CACHE_DIR", str(tmp_path / "render-cache"))
+
+
 def run_cli(*args: str | Path, cwd: Path | None = None) -> Result:
     runner = CliRunner()
     argv = [str(a) for a in args]

@@ -130,11 +130,42 @@ spec:
 {rules}"""
 
 
-def write_fleet(root: Path, clusters: int, apps: int = 20, overlays: bool = False) -> Path:
+def cluster_overlay(index: int) -> str:
+    """One cluster's own Overlay: even clusters are selected by name, odd ones by a label only
+    they carry; one JSON patch on one Deployment."""
+    name = cluster_name(index)
+    selector = (
+        f"clusterNames: [{name}]"
+        if index % 2 == 0
+        else f"labelSelector:\n      matchLabels: {{cluster: {name}}}"
+    )
+    return f"""\
+apiVersion: compile.kurator.dev/v1alpha1
+kind: Overlay
+metadata:
+  name: own-{name}
+spec:
+  clusterSelector:
+    {selector}
+  patches:
+    - target: {{group: apps, kind: Deployment, name: app-00}}
+      patch: |
+        - {{op: add, path: /metadata/annotations, value: {{owner: {name}}}}}
+"""
+
+
+def write_fleet(
+    root: Path,
+    clusters: int,
+    apps: int = 20,
+    overlays: bool = False,
+    per_cluster_overlays: bool = False,
+) -> Path:
     """A repository under `root` with fleets/synthetic.yaml; returns the fleet path.
 
     With `overlays`, each region changes replicas (an Overlay) and image tags (a
-    ClusterOverridePolicy), so every Deployment has three variants across the fleet.
+    ClusterOverridePolicy), so every Deployment has three variants across the fleet. With
+    `per_cluster_overlays`, every cluster also has an Overlay of its own (`cluster_overlay`).
     """
     (root / ".git").mkdir(parents=True, exist_ok=True)
     (root / "fleets").mkdir(exist_ok=True)
@@ -143,6 +174,10 @@ def write_fleet(root: Path, clusters: int, apps: int = 20, overlays: bool = Fals
         (root / "overlays").mkdir(exist_ok=True)
         for region in REGIONS:
             (root / "overlays" / f"{region}.yaml").write_text(region_overlay(region))
+    if per_cluster_overlays:
+        (root / "own").mkdir(exist_ok=True)
+        for index in range(clusters):
+            (root / "own" / f"{cluster_name(index)}.yaml").write_text(cluster_overlay(index))
     for index in range(apps):
         (root / "apps" / f"app-{index:02d}.yaml").write_text(app_documents(index))
     lines = [
@@ -156,12 +191,17 @@ def write_fleet(root: Path, clusters: int, apps: int = 20, overlays: bool = Fals
     for index in range(clusters):
         region = REGIONS[index % len(REGIONS)]
         lines.append(f"    - name: {cluster_name(index)}")
-        lines.append(f"      labels: {{region: {region}}}")
+        own = f", cluster: {cluster_name(index)}" if per_cluster_overlays and index % 2 else ""
+        lines.append(f"      labels: {{region: {region}{own}}}")
         lines.append(f"      region: {region}")
     lines += ["  resources:", "    - ../apps/*.yaml"]
     extra = ""
+    folders = [
+        f"    - ../{d}" for d, on in (("overlays", overlays), ("own", per_cluster_overlays)) if on
+    ]
+    if folders:
+        lines += ["  overlays:", *folders]
     if overlays:
-        lines += ["  overlays:", "    - ../overlays"]
         extra = "---\n" + tag_override()
     fleet = root / "fleets" / "synthetic.yaml"
     fleet.write_text("\n".join(lines) + "\n---\n" + POLICY + extra)

@@ -331,8 +331,8 @@ def test_full_disk_while_writing_the_state_keeps_old_tree(
     before = tree_of(out)
     real = emit._write_tmp
 
-    def full(tmp: Path, data: bytes) -> tuple[int, int]:
-        if tmp.name == ".state.json.kurator-tmp":
+    def full(tmp: Path | str, data: bytes) -> tuple[int, int]:
+        if Path(tmp).name == ".state.json.kurator-tmp":
             raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
         return real(tmp, data)
 

@@ -65,16 +65,16 @@ def fresh_venv(work: Path) -> Path:
 OFFLINE = ("--no-deps", "--no-index", "--no-build-isolation", "--force-reinstall", "-q")
 
 
-def install_wheel(work: Path) -> Path:
+def install_wheel(work: Path, *extra: str) -> Path:
     """The venv's python, with kurator_compile only from a wheel of this checkout, whose
-    bytecode pip compiles as it would for a user."""
+    bytecode pip compiles as it would for a user; `extra`: more `pip install` options."""
     source = copy_checkout(work / "src")
     wheels = work / "wheels"
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
     subprocess.run([*pip_wheel, "-w", str(wheels), str(source)], check=True)
     (wheel,) = wheels.glob("kurator_compile-*.whl")
     python = fresh_venv(work)
-    subprocess.run([str(python), "-m", "pip", "install", *OFFLINE, str(wheel)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", *OFFLINE, *extra, str(wheel)], check=True)
     return python
 
 

@@ -238,6 +238,12 @@ class OutputValidator:
     ) -> None:
         self._found.setdefault((severity, text, location), set()).add(cluster)
 
+    def take_diagnostics(self) -> list[Diagnostic]:
+        """`diagnostics`, then forgotten (objects stay checked): one cluster's at a time."""
+        found = self.diagnostics
+        self._found.clear()
+        return found
+
     @property
     def diagnostics(self) -> list[Diagnostic]:
         """Everything found so far, sorted by source position."""

@@ -14,13 +14,20 @@ from typing import TYPE_CHECKING, Any
 from ..errors import CompileError, Diagnostic, SourceLocation
 from ..kinds import is_cluster_scoped, split_api_version
 from ..model import Cluster, Fleet, Resource
-from ..placement.selectors import cluster_matches, selector_priority
+from ..placement.selectors import ClusterAffinity, compile_affinity, selector_priority
 from ..stack import per_cluster, varies_per_cluster
 from ..yamldoc import Document
 from .errors import PatchError
-from .patch import Patch, StrategicMergePatch, patch_object, read_entry
+from .patch import JsonPatch, Patch, StrategicMergePatch, patch_object, read_entry
 from .policies import override_steps
-from .target import CompiledTarget, TargetError, compile_target, identity_matches
+from .target import (
+    CompiledTarget,
+    TargetError,
+    compile_target,
+    identity_matches,
+    scalar_text,
+)
+from .target import split_api_version as kustomize_split
 
 if TYPE_CHECKING:
     from ..templates import TemplateSet
@@ -45,9 +52,11 @@ class Overlay:
     selector: Mapping[str, Any]
     values: Mapping[str, Any]
     patches: tuple[OverlayPatch, ...]
+    affinity: ClusterAffinity = field(init=False, compare=False)
 
-    def selects(self, cluster: Cluster) -> bool:
-        return cluster_matches(self.selector, cluster)
+    def __post_init__(self) -> None:
+        # compiled once: a fleet with an overlay per cluster asks every overlay of every cluster
+        object.__setattr__(self, "affinity", compile_affinity(self.selector))
 
     def where(self) -> str:
         loc = self.document.locate("")
@@ -141,8 +150,114 @@ def _selects(patch: OverlayPatch, obj: Mapping[str, Any]) -> bool:
     return False
 
 
+# Whether a patch can select an object is decided by these, as the object comes in, until a
+# patch that may change them has applied (`_may_rename`; `object_signature` then counts every
+# later overlay). A version changes more easily, and with it whether kustomize counts the
+# object as namespaced, so neither is among them.
+_FIXED_FIELDS = frozenset({"group", "kind", "name"})
+
+
+def _fixed_identity(obj: Mapping[str, Any]) -> dict[str, str]:
+    metadata = obj.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    return {
+        "group": kustomize_split(scalar_text(obj.get("apiVersion")))[0],
+        "kind": scalar_text(obj.get("kind")),
+        "name": scalar_text(name),
+    }
+
+
+def _reach(patch: OverlayPatch) -> Hashable:
+    """What decides whether `patch` can select an object at all (see `_may_select`): equal
+    for the patches of per-cluster overlays that name the same object, so it is decided once."""
+    if patch.target is not None:
+        selector = patch.selector or compile_target(patch.target)
+        return ("target", tuple((f, m) for f, m in selector.patterns if f in _FIXED_FIELDS))
+    if isinstance(patch.patch, StrategicMergePatch):
+        identities = (tuple(_fixed_identity(doc).values()) for doc in patch.patch.documents)
+        return ("documents", frozenset(identities))
+    return ("none",)
+
+
+def _may_select(reach: Hashable, obj: Mapping[str, Any]) -> bool:
+    """False only when a patch of this `_reach` selects `obj` under no overlay before it: its
+    target (or, for a strategic merge patch without one, a document's identity) names
+    another object."""
+    assert isinstance(reach, tuple)
+    if reach[0] == "target":
+        identity = _fixed_identity(obj)
+        return all(matcher.fullmatch(identity[name]) for name, matcher in reach[1])
+    if reach[0] == "documents":
+        return tuple(_fixed_identity(obj).values()) in reach[1]
+    return False
+
+
+_IDENTITY_PATHS = ("/kind", "/apiVersion", "/metadata/name", "/metadata/namespace")
+
+
+def _may_rename(patch: OverlayPatch) -> bool:
+    """False only for a JSON patch none of whose operations reaches the object's kind,
+    apiVersion, name or namespace (kustomize lets a patch rename; a strategic merge patch is
+    counted as renaming: it carries kind and name of its own)."""
+    if not isinstance(patch.patch, JsonPatch):
+        return True
+    for operation in patch.patch.operations:
+        for key in ("path", "from"):
+            pointer = operation.get(key, "/-")
+            if not isinstance(pointer, str) or pointer in ("", "/", "/metadata"):
+                return True
+            if any(pointer == p or pointer.startswith(p + "/") for p in _IDENTITY_PATHS):
+                return True
+    return False
+
+
 def _apply(patch: OverlayPatch, obj: dict[str, Any]) -> dict[str, Any] | None:
     return patch_object(obj, patch.patch, targeted=patch.target is not None)
+
+
+class SelectorIndex:
+    """Which of a list of cluster affinities select a cluster, without testing them all: an
+    affinity naming clusters is filed under those names, one requiring a label value under
+    that (key, value); only the rest are tested against every cluster. Candidates are then
+    tested in full, so the answer is exactly `[i for i, a in enumerate(affinities) if
+    a.matches(cluster)]`."""
+
+    def __init__(self, affinities: Sequence[ClusterAffinity]) -> None:
+        self.affinities = tuple(affinities)
+        self._by_name: dict[str, list[int]] = {}
+        self._by_label: dict[tuple[str, str], list[int]] = {}
+        self._rest: list[int] = []
+        for index, affinity in enumerate(self.affinities):
+            required = _required_label(affinity)
+            if affinity.names:
+                for name in affinity.names:
+                    self._by_name.setdefault(name, []).append(index)
+            elif required is not None:
+                key, values = required
+                for value in values:
+                    self._by_label.setdefault((key, value), []).append(index)
+            else:
+                self._rest.append(index)
+
+    def selecting(self, cluster: Cluster) -> list[int]:
+        """Indexes of the affinities that select `cluster`, in order."""
+        candidates = set(self._rest)
+        candidates.update(self._by_name.get(cluster.name, ()))
+        for key, value in cluster.labels.items():
+            if isinstance(value, str):
+                candidates.update(self._by_label.get((key, value), ()))
+        return [i for i in sorted(candidates) if self.affinities[i].matches(cluster)]
+
+
+def _required_label(affinity: ClusterAffinity) -> tuple[str, tuple[str, ...]] | None:
+    """A label key and the values one of which a selected cluster must carry, if any (only
+    a string can equal a requirement's values)."""
+    if affinity.labels is None or not affinity.labels_valid:
+        return None
+    for requirement in affinity.labels:
+        if requirement.operator in ("=", "in"):
+            return requirement.key, requirement.values
+    return None
 
 
 @dataclass
@@ -151,6 +266,10 @@ class Step:
 
     cluster: str
     text: str
+
+
+# The overlays selecting a cluster; per override policy, which rules target it; KubeEdge or not.
+_Signature = tuple[tuple[int, ...], tuple[tuple[int, tuple[bool, ...]], ...], bool]
 
 
 @dataclass
@@ -162,7 +281,16 @@ class OverlayStage:
     trace: dict[tuple[int, str], list[str]] = field(default_factory=dict)
     used: set[tuple[int, int]] = field(default_factory=set)
     templates: TemplateSet | None = None
-    _signatures: dict[str, Hashable] = field(default_factory=dict)
+    _signatures: dict[str, _Signature] = field(default_factory=dict)
+    _selected: dict[str, list[int]] = field(default_factory=dict)
+    _index: SelectorIndex | None = None
+    # Override rules' targetCluster, compiled once each (by the id of the mapping, kept alive)
+    _targets: dict[int, tuple[Mapping[str, Any], ClusterAffinity]] = field(default_factory=dict)
+    _targeted: dict[int, dict[str, bool]] = field(default_factory=dict)  # by cluster name
+    # (an overlay's patch reaches, id of an input object) -> (the object, whether it may change)
+    _reaches: dict[tuple[Hashable, int], tuple[Resource, bool]] = field(default_factory=dict)
+    _reach_keys: list[Hashable] = field(default_factory=list)  # by overlay index
+    _renames: list[bool] = field(default_factory=list)  # by overlay index
 
     @classmethod
     def from_fleet(cls, fleet: Fleet) -> OverlayStage:
@@ -172,11 +300,11 @@ class OverlayStage:
         policies = [d for kind in OVERRIDE_KINDS for d in fleet.extensions.get(kind, ())]
         return cls(fleet, overlays, policies)
 
-    def signature(self, cluster: Cluster) -> Hashable:
+    def signature(self, cluster: Cluster) -> _Signature:
         """Clusters with equal signatures receive identical results from this stage."""
         known = self._signatures.get(cluster.name)
         if known is None:
-            selected = tuple(i for i, o in enumerate(self.overlays) if o.selects(cluster))
+            selected = tuple(self.selected(cluster))
             rules = []
             for p_index, doc in enumerate(self.override_policies):
                 spec = doc.data.get("spec") or {}
@@ -184,10 +312,83 @@ class OverlayStage:
                 if not spec.get("overrideRules"):
                     targets = [spec.get("targetCluster")]
                 rules.append(
-                    (p_index, tuple(t is None or cluster_matches(t, cluster) for t in targets))
+                    (p_index, tuple(t is None or self.targets(t, cluster) for t in targets))
                 )
             known = self._signatures[cluster.name] = (selected, tuple(rules), cluster.edge)
         return known
+
+    def object_signature(self, cluster: Cluster, resource: Resource) -> _Signature:
+        """Like `signature`, for one input object the stage receives unchanged from every
+        cluster (not templated, no per-cluster copies): overlays whose patches all name
+        other objects are left out, so a fleet of per-cluster overlays that each patch one
+        object still shares every other object between clusters."""
+        selected, rules, edge = self.signature(cluster)
+        relevant = []
+        renamed = False  # after an overlay that may rename it, any overlay may select it
+        for o_index in selected:
+            if renamed or self._reaches_object(o_index, resource):
+                relevant.append(o_index)
+                renamed = renamed or self.may_rename(o_index)
+        return (tuple(relevant), rules, edge)
+
+    def may_rename(self, o_index: int) -> bool:
+        """Whether a patch of the overlay may change an object's kind, group or name."""
+        if not self._renames:
+            self._renames = [any(_may_rename(p) for p in o.patches) for o in self.overlays]
+        return self._renames[o_index]
+
+    def solo_overlays(self, clusters: Sequence[Cluster]) -> frozenset[int]:
+        """Overlays that select at most one of `clusters`: their objects are never shared."""
+        counts = [0] * len(self.overlays)
+        for cluster in clusters:
+            for o_index in self.selected(cluster):
+                counts[o_index] += 1
+        return frozenset(o for o, count in enumerate(counts) if count <= 1)
+
+    def reached(self, o_index: int, resources: Sequence[Resource]) -> set[int]:
+        """Positions in `resources` of the objects an overlay's patches may change."""
+        return {i for i, r in enumerate(resources) if self._reaches_object(o_index, r)}
+
+    def signature_without(self, cluster: Cluster, overlays: frozenset[int]) -> _Signature:
+        """`signature`, leaving out `overlays`."""
+        selected, rules, edge = self.signature(cluster)
+        return (tuple(o for o in selected if o not in overlays), rules, edge)
+
+    def _reaches_object(self, o_index: int, resource: Resource) -> bool:
+        if not self._reach_keys:
+            self._reach_keys = [
+                tuple(sorted({_reach(p) for p in o.patches}, key=repr)) for o in self.overlays
+            ]
+        reach = self._reach_keys[o_index]
+        key = (reach, id(resource))
+        known = self._reaches.get(key)
+        if known is None or known[0] is not resource:
+            assert isinstance(reach, tuple)
+            reaches = any(_may_select(r, resource.data) for r in reach)
+            known = self._reaches[key] = (resource, reaches)
+        return known[1]
+
+    def selected(self, cluster: Cluster) -> list[int]:
+        """Indexes of the overlays that select `cluster`, in fleet order."""
+        found = self._selected.get(cluster.name)
+        if found is None:
+            if self._index is None:
+                self._index = SelectorIndex([o.affinity for o in self.overlays])
+            found = self._selected[cluster.name] = self._index.selecting(cluster)
+        return found
+
+    def targets(self, affinity: Mapping[str, Any], cluster: Cluster) -> bool:
+        """Whether an override rule's targetCluster selects `cluster` (asked once per
+        cluster, however many objects the rule's policy selects)."""
+        known = self._targets.get(id(affinity))
+        if known is None or known[0] is not affinity:
+            known = self._targets[id(affinity)] = (affinity, compile_affinity(affinity))
+            self._targeted.pop(id(affinity), None)
+        answers = self._targeted.setdefault(id(affinity), {})
+        answer = answers.get(cluster.name)
+        if answer is None:
+            answer = answers[cluster.name] = known[1].matches(cluster)
+        return answer
 
     def values(self, cluster: Cluster) -> dict[str, Any]:
         """Template values: the overlays that select the cluster, later ones winning."""
@@ -195,9 +396,8 @@ class OverlayStage:
 
         merger = Merger([(dict, ["merge"])], ["override"], ["override"])
         merged: dict[str, Any] = {}
-        for overlay in self.overlays:
-            if overlay.selects(cluster):
-                merged = merger.merge(merged, _copy(overlay.values))
+        for o_index in self.selected(cluster):
+            merged = merger.merge(merged, _copy(self.overlays[o_index].values))
         return merged
 
     def base_data(self, resource: Resource, cluster: str) -> dict[str, Any] | None:
@@ -212,8 +412,9 @@ class OverlayStage:
         """The object as `cluster` runs it, or None when an overlay deletes it there."""
         steps: list[str] = []
         current: dict[str, Any] | None = data
-        for o_index, overlay in enumerate(self.overlays):
-            if current is None or not overlay.selects(cluster):
+        for o_index in self.selected(cluster):
+            overlay = self.overlays[o_index]
+            if current is None:
                 continue
             for p_index, patch in enumerate(overlay.patches):
                 if current is None:
@@ -263,7 +464,7 @@ class OverlayStage:
         for step in override_steps(
             [d.data for d in self.override_policies],
             data,
-            lambda affinity: cluster_matches(affinity, cluster),
+            lambda affinity: self.targets(affinity, cluster),
             priority,
             namespace=resource.namespace,
         ):
