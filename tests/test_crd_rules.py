@@ -113,7 +113,7 @@ def test_a_null_list_item_is_an_error(store: SchemaStore) -> None:
     text = SCHEDULE.replace("    - some-namespace\n", "    - some-namespace\n    - null\n")
     assert found(store, text, "apps/schedule.yaml") == [
         "apps/schedule.yaml:15:7: error: cluster c1: Schedule.velero.io/velero/a: "
-        "spec.template.excludedNamespaces[1]: None is not of type 'string' "
+        "spec.template.excludedNamespaces[1]: null is not of type 'string' "
         "(at /spec/template/excludedNamespaces/1)"
     ]
 
@@ -122,7 +122,7 @@ def test_a_null_where_the_schema_allows_none_is_an_error(store: SchemaStore) -> 
     text = JOB.replace("  tasks:\n", "  tasks:\n    - null\n")
     assert found(store, text) == [
         "apps/job.yaml:29:7: error: cluster c1: Job.batch.volcano.sh/default/test-job: "
-        "spec.tasks[0]: None is not of type 'object' (at /spec/tasks/0)"
+        "spec.tasks[0]: null is not of type 'object' (at /spec/tasks/0)"
     ]
 
 

@@ -38,6 +38,8 @@ def dotted(path: Iterable[Any]) -> str:
 
 def shown(value: Any) -> str:
     """A value short enough for one line: objects and long text are abbreviated."""
+    if value is None:
+        return "null"  # as written in YAML and JSON, not Python's None
     if isinstance(value, dict):
         return "{...}"
     if isinstance(value, list):
