@@ -322,7 +322,9 @@ def _reader(*, pure: bool) -> YAML:
     if not pure:
         cached: YAML | None = getattr(_LOADERS, "yaml", None)
         if cached is not None:
-            cached.doc_infos.clear()  # one is added per stream
+            infos = getattr(cached, "doc_infos", None)  # ruamel.yaml 0.18.6 and later
+            if infos is not None:
+                infos.clear()  # one is added per stream
             return cached
     yaml = YAML(typ="safe", pure=pure)
     yaml.Resolver = _KubectlResolver
