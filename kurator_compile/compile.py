@@ -452,7 +452,11 @@ class OutputCheck:
         self.objects.setdefault(cluster.name, []).append(obj)
         if self.validator is None or obj.resource.document.raw is not None:
             return  # SOPS-encrypted documents pass through untouched and unread
-        self.validator.check(obj.data, cluster.kube_version, cluster.name, obj.resource.locate)
+        # the object's key already has the scope the inputs give its kind
+        scoped = obj.key.namespace == ""
+        self.validator.check(
+            obj.data, cluster.kube_version, cluster.name, obj.resource.locate, scoped
+        )
 
     def _cluster_diagnostics(self) -> list[Diagnostic]:
         """Clusters that received the very same objects are checked once."""
