@@ -347,3 +347,37 @@ def test_template_crashes_and_bombs_are_positioned_errors(
         f"apps/info.yaml.j2:1:1: error: template error for cluster alpha: {message}"
     ) in result.stderr.splitlines()
     assert not (tmp_path / "out").exists()
+
+
+def test_an_exclusion_leaves_an_overlay_file_out_of_an_overlays_folder(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """As in `resources`: gitignore-like, the last matching entry decides."""
+    header = FLEET_HEADER + "  overlays:\n    - overlays\n    - '!**/draft-*.yaml'\n"
+    fleet = make_fleet(header=header)
+    replicas = "spec:\n  replicas: {}"
+    write(
+        tmp_path,
+        {
+            "overlays/a.yaml": overlay("a", replicas.format(5)),
+            "overlays/draft-b.yaml": overlay("draft-b", replicas.format(9)),
+        },
+    )
+    assert render(fleet, "alpha")["Deployment"]["spec"]["replicas"] == 5
+    make_fleet(header=header + "    - overlays/draft-b.yaml\n")
+    assert render(fleet, "alpha")["Deployment"]["spec"]["replicas"] == 9
+
+
+def test_an_overlays_exclusion_that_leaves_out_nothing_is_an_error(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    header = FLEET_HEADER + "  overlays:\n    - overlays\n    - '!**/drafts'\n"
+    fleet = make_fleet(header=header)
+    write(tmp_path, {"overlays/a.yaml": overlay("a", "spec:\n  replicas: 5")})
+    result = run_cli("validate", fleet)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "fleet.yaml:15:7: error: '!**/drafts' leaves out no file that the overlays globs "
+        "match (at /spec/overlays/1)\n"
+        "1 error; nothing was written\n"
+    )
