@@ -894,10 +894,13 @@ def plan(
         if explain:
             click.echo(_explain(analysis, explain, explain_cluster), nl=False)
             return
-        render_plan = {"table": plan_table, "json": plan_json, "markdown": plan_markdown}[fmt]
+        if fmt == "json":
+            found = [*analysis.warnings, *analysis.advice]
+            click.echo(plan_json(placements, found), nl=False)
+            return
+        render_plan = {"table": plan_table, "markdown": plan_markdown}[fmt]
         click.echo(render_plan(placements), nl=False)
-        if fmt != "json":
-            click.echo(plan_moves(placements, fmt == "markdown"), nl=False)
+        click.echo(plan_moves(placements, fmt == "markdown"), nl=False)
 
 
 def _explain(analysis: Any, wanted: str, cluster: str | None) -> str:

@@ -20,7 +20,7 @@ from .gcpause import cycle_collection_paused
 from .gitops import gitops_diagnostics, gitops_tree
 from .kinds import Role, input_crd_scopes, kind_spec, split_api_version
 from .kurator.inventory import INVENTORY_KINDS, KuratorFleet, build_inventory
-from .manifests import document_diagnostic, expand_lists, helm_template, tool_file
+from .manifests import expand_lists, file_objects, helm_template, tool_file
 from .model import Cluster, Fleet, Policy, Resource, Taint
 from .options import Options
 from .overlay.stage import OverlayStage
@@ -70,13 +70,9 @@ def load_documents(sources: Sources) -> list[Document]:
             template = helm_template(source.path, source.text)
             errors.extend([template] if template is not None else error.diagnostics)
             continue
-        wrong = next(filter(None, map(document_diagnostic, loaded)), None)
-        if wrong is not None:
-            errors.append(wrong)
-            continue
-        items, list_errors = expand_lists(loaded)
+        items, file_errors = file_objects(loaded)
         docs.extend(items)
-        errors.extend(list_errors)
+        errors.extend(file_errors)
     for source in sources.overlays:
         try:
             docs.extend(load_stream(source.text, source.path))
@@ -452,7 +448,11 @@ class OutputCheck:
         self.objects.setdefault(cluster.name, []).append(obj)
         if self.validator is None or obj.resource.document.raw is not None:
             return  # SOPS-encrypted documents pass through untouched and unread
-        self.validator.check(obj.data, cluster.kube_version, cluster.name, obj.resource.locate)
+        # the object's key already has the scope the inputs give its kind
+        scoped = obj.key.namespace == ""
+        self.validator.check(
+            obj.data, cluster.kube_version, cluster.name, obj.resource.locate, scoped
+        )
 
     def _cluster_diagnostics(self) -> list[Diagnostic]:
         """Clusters that received the very same objects are checked once."""

@@ -187,3 +187,12 @@ def expand_lists(docs: Sequence[Document]) -> tuple[list[Document], list[Diagnos
             else:
                 found.append(part)
     return found, errors
+
+
+def file_objects(loaded: Sequence[Document]) -> tuple[list[Document], list[Diagnostic]]:
+    """The objects of one parsed file (or one template's render), as kubectl reads them: its
+    lists expanded, or one error when it is a kustomize file or Helm values."""
+    wrong = next(filter(None, map(document_diagnostic, loaded)), None)
+    if wrong is not None:
+        return [], [wrong]
+    return expand_lists(loaded)

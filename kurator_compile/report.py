@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .diff import object_label
+from .errors import Diagnostic, Severity
 from .placement import ResourcePlacement, moves
 
 PLAN_COLUMNS = ("KIND", "NAMESPACE", "NAME", "POLICY", "REPLICAS", "CLUSTERS")
@@ -71,7 +72,10 @@ def plan_markdown(placements: Sequence[ResourcePlacement]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plan_json(placements: Sequence[ResourcePlacement]) -> str:
+def plan_json(
+    placements: Sequence[ResourcePlacement], diagnostics: Sequence[Diagnostic] = ()
+) -> str:
+    """The plan, and the warnings and advice the table prints on stderr, for scripts."""
     items: list[dict[str, Any]] = []
     for placement in sorted(placements, key=lambda p: p.resource.key):
         key = placement.resource.key
@@ -92,7 +96,24 @@ def plan_json(placements: Sequence[ResourcePlacement]) -> str:
                 "clusters": {name: [old, new] for name, old, new in moved},
                 "why": placement.why,
             }
-    return json.dumps({"objects": items}, indent=2, sort_keys=True) + "\n"
+    plan = {
+        "objects": items,
+        "warnings": [_diagnostic_json(d) for d in diagnostics if d.severity is Severity.WARNING],
+        "advice": [_diagnostic_json(d) for d in diagnostics if d.severity is Severity.ADVICE],
+    }
+    return json.dumps(plan, indent=2, sort_keys=True) + "\n"
+
+
+def _diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    """Where and what, as `render` prints it (null file and 0 line when it has no place)."""
+    loc = diagnostic.location
+    return {
+        "file": str(loc.file) if loc else None,
+        "line": loc.line if loc else 0,
+        "column": (loc.column or 1) if loc and loc.line else 0,
+        "pointer": loc.pointer if loc else "",
+        "message": diagnostic.message,
+    }
 
 
 def _moved(placements: Sequence[ResourcePlacement]) -> list[tuple[ResourcePlacement, str]]:

@@ -343,29 +343,6 @@ def _string_list(doc: Document, field: str) -> list[tuple[str, SourceLocation]]:
     ]
 
 
-def _collect(
-    patterns: list[tuple[str, SourceLocation]],
-    directories_as_yaml: bool,
-    base: Path,
-    root: Path,
-    allow_outside: bool,
-    seen: set[Path],
-) -> tuple[list[SourceFile], list[Diagnostic]]:
-    files: list[SourceFile] = []
-    errors: list[Diagnostic] = []
-    for pattern, origin in patterns:
-        try:
-            for path in _expand(pattern, base, root, origin, allow_outside, directories_as_yaml):
-                if path in seen:
-                    continue
-                seen.add(path)
-                shown = display_path(path, root)
-                files.append(SourceFile(shown, read_text(path, shown, origin)))
-        except CompileError as error:
-            errors.extend(error.diagnostics)
-    return files, errors
-
-
 EXCLUDE = "!"
 
 
@@ -387,7 +364,7 @@ def _matches_parts(pattern: list[str], parts: list[str]) -> bool:
 
 
 def excludes(pattern: str, base: Path, path: Path) -> bool:
-    """Whether a `!pattern` of the Fleet's resources leaves `path` out, read as a
+    """Whether a `!pattern` of the Fleet's resources or overlays leaves `path` out, read as a
     .gitignore (or Flux's .sourceignore) line: a pattern without `/`, or starting with
     `**/`, matches at any depth; any other is relative to the fleet file; a pattern that
     matches a folder leaves out everything below it."""
@@ -400,22 +377,25 @@ def excludes(pattern: str, base: Path, path: Path) -> bool:
     return _matches_parts(parts, target) or _matches_parts([*parts, "**"], target)
 
 
-def _resource_files(
+def _listed_files(
     patterns: list[tuple[str, SourceLocation]],
     base: Path,
     root: Path,
     allow_outside: bool,
     seen: set[Path],
+    field: str = "resources",
 ) -> tuple[list[SourceFile], list[Diagnostic]]:
-    """The files of the Fleet's `resources`: each glob's matches, less those a later
-    `!pattern` leaves out (the last pattern that matches a file decides, as in .gitignore)."""
+    """The files of the Fleet's `resources` (or `overlays`, where a folder stands for the YAML
+    files in it): each glob's matches, less those a later `!pattern` leaves out (the last
+    pattern that matches a file decides, as in .gitignore)."""
+    directories_as_yaml = field == "overlays"
     included = [(p, o) for p, o in patterns if not p.startswith(EXCLUDE)]
     matched: dict[str, set[Path]] = {}
     order: list[tuple[Path, SourceLocation]] = []
     errors: list[Diagnostic] = []
     for pattern, origin in included:
         try:
-            paths = list(_expand(pattern, base, root, origin, allow_outside, False))
+            paths = list(_expand(pattern, base, root, origin, allow_outside, directories_as_yaml))
         except CompileError as error:
             errors.extend(error.diagnostics)
             continue
@@ -432,7 +412,7 @@ def _resource_files(
         if not hits and candidates:
             errors.append(
                 Diagnostic.error(
-                    f"{pattern!r} leaves out no file that the resources globs match", origin
+                    f"{pattern!r} leaves out no file that the {field} globs match", origin
                 )
             )
         for path in hits:
@@ -483,8 +463,10 @@ def read_sources(
         found_overlays = [(pattern, top) for pattern in globs.overlays]
     base = fleet_path.parent
     seen = {fleet_path}
-    resources, errors = _resource_files(found_resources, base, root, allow_outside, seen)
-    overlays, overlay_errors = _collect(found_overlays, True, base, root, allow_outside, set())
+    resources, errors = _listed_files(found_resources, base, root, allow_outside, seen)
+    overlays, overlay_errors = _listed_files(
+        found_overlays, base, root, allow_outside, set(), "overlays"
+    )
     if errors or overlay_errors:
         raise CompileError(errors + overlay_errors)
     plain = tuple(r for r in resources if not r.path.endswith(TEMPLATE_SUFFIX))

@@ -34,6 +34,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import CompileError, Diagnostic, SourceLocation
+from .manifests import file_objects
 from .model import Cluster
 from .sources import SourceFile
 from .yamldoc import Document, load_stream
@@ -333,7 +334,8 @@ def _template_line(error: BaseException, name: str) -> int:
 def render_template(
     source: SourceFile, cluster: Cluster, fleet_name: str, values: Mapping[str, Any]
 ) -> list[Document]:
-    """The documents `source` yields for `cluster`; errors carry the template's file:line."""
+    """The objects `source` yields for `cluster`, read from the rendered text as a plain file's
+    are (lists expanded; a kustomize file is an error); errors carry the template's file:line."""
 
     def fail(message: str, line: int) -> CompileError:
         where = SourceLocation(source.path, line, 1)
@@ -379,7 +381,10 @@ def render_template(
         _STEPS.reset(token)
     if text is None:
         raise fail("rendered text is larger than 4 MiB", 1)
-    return load_stream(text, source.path)
+    objects, errors = file_objects(load_stream(text, source.path))
+    if errors:
+        raise CompileError(errors)
+    return objects
 
 
 def _bounded_render(pieces: Iterator[str]) -> str | None:

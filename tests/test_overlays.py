@@ -189,6 +189,62 @@ def test_templates_render_per_cluster(make_fleet: Callable[..., Path], tmp_path:
     assert beta["ConfigMap"]["data"]["greeting"] == "bonjour"
 
 
+LIST_TEMPLATE = """\
+apiVersion: v1
+kind: List
+items:
+{% for part in ["a", "b"] %}
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: info-{{ part }}, namespace: shop}
+    data: {cluster: {{ cluster.name }}}
+{% endfor %}
+"""
+
+
+def test_a_template_that_renders_a_list_yields_its_items(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    fleet = _template_fleet(make_fleet, tmp_path, LIST_TEMPLATE)
+    result = run_cli("render", fleet, "--cluster", "beta")
+    assert result.exit_code == 0, result.output
+    maps = [d for d in yaml.safe_load_all(result.stdout) if d["kind"] == "ConfigMap"]
+    assert [(m["metadata"]["name"], m["data"]) for m in maps] == [
+        ("info-a", {"cluster": "beta"}),
+        ("info-b", {"cluster": "beta"}),
+    ]
+
+
+def test_a_list_item_of_a_template_keeps_its_rendered_position(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Line and column in the rendered text, as for any template's objects."""
+    broken = LIST_TEMPLATE.replace("data: {cluster:", "data: {count: 3, cluster:")
+    fleet = _template_fleet(make_fleet, tmp_path, broken)
+    result = run_cli("validate", fleet)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "apps/info.yaml.j2:8:12: error: clusters alpha and beta: ConfigMap/shop/info-a: "
+        "data.count: 3 is not of type 'string' (at /data/count)"
+    )
+
+
+def test_a_template_that_renders_a_kustomization_is_one_clear_error(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    kustomization = "resources:\n  - {{ cluster.name }}.yaml\n"
+    fleet = _template_fleet(make_fleet, tmp_path, kustomization)
+    result = run_cli("validate", fleet)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "apps/info.yaml.j2:1:1: error: apps/info.yaml.j2 is a kustomize file (no kind, and the "
+        "kustomization field 'resources'), not a Kubernetes object: kurator-compile reads "
+        "plain Kubernetes manifests; leave it out with '!**/info.yaml.j2' in the Fleet's "
+        "resources (or narrow the glob that matched apps/info.yaml.j2) (at /resources)\n"
+        "1 error; nothing was written\n"
+    )
+
+
 def test_plain_yaml_is_never_templated(make_fleet: Callable[..., Path]) -> None:
     rule = DEPLOYMENT.replace(
         "name: web\n", "name: web\n  annotations: {x: '{{ $labels.x }}'}\n", 1
@@ -347,3 +403,37 @@ def test_template_crashes_and_bombs_are_positioned_errors(
         f"apps/info.yaml.j2:1:1: error: template error for cluster alpha: {message}"
     ) in result.stderr.splitlines()
     assert not (tmp_path / "out").exists()
+
+
+def test_an_exclusion_leaves_an_overlay_file_out_of_an_overlays_folder(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    """As in `resources`: gitignore-like, the last matching entry decides."""
+    header = FLEET_HEADER + "  overlays:\n    - overlays\n    - '!**/draft-*.yaml'\n"
+    fleet = make_fleet(header=header)
+    replicas = "spec:\n  replicas: {}"
+    write(
+        tmp_path,
+        {
+            "overlays/a.yaml": overlay("a", replicas.format(5)),
+            "overlays/draft-b.yaml": overlay("draft-b", replicas.format(9)),
+        },
+    )
+    assert render(fleet, "alpha")["Deployment"]["spec"]["replicas"] == 5
+    make_fleet(header=header + "    - overlays/draft-b.yaml\n")
+    assert render(fleet, "alpha")["Deployment"]["spec"]["replicas"] == 9
+
+
+def test_an_overlays_exclusion_that_leaves_out_nothing_is_an_error(
+    make_fleet: Callable[..., Path], tmp_path: Path
+) -> None:
+    header = FLEET_HEADER + "  overlays:\n    - overlays\n    - '!**/drafts'\n"
+    fleet = make_fleet(header=header)
+    write(tmp_path, {"overlays/a.yaml": overlay("a", "spec:\n  replicas: 5")})
+    result = run_cli("validate", fleet)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "fleet.yaml:15:7: error: '!**/drafts' leaves out no file that the overlays globs "
+        "match (at /spec/overlays/1)\n"
+        "1 error; nothing was written\n"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -405,6 +406,39 @@ def test_replicas_without_spreading_are_advice(
         "constraints; one node can take them all down (at /spec/template/spec)\n"
     )
     assert _check(make_fleet, tmp_path / "ok", {"web.yaml": DEPLOYMENT}) == ""
+
+
+def test_plan_json_lists_the_warnings_and_advice_with_their_positions(
+    make_fleet: Callable[..., Path],
+) -> None:
+    crowded = DEPLOYMENT.split("      topologySpreadConstraints:")[0]
+    unplaced = "apiVersion: v1\nkind: Secret\nmetadata: {name: extra, namespace: shop}\n"
+    apps = {"web.yaml": crowded, "extra.yaml": unplaced}
+    fleet = make_fleet("---\n" + POLICY_ALL + ROUTING, apps=apps)
+    plan = run_cli("plan", "--format", "json", fleet)
+    assert plan.exit_code == 0, plan.output
+    found = json.loads(plan.stdout)
+    assert found["advice"] == [
+        {
+            "file": "apps/web.yaml",
+            "line": 13,
+            "column": 5,
+            "pointer": "/spec/template/spec",
+            "message": "Deployment.apps/shop/web runs more than one replica per cluster "
+            "(alpha=2, beta=2) with neither pod anti-affinity nor topology spread constraints; "
+            "one node can take them all down",
+        }
+    ]
+    assert found["warnings"] == [
+        {
+            "file": "apps/extra.yaml",
+            "line": 1,
+            "column": 1,
+            "pointer": "",
+            "message": "Secret/shop/extra is selected by no propagation policy; it is "
+            "rendered nowhere",
+        }
+    ]
 
 
 ONLY_ALPHA = """apiVersion: policy.karmada.io/v1alpha1

@@ -70,20 +70,26 @@ def resolve_target(store: SchemaStore, kube_version: str | None) -> Target:
     return Target(version, schemas)
 
 
-def object_label(obj: Mapping[str, Any]) -> str:
-    """`Deployment.apps/shop/web`, as ObjectKey prints it."""
+def object_label(obj: Mapping[str, Any], cluster_scoped: bool | None = None) -> str:
+    """`Deployment.apps/shop/web`, as ObjectKey prints it; `cluster_scoped` is the scope the
+    inputs give the kind (a CustomResourceDefinition among them), else the built-in table's."""
     metadata = obj.get("metadata")
     meta = metadata if isinstance(metadata, Mapping) else {}
     kind = str(obj.get("kind", ""))
     group, _ = split_api_version(str(obj.get("apiVersion", "")))
     name = str(meta.get("name", ""))
     label = f"{kind}.{group}" if group else kind
-    if is_cluster_scoped(group, kind):
+    if cluster_scoped if cluster_scoped is not None else is_cluster_scoped(group, kind):
         return f"{label}/{name}"
     return f"{label}/{meta.get('namespace') or 'default'}/{name}"
 
 
-def object_findings(store: SchemaStore, obj: Mapping[str, Any], target: Target) -> list[Finding]:
+def object_findings(
+    store: SchemaStore,
+    obj: Mapping[str, Any],
+    target: Target,
+    cluster_scoped: bool | None = None,
+) -> list[Finding]:
     """Every problem of `obj` on a cluster of `target`, sorted; no cluster or position yet."""
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     if not isinstance(api_version, str) or not isinstance(kind, str):
@@ -91,7 +97,7 @@ def object_findings(store: SchemaStore, obj: Mapping[str, Any], target: Target) 
     group, _ = split_api_version(api_version)
     if group in _NOT_CLUSTER_OBJECTS or target.version is None or target.schemas is None:
         return []
-    label = object_label(obj)
+    label = object_label(obj, cluster_scoped)
     found: set[Finding] = set()
     lifecycle = api_lifecycle(api_version, kind, target.version)
     if lifecycle is not None:
@@ -185,12 +191,13 @@ def validate_object(
     kube_version: str | None,
     cluster: str,
     locate: Locate,
+    cluster_scoped: bool | None = None,
 ) -> list[Diagnostic]:
     """Diagnostics for one emitted object on one cluster; `locate` maps a JSON pointer inside
     `obj` to where the value was written (a Resource's `document.locate`)."""
     target = resolve_target(store, kube_version)
     found = [target.note] if target.note is not None else []
-    found += object_findings(store, obj, target)
+    found += object_findings(store, obj, target, cluster_scoped)
     return [_diagnostic(f, cluster, locate) for f in found]
 
 
@@ -219,7 +226,12 @@ class OutputValidator:
         self._found: dict[tuple[Severity, str, SourceLocation | None], set[str]] = {}
 
     def check(
-        self, obj: Mapping[str, Any], kube_version: str | None, cluster: str, locate: Locate
+        self,
+        obj: Mapping[str, Any],
+        kube_version: str | None,
+        cluster: str,
+        locate: Locate,
+        cluster_scoped: bool | None = None,
     ) -> None:
         target = self._targets.get(kube_version)
         if target is None:
@@ -229,7 +241,7 @@ class OutputValidator:
         key = (id(obj), target.version)
         seen = self._seen.get(key)
         if seen is None or seen[0] is not obj:
-            seen = self._seen[key] = (obj, object_findings(self.store, obj, target))
+            seen = self._seen[key] = (obj, object_findings(self.store, obj, target, cluster_scoped))
         for finding in seen[1]:
             self._add(finding.severity, finding.text, locate(finding.pointer), cluster)
 

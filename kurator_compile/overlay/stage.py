@@ -141,13 +141,24 @@ def build_overlays(documents: Sequence[Document]) -> tuple[list[Overlay], list[D
     return overlays, errors
 
 
-def _selects(patch: OverlayPatch, obj: Mapping[str, Any]) -> bool:
+def _selects(patch: OverlayPatch, obj: Mapping[str, Any], cluster_scoped: bool | None) -> bool:
     if patch.target is not None:
         selector = patch.selector or compile_target(patch.target)
-        return selector.matches(obj)
+        return selector.matches(obj, cluster_scoped)
     if isinstance(patch.patch, StrategicMergePatch):
-        return any(identity_matches(obj, doc) for doc in patch.patch.documents)
+        return any(identity_matches(obj, doc, cluster_scoped) for doc in patch.patch.documents)
     return False
+
+
+def _input_scope(resource: Resource, obj: Mapping[str, Any]) -> bool | None:
+    """The scope a CustomResourceDefinition among the inputs gives `obj`'s kind: the input
+    object's, while a patch has not changed its kind (None: the built-in kinds decide)."""
+    if resource.cluster_scoped is None:
+        return None
+    api_version = obj.get("apiVersion")
+    group = split_api_version(api_version)[0] if isinstance(api_version, str) else None
+    same_kind = (group, obj.get("kind")) == (resource.group, resource.kind)
+    return resource.cluster_scoped if same_kind else None
 
 
 # Whether a patch can select an object is decided by these, as the object comes in, until a
@@ -420,7 +431,7 @@ class OverlayStage:
                 if current is None:
                     continue
                 try:
-                    selected = _selects(patch, current)
+                    selected = _selects(patch, current, _input_scope(resource, current))
                 except PatchError as error:
                     self._error(error, patch.target_location or patch.location, resource, cluster)
                     return current
@@ -476,7 +487,7 @@ class OverlayStage:
             )
             try:
                 after = apply_overriders(data, step.overriders)
-                _same_identity(data, after)
+                _same_identity(data, after, _input_scope(resource, data))
             except PatchError as error:
                 self._error(error, doc.locate(pointer), resource, cluster)
                 return data
@@ -512,30 +523,42 @@ class OverlayStage:
         return found
 
 
-def _identity(obj: Mapping[str, Any]) -> tuple[object, object, object, object]:
+def _identity(
+    obj: Mapping[str, Any], cluster_scoped: bool | None
+) -> tuple[object, object, object, object]:
     """What names an object and its output file: API group, kind, namespace and name (the
-    namespace as the object key counts it: none for cluster-scoped kinds, else `default`
-    when unset)."""
+    namespace as the object key counts it: none for cluster-scoped kinds, by the inputs'
+    CustomResourceDefinitions or else the built-in kinds, else `default` when unset)."""
     api_version = obj.get("apiVersion")
     group = split_api_version(api_version)[0] if isinstance(api_version, str) else api_version
     kind = obj.get("kind")
     metadata = obj.get("metadata")
     metadata = metadata if isinstance(metadata, Mapping) else {}
     namespace = metadata.get("namespace")
-    if isinstance(group, str) and isinstance(kind, str) and is_cluster_scoped(group, kind):
+    if cluster_scoped is None:
+        known = isinstance(group, str) and isinstance(kind, str)
+        cluster_scoped = known and is_cluster_scoped(str(group), str(kind))
+    if cluster_scoped:
         namespace = ""
     elif namespace is None or namespace == "":
         namespace = "default"
     return (group, kind, namespace, metadata.get("name"))
 
 
+def _same_kind(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    return _identity(before, False)[:2] == _identity(after, False)[:2]
+
+
 _IDENTITY_FIELDS = ("the apiVersion group", "kind", "metadata.namespace", "metadata.name")
 
 
-def _same_identity(before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+def _same_identity(
+    before: Mapping[str, Any], after: Mapping[str, Any], cluster_scoped: bool | None
+) -> None:
     """PatchError when an override changed what names the object: Karmada applies overriders
     to the object it placed under that name."""
-    old, new = _identity(before), _identity(after)
+    old = _identity(before, cluster_scoped)
+    new = _identity(after, cluster_scoped if _same_kind(before, after) else None)
     if old == new:
         return
     changes = ", ".join(

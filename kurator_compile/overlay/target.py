@@ -49,10 +49,12 @@ class CompiledTarget:
     patterns: tuple[tuple[str, Matcher], ...]
     selectors: tuple[tuple[str, Selector], ...]
 
-    def matches(self, obj: Mapping[str, Any]) -> bool:
+    def matches(self, obj: Mapping[str, Any], cluster_scoped: bool | None = None) -> bool:
+        """`cluster_scoped`: the scope the inputs give the object's kind, see
+        `effective_namespace`."""
         group, version = split_api_version(scalar_text(obj.get("apiVersion")))
         values = {
-            "namespace": effective_namespace(obj),
+            "namespace": effective_namespace(obj, cluster_scoped),
             "name": scalar_text(_metadata(obj).get("name")),
             "group": group,
             "version": version,
@@ -119,9 +121,12 @@ def _shown(text: str) -> str:
     return shown if len(shown) <= 100 else f"{shown[:70]}...{shown[-20:]} ({len(text)} characters)"
 
 
-def identity_matches(obj: Mapping[str, Any], patch: Mapping[str, Any]) -> bool:
+def identity_matches(
+    obj: Mapping[str, Any], patch: Mapping[str, Any], cluster_scoped: bool | None = None
+) -> bool:
     """Whether a strategic-merge patch without a target names `obj` (kustomize `ResId.Equals`):
-    same group, version, kind and name, and the same effective namespace."""
+    same group, version, kind and name, and the same effective namespace (both of one kind,
+    so of one scope)."""
     if split_api_version(scalar_text(obj.get("apiVersion"))) != split_api_version(
         scalar_text(patch.get("apiVersion"))
     ):
@@ -130,11 +135,18 @@ def identity_matches(obj: Mapping[str, Any], patch: Mapping[str, Any]) -> bool:
         return False
     if scalar_text(_metadata(obj).get("name")) != scalar_text(_metadata(patch).get("name")):
         return False
-    return effective_namespace(obj) == effective_namespace(patch)
+    return effective_namespace(obj, cluster_scoped) == effective_namespace(patch, cluster_scoped)
 
 
-def effective_namespace(obj: Mapping[str, Any]) -> str:
-    if is_cluster_scoped(scalar_text(obj.get("apiVersion")), scalar_text(obj.get("kind"))):
+def effective_namespace(obj: Mapping[str, Any], cluster_scoped: bool | None = None) -> str:
+    """The namespace a patch target's `namespace` is matched against. kustomize knows a kind's
+    scope only from its OpenAPI data (the built-in kinds); `cluster_scoped` is the scope the
+    inputs give the kind (a CustomResourceDefinition among them), which the object has on a
+    cluster, so a cluster-scoped custom resource is in no namespace here either."""
+    if cluster_scoped is None:
+        api_version, kind = scalar_text(obj.get("apiVersion")), scalar_text(obj.get("kind"))
+        cluster_scoped = is_cluster_scoped(api_version, kind)
+    if cluster_scoped:
         return NOT_A_NAMESPACE
     namespace = scalar_text(_metadata(obj).get("namespace"))
     return namespace or "default"

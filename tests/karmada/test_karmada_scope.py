@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from click.testing import Result
 from karmada_kit import UPSTREAM, build, repository, stderr_lines
 
 GUESTBOOK = (UPSTREAM / "samples/guestbook-guestbook.yaml").read_text()
@@ -84,3 +85,80 @@ def test_a_templated_cluster_scoped_custom_resource_gets_no_default_namespace(
         tmp_path / "rendered/clusters/member1/guestbook.webapp.my.domain_guestbook-sample.yaml"
     )
     assert "configMapName: member1" in written.read_text()
+
+
+def test_a_cluster_scoped_custom_resource_is_named_without_a_namespace_in_errors(
+    tmp_path: Path,
+) -> None:
+    crd = CRD.replace("scope: Namespaced", "scope: Cluster")
+    guestbook = GUESTBOOK.replace("size: 2", "size: 11")
+    files = {"crd.yaml": crd, "guestbook.yaml": guestbook, "cpp.yaml": CPP_FOR_GUESTBOOKS}
+    result = build(repository(tmp_path, ("member1",), files))
+    assert result.exit_code == 2
+    assert stderr_lines(result, "error") == [
+        "apps/guestbook.yaml:7:3: error: cluster member1: "
+        "Guestbook.webapp.my.domain/guestbook-sample: spec.size: 11 is greater than the maximum "
+        "of 10 (at /spec/size)",
+    ]
+
+
+PATCH_IN_DEFAULT = """\
+apiVersion: compile.kurator.dev/v1alpha1
+kind: Overlay
+metadata:
+  name: bigger
+spec:
+  clusterSelector: {}
+  patches:
+    - target: {kind: Guestbook, namespace: default}
+      patch: |
+        spec:
+          size: 3
+    - target: {kind: Guestbook}
+      patch: |
+        spec:
+          alias: Phone
+"""
+
+
+def _build_with_overlay(root: Path, crd: str) -> tuple[Result, list[str]]:
+    """The Guestbook, placed on member1, patched by PATCH_IN_DEFAULT: the result and its
+    overlay warnings."""
+    files = {"crd.yaml": crd, "guestbook.yaml": GUESTBOOK, "cpp.yaml": CPP_FOR_GUESTBOOKS}
+    fleet = repository(root, ("member1",), files)
+    (root / "overlays").mkdir()
+    (root / "overlays/bigger.yaml").write_text(PATCH_IN_DEFAULT)
+    fleet.write_text(fleet.read_text() + "  overlays:\n    - overlays\n")
+    result = build(fleet)
+    assert result.exit_code == 0, result.output
+    return result, [w for w in stderr_lines(result, "warning") if "overlay" in w]
+
+
+def test_a_patch_target_namespace_does_not_match_a_cluster_scoped_custom_resource(
+    tmp_path: Path,
+) -> None:
+    """kustomize knows scope only from its OpenAPI data; the compiler follows the scope the
+    object has on the cluster, which the input CRD gives it."""
+    _, warnings = _build_with_overlay(tmp_path, CRD.replace("scope: Namespaced", "scope: Cluster"))
+    assert warnings == [
+        "overlays/bigger.yaml:9:7: warning: overlay bigger: patch 0 matches no object on any "
+        "cluster it selects (at /spec/patches/0/patch)"
+    ]
+    written = (
+        tmp_path / "rendered/clusters/member1/guestbook.webapp.my.domain_guestbook-sample.yaml"
+    ).read_text()
+    assert "size: 2" in written
+    assert "alias: Phone" in written
+
+
+def test_a_patch_target_namespace_matches_a_namespaced_custom_resource_in_default(
+    tmp_path: Path,
+) -> None:
+    _, warnings = _build_with_overlay(tmp_path, CRD)
+    assert warnings == []
+    written = (
+        tmp_path
+        / "rendered/clusters/member1"
+        / "guestbook.webapp.my.domain_default_guestbook-sample.yaml"
+    ).read_text()
+    assert "size: 3" in written
