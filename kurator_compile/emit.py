@@ -614,8 +614,11 @@ def write_tree(
             gone = {}
             if not allow_removal and previous is not None:
                 ours = _ours(out, previous, tree)
-                before = _object_paths(out, ours, previous, tree, contents or {})
-                gone = removed_objects(before, _new_object_paths(tree, contents or {}), placed)
+                if contents or any(map(_is_cluster_file, ours)):  # objects, not files
+                    before = _object_paths(out, ours, previous, tree, contents or {})
+                    gone = removed_objects(before, _new_object_paths(tree, contents or {}), placed)
+                else:
+                    gone = removed_objects(ours, tree, placed)
             if gone:
                 raise _error(removal_message(gone))
             report = _write_locked(out, tree, state, allow_cluster_removal, names, owner, layout)
@@ -630,7 +633,11 @@ def write_tree(
 
 
 def _is_cluster_file(path: str) -> bool:
-    return path.endswith(f"/{CLUSTER_FILE}") and path.count("/") == 2
+    return (
+        path.startswith(f"{CLUSTERS_DIR}/")
+        and path.endswith(f"/{CLUSTER_FILE}")
+        and path.count("/") == 2
+    )
 
 
 def _new_object_paths(tree: FileTree, contents: Mapping[str, Sequence[str]]) -> set[str]:
