@@ -16,7 +16,8 @@ and the ratio to it, the no-change rebuild, `check`, `render --cluster` without 
 first render of a revision (which fills the cache), a cached render, the total for one render
 per cluster (the first plus N-1 cached), peak memory of the build, the per-cluster-overlay
 fleet's build and its ratio to the shared fleet's, and the kustomize loop (2 processes at a
-time; only for sizes given with --kustomize).
+time; only for sizes given with --kustomize). `1 file/cl` is the same build with `--layout
+per-cluster` (one file per cluster folder), `/build` its ratio to the per-object build.
 
 kurator-compile runs as users run it: installed from a wheel into a fresh virtualenv (pip
 compiles its bytecode), whatever is installed in the interpreter that runs this script, and
@@ -213,6 +214,8 @@ COLUMNS = (
     ("floor", 7),
     ("/floor", 7),
     ("peak MB", 8),
+    ("1 file/cl", 9),
+    ("/build", 7),
     ("no-op", 6),
     ("check", 6),
     ("render", 7),
@@ -249,6 +252,17 @@ def run_size(args: argparse.Namespace, cli: list[str], python: str, work: Path, 
         key=lambda r: r.cpu,
     )
     out = outs[-1]
+    one = ["--layout", "per-cluster"]
+    per_cluster = min(
+        (
+            measure(
+                [*cli, "build", str(fleet), "-o", str(work / f"one-{size}-{k}"), *lock, *one],
+                work,
+            )
+            for k in range(builds)
+        ),
+        key=lambda r: r.cpu,
+    )
     floor = floor_cpu(python, out, work / f"floor-{size}")
     noop = best_of(3, [*cli, "build", str(fleet), "-o", str(out), *lock], work)
     check = best_of(3, [*cli, "check", str(fleet), "-o", str(out), *lock], work)
@@ -279,6 +293,8 @@ def run_size(args: argparse.Namespace, cli: list[str], python: str, work: Path, 
                 f"{floor:.2f}",
                 f"{build.cpu / floor:.2f}x",
                 f"{build.peak_mb:.0f}",
+                f"{per_cluster.cpu:.2f}",
+                f"{per_cluster.cpu / build.cpu:.2f}x",
                 f"{noop.cpu:.2f}",
                 f"{check.cpu:.2f}",
                 f"{uncached.cpu:.2f}",

@@ -340,6 +340,26 @@ def _output_option(func: F) -> F:
     )(func)
 
 
+def _layout_option(func: F) -> F:
+    from .tree import LAYOUTS
+
+    return click.option(
+        "--layout",
+        type=click.Choice(LAYOUTS),
+        help="One file per object, or one multi-document file per cluster (default: the "
+        "layout OUT's state records, else per-object).",
+    )(func)
+
+
+def _layout(asked: str | None, output: Path, names: StateNames | None = None) -> str:
+    """`--layout`, else what the last build of OUT wrote: switching is always asked for."""
+    if asked is not None:
+        return asked
+    from .emit import StateNames, recorded_layout
+
+    return recorded_layout(output, names or StateNames())
+
+
 def _output_dir(output: Path | None, fleet: str | None, root: Path | None) -> Path:
     """`-o`, else `rendered/` at the repository root, wherever the command runs from."""
     if output is not None:
@@ -385,6 +405,7 @@ def _warn_foreign(ctx: Context, output: Path, ours: Iterable[str]) -> list[str]:
 @_common
 @_output_option
 @click.option("--kustomization", is_flag=True, help="Also write a kustomization.yaml per cluster.")
+@_layout_option
 @click.option(
     "--allow-cluster-removal",
     is_flag=True,
@@ -416,6 +437,7 @@ def build(
     allow_outside: bool,
     output: Path | None,
     kustomization: bool,
+    layout: str | None,
     allow_cluster_removal: bool,
     allow_removal: bool,
     shard: str | None,
@@ -432,7 +454,13 @@ def build(
         names = StateNames.for_shard(shard_of)
         output = _output_dir(output, fleet, root)
         options = _options(
-            root, strict, allow_outside, kustomization=kustomization, shard=shard_of, **_asked()
+            root,
+            strict,
+            allow_outside,
+            kustomization=kustomization,
+            shard=shard_of,
+            layout=_layout(layout, output, names),
+            **_asked(),
         )
         code = code_digest()
         cache = StatCache.load(output, names)
@@ -464,6 +492,8 @@ def build(
                 allow_removal=allow_removal,
                 placed=_placed_files(result) if shard_of else (),
                 owner=_owner(fleet, root, result.fleet.name),
+                layout=options.layout,
+                contents=result.contents,
             )
         finally:
             progress.finish()
@@ -507,6 +537,7 @@ def _cached_paths(cache: StatCache) -> Iterator[str]:
 @_common
 @_output_option
 @click.option("--kustomization", is_flag=True, help="Expect a kustomization.yaml per cluster.")
+@_layout_option
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of the drift.")
 @click.pass_obj
 def check(
@@ -518,6 +549,7 @@ def check(
     allow_outside: bool,
     output: Path | None,
     kustomization: bool,
+    layout: str | None,
     show_diff: bool,
     **validation: Any,
 ) -> None:
@@ -528,7 +560,9 @@ def check(
         from .sources import code_digest
 
         output = _output_dir(output, fleet, root)
-        options = _options(root, strict, allow_outside, kustomization=kustomization)
+        options = _options(
+            root, strict, allow_outside, kustomization=kustomization, layout=_layout(layout, output)
+        )
         cache = StatCache.load(output)
         if _up_to_date(cache, fleet, options, code_digest(), output, StateNames()):
             # Inputs (the placement lock among them) and output are exactly as the last build
@@ -545,7 +579,8 @@ def check(
         sources = _sources(fleet, options)
         result = _compile_sources(sources, options, ctx)
         drift = compare_tree(output, result.tree)
-        foreign = foreign_files(output, result.tree)
+        # a file the last build wrote (of the other layout, say) is drift, not someone else's
+        foreign = foreign_files(output, [*result.tree, *drift.removed])
         _report_foreign(output, foreign)
         lock = sources.lock
         lock_stale = lock is None or lock.text.encode("utf-8") != result.lock

@@ -51,6 +51,8 @@ class Compilation:
     tree: FileTree
     warnings: list[Diagnostic] = field(default_factory=list)
     lock: bytes = b""  # the placement lock this compilation's placements make
+    # per-cluster layout: each cluster file's object file names, for the removal guard
+    contents: dict[str, Sequence[str]] = field(default_factory=dict)
 
 
 def load_documents(sources: Sources) -> list[Document]:
@@ -544,6 +546,7 @@ def _compile(
     analysis = analyse(sources, options)
     fleet = analysis.fleet
     checker = output_checker(analysis)
+    contents: dict[str, Sequence[str]] = {}
     tree = render_tree(
         fleet,
         analysis.placements,
@@ -551,6 +554,7 @@ def _compile(
         analysis.stage,
         progress=progress,
         check=checker.check_object,
+        file_objects=contents,
     )
     warnings = [*analysis.warnings, *finish_overlays(analysis, options)]
     warnings.extend(checker.finish(options))
@@ -558,4 +562,4 @@ def _compile(
     from .lock import render_lock
 
     lock = render_lock(fleet.name, analysis.placements)
-    return Compilation(fleet, analysis.placements, tree, warnings, lock)
+    return Compilation(fleet, analysis.placements, tree, warnings, lock, contents)

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .errors import CompileError
-from .tree import FileTree
+from .tree import CLUSTER_FILE, CLUSTERS_DIR, FileTree
 from .yamldoc import load_stream
 
 # Only what the compiler emits is compared; its own state and flux bootstrap are not.
@@ -17,7 +17,10 @@ COMPARED_TOP_DIRS = ("clusters", "argocd", "flux")
 
 
 def read_tree(out: Path) -> FileTree:
-    """The compiled files under an output directory, as `build` would have written them."""
+    """The compiled files under an output directory, one per object whichever the layout:
+    a per-cluster file is read as the per-object files it joins, so reviews name objects."""
+    from .render import split_stream
+
     tree: FileTree = {}
     for top in COMPARED_TOP_DIRS:
         base = out / top
@@ -27,7 +30,15 @@ def read_tree(out: Path) -> FileTree:
             relative = path.relative_to(out).as_posix()
             if "/flux-system/" in relative or path.is_symlink() or not path.is_file():
                 continue
-            tree[relative] = path.read_bytes()
+            data = path.read_bytes()
+            parts = relative.split("/")
+            if top == CLUSTERS_DIR and len(parts) == 3 and parts[2] == CLUSTER_FILE:
+                folder = relative.rpartition("/")[0]
+                tree.update(
+                    (f"{folder}/{name}", part) for name, part in split_stream(data, relative)
+                )
+                continue
+            tree[relative] = data
     return tree
 
 

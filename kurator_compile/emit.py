@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from . import __version__
 from .errors import CompileError, Diagnostic, shorten
-from .tree import CLUSTERS_DIR, FileTree
+from .tree import CLUSTER_FILE, CLUSTERS_DIR, LAYOUTS, PER_OBJECT, FileTree
 
 STATE_DIR = ".kurator"
 STATE_FILE = f"{STATE_DIR}/state.json"
@@ -104,6 +104,7 @@ class State:
     owner: Mapping[str, str] | None = None  # the fleet that wrote it: name and file
     # An interrupted run's journal: the tree it meant to write, each file possibly in place.
     journal: Mapping[str, str] = field(default_factory=dict)
+    layout: str = PER_OBJECT  # how the cluster folders hold their objects
 
     def wrote(self, path: str, data: bytes) -> bool:
         """Are these bytes what a run of ours recorded for `path`? Else someone else's."""
@@ -131,7 +132,9 @@ def _load_state_file(path: Path) -> State | None:
     owner = raw.get("fleet")
     if not (isinstance(owner, dict) and all(isinstance(v, str) for v in owner.values())):
         owner = None
-    return State(safe, str(raw.get("generator", "")), owner=owner)
+    layout = raw.get("layout")
+    layout = layout if layout in LAYOUTS else PER_OBJECT
+    return State(safe, str(raw.get("generator", "")), owner=owner, layout=layout)
 
 
 def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
@@ -146,10 +149,21 @@ def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
     merged.update(state.files if state else {})
     owner = state.owner if state and state.owner else journal.owner
     version = state.version if state else journal.version
-    return State(merged, version, owner=owner, journal=journal.files)
+    layout = state.layout if state else journal.layout
+    return State(merged, version, owner=owner, journal=journal.files, layout=layout)
 
 
-def state_bytes(digests: Mapping[str, str], owner: Mapping[str, str] | None = None) -> bytes:
+def recorded_layout(out: Path, names: StateNames = DEFAULT_NAMES) -> str:
+    """The layout the last build of OUT wrote: what a build or `check` without `--layout`
+    keeps (one object per file for a new OUT)."""
+    _check_no_symlinks(out, names.state)
+    state = _load_state_file(out / names.state)
+    return state.layout if state is not None else PER_OBJECT
+
+
+def state_bytes(
+    digests: Mapping[str, str], owner: Mapping[str, str] | None = None, layout: str = PER_OBJECT
+) -> bytes:
     """`json.dumps(body, indent=1, sort_keys=True)`, byte for byte, from json's C encoder:
     with `indent` json falls back to its pure-Python encoder, slow for 60,000 entries, but
     one entry per line is also what the separators give without it."""
@@ -160,7 +174,9 @@ def state_bytes(digests: Mapping[str, str], owner: Mapping[str, str] | None = No
     fleet = ""
     if owner:
         fleet = f'\n "fleet": {json.dumps(dict(owner), sort_keys=True)},'
-    tail = f',{fleet}\n "generator": {generator}\n}}\n'.encode()
+    # only a layout other than the default is recorded: per-object trees' states stay as they were
+    recorded = f',\n "layout": {json.dumps(layout)}' if layout != PER_OBJECT else ""
+    tail = f',{fleet}\n "generator": {generator}{recorded}\n}}\n'.encode()
     if len(encoded) == 2:
         return b'{\n "files": {}' + tail
     return b"".join((b'{\n "files": {\n  ', memoryview(encoded)[1:-1], b"\n }", tail))
@@ -219,7 +235,7 @@ def _foreign_entries(out: Path) -> list[str]:
 
 
 def removed_objects(
-    previous: Iterable[str], tree: FileTree, placed: Collection[str] = ()
+    previous: Iterable[str], tree: Collection[str], placed: Collection[str] = ()
 ) -> dict[str, list[str]]:
     """Object files that the previous build wrote and that no remaining cluster gets any more,
     with the clusters that had them: whatever a build stops writing everywhere, Argo CD or
@@ -572,8 +588,11 @@ def write_tree(
     allow_removal: bool = False,
     placed: Collection[str] = (),
     owner: Mapping[str, str] | None = None,
+    layout: str = PER_OBJECT,
+    contents: Mapping[str, Sequence[str]] | None = None,
 ) -> WriteReport:
-    """Make OUT hold `tree`; see the module docstring for what survives a crash."""
+    """Make OUT hold `tree`; see the module docstring for what survives a crash. In the
+    per-cluster layout, `contents` names the objects each cluster file holds."""
     if out.exists() and not out.is_dir():
         raise _error(f"{out} exists and is not a directory")
     check_tree_paths(tree)
@@ -592,14 +611,17 @@ def write_tree(
             state = read_state(out, names) or State()
             check_owner(out, state, owner)
             previous = _load_state_file(out / names.state)  # what a finished build wrote
-            gone = (
-                {}
-                if allow_removal or previous is None
-                else removed_objects(_ours(out, previous, tree), tree, placed)
-            )
+            gone = {}
+            if not allow_removal and previous is not None:
+                ours = _ours(out, previous, tree)
+                if contents or any(map(_is_cluster_file, ours)):  # objects, not files
+                    before = _object_paths(out, ours, previous, tree, contents or {})
+                    gone = removed_objects(before, _new_object_paths(tree, contents or {}), placed)
+                else:
+                    gone = removed_objects(ours, tree, placed)
             if gone:
                 raise _error(removal_message(gone))
-            report = _write_locked(out, tree, state, allow_cluster_removal, names, owner)
+            report = _write_locked(out, tree, state, allow_cluster_removal, names, owner, layout)
             try:
                 StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
             except OSError:  # only a hint: without it the next build compares file by file
@@ -608,6 +630,62 @@ def write_tree(
             return report
     except OSError as error:
         raise _os_error(error, out) from None
+
+
+def _is_cluster_file(path: str) -> bool:
+    return (
+        path.startswith(f"{CLUSTERS_DIR}/")
+        and path.endswith(f"/{CLUSTER_FILE}")
+        and path.count("/") == 2
+    )
+
+
+def _new_object_paths(tree: FileTree, contents: Mapping[str, Sequence[str]]) -> set[str]:
+    """The tree as one path per object, whichever the layout: what the removal guard compares."""
+    found = set()
+    for path in tree:
+        names = contents.get(path)
+        if names is None:
+            found.add(path)
+            continue
+        directory = path.rpartition("/")[0]
+        found.update(f"{directory}/{name}" for name in names)
+    return found
+
+
+def _object_paths(
+    out: Path,
+    paths: Iterable[str],
+    state: State,
+    tree: FileTree,
+    contents: Mapping[str, Sequence[str]],
+) -> list[str]:
+    """The last build's files as one path per object: a cluster file it wrote is read back
+    (once per distinct content) unless the new tree holds the same bytes at that path."""
+    from .render import split_stream
+
+    found: list[str] = []
+    known: dict[str, Sequence[str]] = {}  # recorded digest -> object file names
+    for path in paths:
+        if not _is_cluster_file(path):
+            found.append(path)
+            continue
+        recorded = state.files[path]
+        names = known.get(recorded)
+        if names is None:
+            data = tree.get(path)
+            if data is not None and path in contents and digest(data) == recorded:
+                names = contents[path]
+            else:
+                current = _read_below(out, path)
+                names = []
+                if current is not None and state.wrote(path, current):
+                    with contextlib.suppress(CompileError, UnicodeDecodeError):
+                        names = [name for name, _ in split_stream(current, path)]
+            known[recorded] = names
+        directory = path.rpartition("/")[0]
+        found.extend(f"{directory}/{name}" for name in names)
+    return found
 
 
 def _digests(tree: FileTree) -> dict[str, str]:
@@ -641,6 +719,7 @@ def _write_locked(
     allow_cluster_removal: bool,
     names: StateNames = DEFAULT_NAMES,
     owner: Mapping[str, str] | None = None,
+    layout: str = PER_OBJECT,
 ) -> WriteReport:
     vanished = sorted(clusters_of(state.files) - clusters_of(tree))
     if vanished and not allow_cluster_removal:
@@ -657,7 +736,7 @@ def _write_locked(
     plan = plan_writes(out, tree, state, digests, StatCache.load(out, names))
     stale, kept = _stale_files(out, tree, state)
     report = WriteReport(unchanged=plan.same, stats=plan.stats, kept=kept)
-    new_state = state_bytes(digests, owner)
+    new_state = state_bytes(digests, owner, layout)
     if not plan.new and not plan.changed and not stale:
         if _read_bytes(out / names.state) != new_state:
             _atomic_write(out / names.state, new_state)

@@ -20,6 +20,7 @@ class Options:
     ignore_missing_schemas: bool = False  # a kind nothing defines warns instead of failing
     reschedule: bool = False  # every object in Fresh mode, as Karmada's WorkloadRebalancer
     reschedule_objects: tuple[str, ...] = ()  # KIND/NAMESPACE/NAME: only these, Fresh mode
+    layout: str = "per-object"  # or "per-cluster": one multi-document file per cluster folder
 
     def wants(self, cluster: str, position: int) -> bool:
         """Whether this run renders `cluster`, the `position`-th in name order (from 0)."""

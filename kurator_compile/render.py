@@ -15,7 +15,7 @@ from .overlay.stage import OverlayStage
 from .placement import ResourcePlacement, revise_replicas
 from .placement.prune import remove_irrelevant_fields
 from .stack import varies_per_cluster
-from .tree import CLUSTERS_DIR, FileTree
+from .tree import CLUSTER_FILE, CLUSTERS_DIR, PER_CLUSTER, FileTree
 from .yamlout import dump_document
 
 
@@ -185,6 +185,9 @@ class _TextCache:
         return encoded
 
 
+KUSTOMIZATION_FILE = "kustomization.yaml"
+
+
 def kustomization_text(filenames: Iterable[str]) -> bytes:
     doc = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -284,7 +287,7 @@ class _ClusterContents:
         objects = [entry[1] for entry in entries]
         files = [(entry[2], entry[3]) for entry in entries]
         if self.kustomization and objects:
-            files.append(("kustomization.yaml", kustomization_text(n for n, _ in files)))
+            files.append((KUSTOMIZATION_FILE, kustomization_text(n for n, _ in files)))
         folder = (objects, files)
         if key is not None and not self.own:
             self._folders[key] = folder
@@ -328,8 +331,13 @@ def render_tree(
     stage: OverlayStage | None = None,
     progress: Callable[[int, int], None] | None = None,
     check: Callable[[ClusterObject, Cluster], None] | None = None,
+    file_objects: dict[str, Sequence[str]] | None = None,
 ) -> FileTree:
+    """Every folder's files. In the per-cluster layout each folder gets one stream, and
+    `file_objects` (when given) the object file names it holds, for the writer's removal guard."""
     tree: FileTree = {}
+    per_cluster = options.layout == PER_CLUSTER
+    streams: dict[int, tuple[_Files, bytes, list[str]]] = {}  # a group's stream, made once
     contents = _ClusterContents(fleet, placements, stage, options.kustomization)
     # Paths in sorted order as they are made (no sorted copy of a tree of 600,000 paths):
     # folders by name and `/` (the order of their paths), then each folder's files by name.
@@ -344,15 +352,64 @@ def render_tree(
         if check is not None:
             for obj in objects:
                 check(obj, cluster)
+        prefix = f"{CLUSTERS_DIR}/{name}/"
+        if per_cluster:
+            _add_stream(tree, prefix, files, streams, file_objects, keep=not contents.own)
+            continue
         known = by_name.get(id(files))
         if known is None or known[0] is not files:
             known = (files, sorted(files, key=_file_name))
             if not contents.own:  # else each cluster's list is its own: keep none
                 by_name[id(files)] = known
-        prefix = f"{CLUSTERS_DIR}/{name}/"
         for filename, data in known[1]:
             tree[prefix + filename] = data
     return tree
+
+
+def _add_stream(
+    tree: FileTree,
+    prefix: str,
+    files: _Files,
+    streams: dict[int, tuple[_Files, bytes, list[str]]],
+    contents: dict[str, Sequence[str]] | None,
+    keep: bool,
+) -> None:
+    """The folder's objects in apply order, joined as `render` joins them, in one file."""
+    known = streams.get(id(files))
+    if known is None or known[0] is not files:
+        objects = [(n, data) for n, data in files if n != KUSTOMIZATION_FILE]
+        known = (files, b"---\n".join(data for _, data in objects), [n for n, _ in objects])
+        if keep:
+            streams[id(files)] = known
+    if not known[2]:
+        return
+    tree[prefix + CLUSTER_FILE] = known[1]
+    if contents is not None:
+        contents[prefix + CLUSTER_FILE] = known[2]
+    if len(known[2]) != len(files):
+        tree[prefix + KUSTOMIZATION_FILE] = kustomization_text([CLUSTER_FILE])
+
+
+def split_stream(data: bytes, path: str) -> list[tuple[str, bytes]]:
+    """A per-cluster file back into its objects' file names and bytes, as the per-object
+    layout writes them: how `diff` and the removal guard read a file this tool wrote. The
+    objects are joined at `---` lines, which no document of ours holds at column 0."""
+    from .yamldoc import load_stream
+
+    parts = data.split(b"\n---\n")
+    found = []
+    for index, part in enumerate(parts):
+        text = part + b"\n" if index < len(parts) - 1 else part
+        for doc in load_stream(text.decode("utf-8"), path):
+            obj = doc.data
+            meta = obj.get("metadata") if isinstance(obj, dict) else None
+            if not isinstance(obj, dict) or not isinstance(meta, dict):
+                continue
+            group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+            namespace = str(meta.get("namespace") or "")
+            key = ObjectKey(group, str(obj.get("kind")), namespace, str(meta.get("name")))
+            found.append((object_filename(key), text))
+    return found
 
 
 def _file_name(file: tuple[str, bytes]) -> str:
