@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
@@ -40,6 +41,10 @@ MAX_NODES = 2_000_000
 # stage (overlay values, patches, schema validation) walks documents recursively.
 MAX_DEPTH = 100
 _BAD_INDENT = re.compile(r"^[ \t\u00a0]*?([\t\u00a0])", re.MULTILINE)
+# Where a node tagged with the non-specific tag `!` starts: at the tag, or at an anchor before
+# it (`&a ! 12`), either one after a space, a flow indicator or nothing. Possessive, so linear
+# in the text; it begins with `[&!]` so that the search skips the rest of the text fast.
+_NONSPECIFIC = re.compile(r"[&!](?<![^\s\[{,].)(?:(?<=&)[^\s,\[\]{}]++\s++!|(?<=!))(?=[\s,\]}]|\Z)")
 
 
 def escape_pointer_token(token: str) -> str:
@@ -77,8 +82,11 @@ class Document:
 class _Builder:
     """Turns composed YAML nodes into plain values, recording positions and policing aliases."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, nonspecific: frozenset[int] = frozenset()) -> None:
         self.file = file
+        # For libyaml, which reports a scalar tagged `!` as plain: where such nodes may start.
+        # A plain scalar cannot begin with `!` or `&`, so one starting there carries the tag.
+        self.nonspecific = nonspecific
         self.positions: dict[str, tuple[int, int]] = {}
         self.seen: set[int] = set()
         self.expanded = 0
@@ -141,7 +149,9 @@ class _Builder:
         written: dict[str, Node] = {}
         merged: list[MappingNode] = []
         for key_node, value_node in node.value:
-            plain = key_node.ctag is _PLAIN
+            plain = key_node.ctag is _PLAIN and not (
+                self.nonspecific and key_node.start_mark.index in self.nonspecific
+            )
             if (plain and key_node.value == "<<") or key_node.tag == _TAG + "merge":
                 sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                 for source in sources:
@@ -214,6 +224,8 @@ class _Builder:
         text = node.value
         try:
             if node.ctag is _PLAIN:
+                if self.nonspecific and node.start_mark.index in self.nonspecific:
+                    return text  # tagged `!`: kubectl reads `! 12` as "12"
                 value = resolve_plain(text)
                 return value if type(value) is str else json_value(value)
             tag = node.tag
@@ -272,6 +284,22 @@ def _document_text(text: str, node: Node) -> str:
     return body + "\n"
 
 
+class _KubectlComposer(Composer):
+    """ruamel's pure composer, with a scalar tagged `!` (the non-specific tag) left a string,
+    as kubectl reads it, where ruamel types it as if it were untagged."""
+
+    def compose_scalar_node(self, anchor: Any) -> Any:
+        event = self.parser.peek_event()
+        node = super().compose_scalar_node(anchor)
+        if event.ctag is not None and str(event.ctag) == "!":
+            node.ctag = _STR
+        return node
+
+
+def _is_c(yaml: YAML) -> bool:
+    return yaml.Parser.__name__ == "CParser"
+
+
 class _KubectlResolver(VersionedResolver):
     """Leaves plain scalars untyped (tagged _PLAIN) for the builder to type as kubectl does,
     instead of ruamel's YAML 1.2 rules; the pure and the C parser then read alike. Looking up
@@ -294,10 +322,14 @@ def _node_bound(text: str) -> int:
 def _compose(yaml: YAML, text: str, file: str) -> list[Document]:
     documents: list[Document] = []
     nodes: Iterator[Node | None] = yaml.compose_all(text)
+    nonspecific = frozenset[int]()
+    if "!" in text and _is_c(yaml):  # ruamel's own composer sees the tag (_KubectlComposer)
+        shift = 1 if text.startswith("\ufeff") else 0  # libyaml's positions leave it out
+        nonspecific = frozenset(m.start() - shift for m in _NONSPECIFIC.finditer(text))
     for index, node in enumerate(nodes):
         if node is None:
             continue
-        builder = _Builder(file)
+        builder = _Builder(file, nonspecific)
         data = builder.build(node, "")
         if builder.errors:
             raise CompileError(builder.errors)
@@ -328,6 +360,7 @@ def _reader(*, pure: bool) -> YAML:
             return cached
     yaml = YAML(typ="safe", pure=pure)
     yaml.Resolver = _KubectlResolver
+    yaml.Composer = _KubectlComposer
     if not pure:
         _LOADERS.yaml = yaml
     return yaml
@@ -364,7 +397,7 @@ def load_stream(text: str, file: str) -> list[Document]:
         try:
             documents = _compose(yaml, text, file)
         except MarkedYAMLError as refused:
-            if yaml.Parser.__name__ != "CParser":
+            if not _is_c(yaml):
                 raise
             # libyaml refuses some documents that YAML (and kubectl's Go reader, and ruamel's
             # own parser) accept, such as `{server: https://host:6443}`, a plain scalar with

@@ -62,7 +62,7 @@ def _differences(a: Any, b: Any, pointer: str = "") -> dict[str, list[Any]]:
 def _kustomize_reading(path: Path, env: dict[str, str], work: Path) -> tuple[Any, list[str]]:
     """The object Flux would apply for `path`, and what kustomize refused in it: each line
     its error names, else the lines with explicit `!!` tags, else the `keys` section, are left
-    out until it builds."""
+    out until it builds (the later line of a duplicated key)."""
     folder = work / "kustomize"
     folder.mkdir()
     lines = path.read_text("utf-8").splitlines(True)
@@ -75,8 +75,13 @@ def _kustomize_reading(path: Path, env: dict[str, str], work: Path) -> tuple[Any
             break
         error = built.stderr.strip().split("err=", 1)[-1]
         refusals.append(error)
+        duplicate = re.search(r'mapping key "([^"]*)" already defined', error)
         named = re.search(r"line ([0-9]+): ", error)
-        if named is not None:
+        if duplicate is not None:
+            # its line numbers are those of kustomize's own re-encoding: find the key instead
+            key = re.compile(rf'\s+"?{re.escape(duplicate.group(1))}"?: ')
+            del lines[max(i for i, line in enumerate(lines) if key.match(line))]
+        elif named is not None:
             del lines[int(named.group(1)) - 1]
         elif any(" !!" in line for line in lines):
             lines = [line for line in lines if " !!" not in line]

@@ -170,3 +170,21 @@ def test_kubectl_reads_the_emitted_corpus_as_the_loader_read_the_input(tmp_path:
     }
     read = oracle._read(tmp_path / "emitted.yaml", env)
     assert _typed(_as_unstructured(json.dumps(read))) == _typed(doc.data)
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["c", "pure"])
+def test_the_non_specific_tag_keeps_a_string_after_a_byte_order_mark(pure: bool) -> None:
+    """libyaml's positions leave the mark out; the `!` is still found where the node starts."""
+    text = "\ufeffa: ! 12\nb: &n ! 010\nc: [! 1, 2]\nd: |\n  if ! 12; then\ne: 12\n"
+    (doc,) = yamldoc._compose(yamldoc._reader(pure=pure), text, "f.yaml")
+    expected = {"a": "12", "b": "010", "c": ["1", 2], "d": "if ! 12; then\n", "e": 12}
+    assert _typed(doc.data) == _typed(expected)
+    assert doc.positions["/c/0"] == (3, 5)
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["c", "pure"])
+def test_the_non_specific_tag_after_an_anchor_holds_for_its_aliases(pure: bool) -> None:
+    text = "a: &x\n  ! 5 # ! 1\nb: *x\nc: &y 5 # ! 6\nd: *y\n&k ! 0644 : e\n"
+    (doc,) = yamldoc._compose(yamldoc._reader(pure=pure), text, "f.yaml")
+    expected = {"a": "5", "b": "5", "c": 5, "d": 5, "0644": "e"}
+    assert _typed(doc.data) == _typed(expected)

@@ -11,11 +11,15 @@ from kurator_compile.errors import CompileError
 
 from .conftest import REPO
 
+# Every YAML file the project ships or its tests read, the package's own and dotfiles included;
+# not those of hidden folders (.git, .venv).
 FILES = sorted(
     path
-    for folder in ("fleets", "apps", "overlays", "tests", "deploy", "examples")
-    for path in (REPO / folder).rglob("*.yaml")
+    for pattern in ("*.yaml", "*.yml")
+    for path in REPO.rglob(pattern)
+    if not any(part.startswith(".") for part in path.relative_to(REPO).parts[:-1])
 )
+CASES = REPO / "tests" / "overlay" / "cases"
 
 
 def _outcome(text: str, *, pure: bool) -> object:
@@ -36,7 +40,8 @@ def test_the_c_parser_is_in_use() -> None:
 
 
 def test_repository_files_read_alike() -> None:
-    assert len(FILES) > 500
+    assert len(FILES) > 1000
+    assert REPO / ".pre-commit-hooks.yaml" in FILES
     differ = []
     for path in FILES:
         text = path.read_text("utf-8", errors="replace")
@@ -48,4 +53,17 @@ def test_repository_files_read_alike() -> None:
             continue  # the pure parser composes recursively; the C parser reaches the bound
         if c_read != pure_read:
             differ.append(str(path.relative_to(REPO)))
+    assert differ == []
+
+
+def test_overlay_case_texts_read_alike() -> None:
+    """The bases and patches the overlay cases hold as text, which the loader reads too."""
+    texts = []
+    for path in sorted(CASES.glob("*.yaml")):
+        (case,) = yamldoc.load_stream(path.read_text("utf-8"), str(path))
+        texts += [
+            case.data[key] for key in ("base", "patch") if isinstance(case.data.get(key), str)
+        ]
+    assert len(texts) > 50
+    differ = [text for text in texts if _outcome(text, pure=False) != _outcome(text, pure=True)]
     assert differ == []
