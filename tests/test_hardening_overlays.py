@@ -95,7 +95,9 @@ def test_a_json_patch_may_rename_and_the_file_follows(
         "    - target: {kind: Deployment}\n"
         "      patch: [{op: replace, path: /metadata/name, value: other},\n"
         "              {op: replace, path: /kind, value: StatefulSet},\n"
-        "              {op: replace, path: /metadata/namespace, value: store}]\n"
+        "              {op: replace, path: /metadata/namespace, value: store},\n"
+        # a StatefulSet needs serviceName before Kubernetes 1.32
+        "              {op: add, path: /spec/serviceName, value: other}]\n"
     )
     code, stderr = _build(make_fleet, tmp_path, overlay)
     assert code == 0, stderr
