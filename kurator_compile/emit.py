@@ -104,6 +104,7 @@ class State:
     owner: Mapping[str, str] | None = None  # the fleet that wrote it: name and file
     # An interrupted run's journal: the tree it meant to write, each file possibly in place.
     journal: Mapping[str, str] = field(default_factory=dict)
+    inputs: str = ""  # the inputs' digest sealed with `files` (see `sealed_inputs`)
 
     def wrote(self, path: str, data: bytes) -> bool:
         """Are these bytes what a run of ours recorded for `path`? Else someone else's."""
@@ -131,7 +132,13 @@ def _load_state_file(path: Path) -> State | None:
     owner = raw.get("fleet")
     if not (isinstance(owner, dict) and all(isinstance(v, str) for v in owner.values())):
         owner = None
-    return State(safe, str(raw.get("generator", "")), owner=owner)
+    inputs = raw.get("inputs")
+    return State(
+        safe,
+        str(raw.get("generator", "")),
+        owner=owner,
+        inputs=inputs if isinstance(inputs, str) else "",
+    )
 
 
 def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
@@ -149,7 +156,18 @@ def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
     return State(merged, version, owner=owner, journal=journal.files)
 
 
-def state_bytes(digests: Mapping[str, str], owner: Mapping[str, str] | None = None) -> bytes:
+def sealed_inputs(inputs: str, files: Mapping[str, str]) -> str:
+    """The digest of the inputs bound to the files recorded with them: a state whose list of
+    files was edited (a merge conflict resolved by hand) no longer vouches for the output."""
+    hasher = hashlib.sha256(f"{inputs}\0".encode())
+    for path in sorted(files):
+        hasher.update(f"{path}\0{files[path]}\n".encode())
+    return hasher.hexdigest()
+
+
+def state_bytes(
+    digests: Mapping[str, str], owner: Mapping[str, str] | None = None, inputs: str = ""
+) -> bytes:
     """`json.dumps(body, indent=1, sort_keys=True)`, byte for byte, from json's C encoder:
     with `indent` json falls back to its pure-Python encoder, slow for 60,000 entries, but
     one entry per line is also what the separators give without it."""
@@ -160,7 +178,8 @@ def state_bytes(digests: Mapping[str, str], owner: Mapping[str, str] | None = No
     fleet = ""
     if owner:
         fleet = f'\n "fleet": {json.dumps(dict(owner), sort_keys=True)},'
-    tail = f',{fleet}\n "generator": {generator}\n}}\n'.encode()
+    sealed = f',\n "inputs": "{sealed_inputs(inputs, digests)}"' if inputs else ""
+    tail = f',{fleet}\n "generator": {generator}{sealed}\n}}\n'.encode()
     if len(encoded) == 2:
         return b'{\n "files": {}' + tail
     return b"".join((b'{\n "files": {\n  ', memoryview(encoded)[1:-1], b"\n }", tail))
@@ -190,7 +209,7 @@ def _read_below(out: Path, relpath: str) -> bytes | None:
     return _read_bytes(out / relpath)
 
 
-def _read_bytes(path: Path) -> bytes | None:
+def _read_bytes(path: Path | str) -> bytes | None:
     """A regular file's bytes; None for anything else (O_NONBLOCK: a FIFO must not block)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -572,8 +591,10 @@ def write_tree(
     allow_removal: bool = False,
     placed: Collection[str] = (),
     owner: Mapping[str, str] | None = None,
+    inputs: str = "",
 ) -> WriteReport:
-    """Make OUT hold `tree`; see the module docstring for what survives a crash."""
+    """Make OUT hold `tree`; see the module docstring for what survives a crash. `inputs`:
+    the portable digest of what it was compiled from, recorded in the state file."""
     if out.exists() and not out.is_dir():
         raise _error(f"{out} exists and is not a directory")
     check_tree_paths(tree)
@@ -599,7 +620,7 @@ def write_tree(
             )
             if gone:
                 raise _error(removal_message(gone))
-            report = _write_locked(out, tree, state, allow_cluster_removal, names, owner)
+            report = _write_locked(out, tree, state, allow_cluster_removal, names, owner, inputs)
             try:
                 StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
             except OSError:  # only a hint: without it the next build compares file by file
@@ -641,6 +662,7 @@ def _write_locked(
     allow_cluster_removal: bool,
     names: StateNames = DEFAULT_NAMES,
     owner: Mapping[str, str] | None = None,
+    inputs: str = "",
 ) -> WriteReport:
     vanished = sorted(clusters_of(state.files) - clusters_of(tree))
     if vanished and not allow_cluster_removal:
@@ -657,7 +679,7 @@ def _write_locked(
     plan = plan_writes(out, tree, state, digests, StatCache.load(out, names))
     stale, kept = _stale_files(out, tree, state)
     report = WriteReport(unchanged=plan.same, stats=plan.stats, kept=kept)
-    new_state = state_bytes(digests, owner)
+    new_state = state_bytes(digests, owner, inputs)
     if not plan.new and not plan.changed and not stale:
         if _read_bytes(out / names.state) != new_state:
             _atomic_write(out / names.state, new_state)
@@ -802,6 +824,34 @@ def compare_tree(out: Path, tree: FileTree, names: StateNames = DEFAULT_NAMES) -
     if state is not None and state.journal:
         drift.interrupted = names.journal
     return drift
+
+
+def verified_state(out: Path, inputs: str, names: StateNames = DEFAULT_NAMES) -> State | None:
+    """The state file, when it records these inputs and every file it lists still holds the
+    bytes recorded: OUT is then what a build would write, known without compiling (a fresh
+    clone has no stat cache). None otherwise, and the caller compiles."""
+    if not inputs or _read_bytes(out / names.journal) is not None:
+        return None
+    if _linked_component(out, names.state) is not None:
+        return None
+    try:
+        state = _load_state_file(out / names.state)
+    except CompileError:
+        return None
+    if state is None or not state.files or state.inputs != sealed_inputs(inputs, state.files):
+        return None
+    root = str(out)
+    checked: set[str] = set()
+    for path, recorded in state.files.items():
+        directory = path.rpartition("/")[0]
+        if directory not in checked:
+            if _linked_component(out, directory) is not None:
+                return None
+            checked.add(directory)
+        data = _read_bytes(f"{root}/{path}")
+        if data is None or digest(data) != recorded:
+            return None
+    return state
 
 
 def read_existing(out: Path, path: str) -> bytes | None:
