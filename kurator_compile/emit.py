@@ -209,7 +209,7 @@ def _read_below(out: Path, relpath: str) -> bytes | None:
     return _read_bytes(out / relpath)
 
 
-def _read_bytes(path: Path | str) -> bytes | None:
+def _read_bytes(path: Path) -> bytes | None:
     """A regular file's bytes; None for anything else (O_NONBLOCK: a FIFO must not block)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -840,18 +840,40 @@ def verified_state(out: Path, inputs: str, names: StateNames = DEFAULT_NAMES) ->
         return None
     if state is None or not state.files or state.inputs != sealed_inputs(inputs, state.files):
         return None
-    root = str(out)
-    checked: set[str] = set()
-    for path, recorded in state.files.items():
-        directory = path.rpartition("/")[0]
-        if directory not in checked:
-            if _linked_component(out, directory) is not None:
+    current, folder = "", -1
+    try:
+        for path, recorded in state.files.items():
+            directory, _, name = path.rpartition("/")
+            if directory != current:
+                if folder >= 0:
+                    os.close(folder)
+                    folder = -1
+                if _linked_component(out, directory) is not None:
+                    return None
+                folder = os.open(out / directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+                current = directory
+            if _file_digest(name, folder) != recorded:
                 return None
-            checked.add(directory)
-        data = _read_bytes(f"{root}/{path}")
-        if data is None or digest(data) != recorded:
-            return None
+    except OSError:
+        return None
+    finally:
+        if folder >= 0:
+            os.close(folder)
     return state
+
+
+def _file_digest(name: str, folder: int) -> str | None:
+    """A regular file's digest, read in one call by its name in an open folder (60,000 of
+    them in a fresh clone's check: buffered file objects would cost more than the reads)."""
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        data = os.read(fd, info.st_size + 1)
+        return digest(data) if len(data) == info.st_size else None
+    finally:
+        os.close(fd)
 
 
 def read_existing(out: Path, path: str) -> bytes | None:
