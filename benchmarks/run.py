@@ -12,12 +12,14 @@ Every figure is the CPU time (user + system) of the child process, from wait4: t
 are shared, so wall time says more about the neighbours than about the program. Ratios are
 measured in the same run. For each size it prints: `build` (best of --builds into fresh
 folders), the floor (a process writing the same tree, held in memory, into a fresh folder)
-and the ratio to it, the no-change rebuild, `check`, `render --cluster` without cache, the
-first render of a revision (which fills the cache), a cached render, the total for one render
-per cluster (the first plus N-1 cached), peak memory of the build, the per-cluster-overlay
-fleet's build and its ratio to the shared fleet's, and the kustomize loop (2 processes at a
-time; only for sizes given with --kustomize). `1 file/cl` is the same build with `--layout
-per-cluster` (one file per cluster folder), `/build` its ratio to the per-object build.
+and the ratio to it, the no-change rebuild, `check`, `check` in a fresh clone (the output
+copied without its git-ignored stat cache) and its ratio to the build, `render --cluster`
+without cache, the first render of a revision (which fills the cache), a cached render, the
+total for one render per cluster (the first plus N-1 cached), peak memory of the build, the
+per-cluster-overlay fleet's build and its ratio to the shared fleet's, and the kustomize loop
+(2 processes at a time; only for sizes given with --kustomize). `1 file/cl` is the same build
+with `--layout per-cluster` (one file per cluster folder), `/build` its ratio to the
+per-object build.
 
 kurator-compile runs as users run it: installed from a wheel into a fresh virtualenv (pip
 compiles its bytecode), whatever is installed in the interpreter that runs this script, and
@@ -218,6 +220,8 @@ COLUMNS = (
     ("/build", 7),
     ("no-op", 6),
     ("check", 6),
+    ("fresh", 6),
+    ("/build", 7),
     ("render", 7),
     ("fill", 6),
     ("cached", 7),
@@ -266,6 +270,10 @@ def run_size(args: argparse.Namespace, cli: list[str], python: str, work: Path, 
     floor = floor_cpu(python, out, work / f"floor-{size}")
     noop = best_of(3, [*cli, "build", str(fleet), "-o", str(out), *lock], work)
     check = best_of(3, [*cli, "check", str(fleet), "-o", str(out), *lock], work)
+    # a fresh clone: the committed tree and state, without the local stat cache
+    clone = work / f"clone-{size}"
+    shutil.copytree(out, clone, ignore=shutil.ignore_patterns("cache*.json", "lock"))
+    fresh = best_of(3, [*cli, "check", str(fleet), "-o", str(clone), *lock], work)
     middle = cluster_name(size // 2)
     render = [*cli, "render", str(fleet), "--cluster", middle, *lock]
     uncached = best_of(3, [*render, "--no-cache"], work)
@@ -297,6 +305,8 @@ def run_size(args: argparse.Namespace, cli: list[str], python: str, work: Path, 
                 f"{per_cluster.cpu / build.cpu:.2f}x",
                 f"{noop.cpu:.2f}",
                 f"{check.cpu:.2f}",
+                f"{fresh.cpu:.2f}",
+                f"{fresh.cpu / build.cpu:.2f}x",
                 f"{uncached.cpu:.2f}",
                 f"{fill.cpu:.2f}",
                 f"{cached.cpu:.3f}",
@@ -357,11 +367,13 @@ def main() -> None:
             "file us: creating one small file on this disk just before the builds (above "
             f"{SLOW_FILE_US}: ext4's slow state after recent deletions); build: best of "
             f"{args.builds} (1 at 10,000 clusters); floor: writing the same files from memory; "
-            "no-op: second build; check: `check` on that output; render: `render --cluster "
-            "--no-cache`; fill: the first render with a cache (renders and stores every "
-            "cluster); cached: a later render of another cluster; all N: fill + (N-1) x cached; "
-            "own ovl: the fleet with an Overlay per cluster; kustomize: `kubectl kustomize` per "
-            "cluster overlay, 2 at a time, CPU of all its processes."
+            "no-op: second build; check: `check` on that output; fresh: `check` on a copy "
+            "without the git-ignored stat cache (a fresh clone, CI), and its ratio to the "
+            "build; render: `render --cluster --no-cache`; fill: the first render with a cache "
+            "(renders and stores every cluster); cached: a later render of another cluster; "
+            "all N: fill + (N-1) x cached; own ovl: the fleet with an Overlay per cluster; "
+            "kustomize: `kubectl kustomize` per cluster overlay, 2 at a time, CPU of all its "
+            "processes."
         )
         placement = REPO / "benchmarks" / "placement_bench.py"
         if placement.exists() and not args.no_placement:

@@ -22,7 +22,7 @@ from .fields import is_digits
 
 if TYPE_CHECKING:
     from .compile import Compilation
-    from .emit import StatCache, StateNames
+    from .emit import StatCache, State, StateNames
     from .options import Options
     from .sources import Sources
 
@@ -446,7 +446,7 @@ def build(
 ) -> None:
     """Write OUTPUT/clusters/<cluster>/ for every cluster of FLEET."""
     with _exit_codes(ctx):
-        from .emit import StatCache, StateNames, write_tree
+        from .emit import StatCache, StateNames, verified_state, write_tree
         from .sources import code_digest, fingerprint, with_lock
 
         started = time.monotonic()
@@ -473,13 +473,23 @@ def build(
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
             return
         sources = _sources(fleet, options)
+        committed = verified_state(output, _inputs_digest(sources, options), names)
+        if committed is not None:
+            # Inputs as the build that wrote OUT had them (the state file says), and every
+            # file as it wrote them: nothing to compile. Its warnings are not repeated.
+            _warn_foreign(ctx, output, committed.files)
+            _record_stats(output, committed, sources, options, names)
+            if not ctx.quiet:
+                click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
+            return
         progress = _Progress(sys.stderr.isatty() and not ctx.quiet)
         try:
             from .compile import compile_fleet
 
             result = compile_fleet(sources, options, progress)
             # the inputs of the next build include the placement lock this one writes
-            inputs = fingerprint(with_lock(sources, result.lock.decode("utf-8")), options, code)
+            next_sources = with_lock(sources, result.lock.decode("utf-8"))
+            inputs = fingerprint(next_sources, options, code)
             progress.phase(f"writing {len(result.tree)} files")
             report = write_tree(
                 output,
@@ -494,6 +504,7 @@ def build(
                 owner=_owner(fleet, root, result.fleet.name),
                 layout=options.layout,
                 contents=result.contents,
+                inputs=_inputs_digest(next_sources, options),
             )
         finally:
             progress.finish()
@@ -556,7 +567,14 @@ def check(
     """Exit 1 if OUTPUT is not what `build` would write; writes nothing."""
     with _exit_codes(ctx):
         from .diff import render_patch
-        from .emit import StatCache, StateNames, compare_tree, foreign_files, read_existing
+        from .emit import (
+            StatCache,
+            StateNames,
+            compare_tree,
+            foreign_files,
+            read_existing,
+            verified_state,
+        )
         from .sources import code_digest
 
         output = _output_dir(output, fleet, root)
@@ -577,6 +595,14 @@ def check(
                 click.echo(f"{output} is up to date ({count} files)", err=True)
             return
         sources = _sources(fleet, options)
+        committed = verified_state(output, _inputs_digest(sources, options))
+        if committed is not None:
+            # A fresh clone: no stat cache, but the committed state records these very inputs
+            # and every file holds the bytes it recorded. Its warnings are not repeated.
+            _report_foreign(output, foreign_files(output, committed.files))
+            if not ctx.quiet:
+                click.echo(f"{output} is up to date ({len(committed.files)} files)", err=True)
+            return
         result = _compile_sources(sources, options, ctx)
         drift = compare_tree(output, result.tree)
         # a file the last build wrote (of the other layout, say) is drift, not someone else's
@@ -778,14 +804,45 @@ def _render_one(analysis: Any, options: Options, cluster: str, asked: _Destinati
     return _Rendered(analysis, render_stream(objects), shared, own, not objects)
 
 
-def _render_key(sources: Sources, options: Options, asked: _Destination) -> str:
+def _portable_fingerprint(sources: Sources, options: Options, code: str) -> str:
     """Inputs, compiler and options, wherever the checkout is (Argo CD unpacks each render
-    of a revision into a new folder): paths are the root-relative ones."""
-    from .sources import code_digest, fingerprint
+    of a revision into a new folder, CI clones afresh): paths are the root-relative ones."""
+    from .sources import fingerprint
 
     portable = replace(options, only_cluster=None, root=None)
-    code = f"{__version__} {code_digest()} {asked!r}"
     return fingerprint(replace(sources, root=Path(".")), portable, code)
+
+
+def _render_key(sources: Sources, options: Options, asked: _Destination) -> str:
+    from .sources import code_digest
+
+    return _portable_fingerprint(sources, options, f"{__version__} {code_digest()} {asked!r}")
+
+
+def _inputs_digest(sources: Sources, options: Options) -> str:
+    """What the committed state file records of a build's inputs: the same in every clone and
+    every installation of the same compiler (its files by content, not by mtime)."""
+    from .sources import code_content_digest
+
+    return _portable_fingerprint(sources, options, f"{__version__} {code_content_digest()}")
+
+
+def _record_stats(
+    output: Path, state: State, sources: Sources, options: Options, names: StateNames
+) -> None:
+    """After a build found OUT up to date by its state file, the stat cache that lets the
+    next one trust sizes and mtimes instead of reading every file again."""
+    from .emit import StatCache, locked
+    from .sources import code_digest, fingerprint
+
+    try:
+        with locked(output):
+            globs = (sources.globs.resources, sources.globs.overlays)
+            inputs = fingerprint(sources, options, code_digest())
+            paths = dict.fromkeys(sorted(state.files), b"")
+            StatCache.record(output, paths, inputs, (), names, globs)
+    except (OSError, CompileError):
+        pass  # only a hint: the next build reads the files again
 
 
 def _fleet_digest(fleet: str | None) -> str:

@@ -105,6 +105,7 @@ class State:
     # An interrupted run's journal: the tree it meant to write, each file possibly in place.
     journal: Mapping[str, str] = field(default_factory=dict)
     layout: str = PER_OBJECT  # how the cluster folders hold their objects
+    inputs: str = ""  # the inputs' digest sealed with `files` (see `sealed_inputs`)
 
     def wrote(self, path: str, data: bytes) -> bool:
         """Are these bytes what a run of ours recorded for `path`? Else someone else's."""
@@ -134,7 +135,14 @@ def _load_state_file(path: Path) -> State | None:
         owner = None
     layout = raw.get("layout")
     layout = layout if layout in LAYOUTS else PER_OBJECT
-    return State(safe, str(raw.get("generator", "")), owner=owner, layout=layout)
+    inputs = raw.get("inputs")
+    return State(
+        safe,
+        str(raw.get("generator", "")),
+        owner=owner,
+        layout=layout,
+        inputs=inputs if isinstance(inputs, str) else "",
+    )
 
 
 def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
@@ -161,8 +169,20 @@ def recorded_layout(out: Path, names: StateNames = DEFAULT_NAMES) -> str:
     return state.layout if state is not None else PER_OBJECT
 
 
+def sealed_inputs(inputs: str, files: Mapping[str, str]) -> str:
+    """The digest of the inputs bound to the files recorded with them: a state whose list of
+    files was edited (a merge conflict resolved by hand) no longer vouches for the output."""
+    hasher = hashlib.sha256(f"{inputs}\0".encode())
+    for path in sorted(files):
+        hasher.update(f"{path}\0{files[path]}\n".encode())
+    return hasher.hexdigest()
+
+
 def state_bytes(
-    digests: Mapping[str, str], owner: Mapping[str, str] | None = None, layout: str = PER_OBJECT
+    digests: Mapping[str, str],
+    owner: Mapping[str, str] | None = None,
+    layout: str = PER_OBJECT,
+    inputs: str = "",
 ) -> bytes:
     """`json.dumps(body, indent=1, sort_keys=True)`, byte for byte, from json's C encoder:
     with `indent` json falls back to its pure-Python encoder, slow for 60,000 entries, but
@@ -176,7 +196,8 @@ def state_bytes(
         fleet = f'\n "fleet": {json.dumps(dict(owner), sort_keys=True)},'
     # only a layout other than the default is recorded: per-object trees' states stay as they were
     recorded = f',\n "layout": {json.dumps(layout)}' if layout != PER_OBJECT else ""
-    tail = f',{fleet}\n "generator": {generator}{recorded}\n}}\n'.encode()
+    sealed = f',\n "inputs": "{sealed_inputs(inputs, digests)}"' if inputs else ""
+    tail = f',{fleet}\n "generator": {generator}{sealed}{recorded}\n}}\n'.encode()
     if len(encoded) == 2:
         return b'{\n "files": {}' + tail
     return b"".join((b'{\n "files": {\n  ', memoryview(encoded)[1:-1], b"\n }", tail))
@@ -590,9 +611,11 @@ def write_tree(
     owner: Mapping[str, str] | None = None,
     layout: str = PER_OBJECT,
     contents: Mapping[str, Sequence[str]] | None = None,
+    inputs: str = "",
 ) -> WriteReport:
     """Make OUT hold `tree`; see the module docstring for what survives a crash. In the
-    per-cluster layout, `contents` names the objects each cluster file holds."""
+    per-cluster layout, `contents` names the objects each cluster file holds. `inputs`: the
+    portable digest of what it was compiled from, recorded in the state file."""
     if out.exists() and not out.is_dir():
         raise _error(f"{out} exists and is not a directory")
     check_tree_paths(tree)
@@ -621,7 +644,9 @@ def write_tree(
                     gone = removed_objects(ours, tree, placed)
             if gone:
                 raise _error(removal_message(gone))
-            report = _write_locked(out, tree, state, allow_cluster_removal, names, owner, layout)
+            report = _write_locked(
+                out, tree, state, allow_cluster_removal, names, owner, layout, inputs
+            )
             try:
                 StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
             except OSError:  # only a hint: without it the next build compares file by file
@@ -720,6 +745,7 @@ def _write_locked(
     names: StateNames = DEFAULT_NAMES,
     owner: Mapping[str, str] | None = None,
     layout: str = PER_OBJECT,
+    inputs: str = "",
 ) -> WriteReport:
     vanished = sorted(clusters_of(state.files) - clusters_of(tree))
     if vanished and not allow_cluster_removal:
@@ -736,7 +762,7 @@ def _write_locked(
     plan = plan_writes(out, tree, state, digests, StatCache.load(out, names))
     stale, kept = _stale_files(out, tree, state)
     report = WriteReport(unchanged=plan.same, stats=plan.stats, kept=kept)
-    new_state = state_bytes(digests, owner, layout)
+    new_state = state_bytes(digests, owner, layout, inputs)
     if not plan.new and not plan.changed and not stale:
         if _read_bytes(out / names.state) != new_state:
             _atomic_write(out / names.state, new_state)
@@ -881,6 +907,56 @@ def compare_tree(out: Path, tree: FileTree, names: StateNames = DEFAULT_NAMES) -
     if state is not None and state.journal:
         drift.interrupted = names.journal
     return drift
+
+
+def verified_state(out: Path, inputs: str, names: StateNames = DEFAULT_NAMES) -> State | None:
+    """The state file, when it records these inputs and every file it lists still holds the
+    bytes recorded: OUT is then what a build would write, known without compiling (a fresh
+    clone has no stat cache). None otherwise, and the caller compiles."""
+    if not inputs or _read_bytes(out / names.journal) is not None:
+        return None
+    if _linked_component(out, names.state) is not None:
+        return None
+    try:
+        state = _load_state_file(out / names.state)
+    except CompileError:
+        return None
+    if state is None or not state.files or state.inputs != sealed_inputs(inputs, state.files):
+        return None
+    current, folder = "", -1
+    try:
+        for path, recorded in state.files.items():
+            directory, _, name = path.rpartition("/")
+            if directory != current:
+                if folder >= 0:
+                    os.close(folder)
+                    folder = -1
+                if _linked_component(out, directory) is not None:
+                    return None
+                folder = os.open(out / directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+                current = directory
+            if _file_digest(name, folder) != recorded:
+                return None
+    except OSError:
+        return None
+    finally:
+        if folder >= 0:
+            os.close(folder)
+    return state
+
+
+def _file_digest(name: str, folder: int) -> str | None:
+    """A regular file's digest, read in one call by its name in an open folder (60,000 of
+    them in a fresh clone's check: buffered file objects would cost more than the reads)."""
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        data = os.read(fd, info.st_size + 1)
+        return digest(data) if len(data) == info.st_size else None
+    finally:
+        os.close(fd)
 
 
 def read_existing(out: Path, path: str) -> bytes | None:

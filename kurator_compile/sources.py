@@ -51,22 +51,39 @@ class Sources:
     lock: SourceFile | None = None
 
 
+def _code_files() -> Iterator[tuple[str, str]]:
+    """This package's own files, relative name and path, in a fixed order."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    for folder, subfolders, files in os.walk(package):
+        subfolders.sort()
+        for name in sorted(files):
+            if name.endswith((".py", ".json")):
+                path = os.path.join(folder, name)
+                yield os.path.relpath(path, package), path
+
+
 def code_digest() -> str:
     """A digest of this package's own files: output depends on the compiler, not only inputs.
 
     Taken from each file's size and mtime, as Python validates its bytecode caches: an
     upgrade or an edit rewrites the file, and a no-change rebuild need not read them all.
     """
-    package = os.path.dirname(os.path.abspath(__file__))
     hasher = hashlib.sha256()
-    for folder, subfolders, files in os.walk(package):
-        subfolders.sort()
-        for name in sorted(files):
-            if name.endswith((".py", ".json")):
-                path = os.path.join(folder, name)
-                info = os.stat(path)
-                relative = os.path.relpath(path, package)
-                hasher.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    for relative, path in _code_files():
+        info = os.stat(path)
+        hasher.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    return hasher.hexdigest()
+
+
+def code_content_digest() -> str:
+    """A digest of this package's files by their bytes: the same in every installation of the
+    same code (each install sets its own mtimes), as a committed state file needs."""
+    hasher = hashlib.sha256()
+    for relative, path in _code_files():
+        with open(path, "rb") as handle:
+            data = handle.read()
+        hasher.update(f"{relative}\0{len(data)}\0".encode())
+        hasher.update(data)
     return hasher.hexdigest()
 
 

@@ -35,6 +35,20 @@ def _render_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("KURATOR_COMPILE_CACHE_DIR", str(tmp_path / "render-cache"))
 
 
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[int]:
+    """Replace `owner.name` with a wrapper that counts its calls (in the list's one item):
+    how tests tell a run that compiled from one that did not, without timing it."""
+    count = [0]
+    real = getattr(owner, name)
+
+    def counting(*args: object) -> object:
+        count[0] += 1
+        return real(*args)
+
+    monkeypatch.setattr(owner, name, counting)
+    return count
+
+
 def run_cli(*args: str | Path, cwd: Path | None = None) -> Result:
     runner = CliRunner()
     argv = [str(a) for a in args]

@@ -16,7 +16,7 @@ from click.testing import Result
 import kurator_compile.cli as cli
 from kurator_compile.rendercache import RenderCache, Rendered
 
-from .conftest import REPO, run_cli
+from .conftest import REPO, count_calls, run_cli
 from .synthetic import cluster_name, write_fleet
 
 CLUSTERS = 6
@@ -29,15 +29,7 @@ def fleet(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    count = [0]
-    real = cli._analysis
-
-    def counting(*args: object) -> object:
-        count[0] += 1
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(cli, "_analysis", counting)
-    return count
+    return count_calls(monkeypatch, cli, "_analysis")
 
 
 def _render(fleet: Path, cluster: str, *extra: str) -> Result:
