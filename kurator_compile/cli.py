@@ -792,6 +792,17 @@ def _render_one(analysis: Any, options: Options, cluster: str, asked: _Destinati
     objects = cluster_objects(analysis.fleet, analysis.placements, cluster, analysis.stage)
     shared = [*analysis.warnings, *finish_overlays(analysis, options)]
     checker = output_checker(analysis)
+    _check_at_destination(checker, analysis, cluster, objects, asked)
+    own = checker.finish(options)
+    raise_if_errors(_unserved(objects, cluster, asked.api_versions))
+    return _Rendered(analysis, render_stream(objects), shared, own, not objects)
+
+
+def _check_at_destination(
+    checker: Any, analysis: Any, cluster: str, objects: Sequence[Any], asked: _Destination
+) -> None:
+    """Check a cluster's objects against the Kubernetes version Argo CD says the destination
+    runs (KUBE_VERSION), else the cluster's own."""
     target = analysis.fleet.folder(cluster)
     assert target is not None
     minor = destination_minor(asked.kube_version) if asked.kube_version else None
@@ -799,9 +810,6 @@ def _render_one(analysis: Any, options: Options, cluster: str, asked: _Destinati
         target = replace(target, kube_version=minor)
     for obj in objects:
         checker.check_object(obj, target)
-    own = checker.finish(options)
-    raise_if_errors(_unserved(objects, cluster, asked.api_versions))
-    return _Rendered(analysis, render_stream(objects), shared, own, not objects)
 
 
 def _portable_fingerprint(sources: Sources, options: Options, code: str) -> str:
@@ -892,18 +900,13 @@ def _fill_render_cache(
     checker = output_checker(analysis)
     variants = Variants()
     errors_before = len(stage.diagnostics)
-    minor = destination_minor(asked.kube_version) if asked.kube_version else None
     for name in folder_names(analysis.fleet, whole):
         if name in stored:
             continue
         objects = cluster_objects(analysis.fleet, analysis.placements, name, stage, variants)
         if len(stage.diagnostics) != errors_before:
             break  # an overlay fails here: this and later clusters are left to fail afresh
-        target = analysis.fleet.folder(name)
-        assert target is not None
-        target = replace(target, kube_version=minor) if minor else target
-        for obj in objects:
-            checker.check_object(obj, target)
+        _check_at_destination(checker, analysis, name, objects, asked)
         found = checker.take(options)
         if any(d.is_error for d in found) or _unserved(objects, name, asked.api_versions):
             continue

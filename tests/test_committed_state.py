@@ -157,6 +157,7 @@ def test_a_damaged_state_falls_back_to_compiling(
         (clone / OUT / ".kurator" / "journal.json").write_text(state.read_text())
     result = _check(clone)
     if damage == "truncated":  # refused when its layout is read, before any compiling
+        assert compiles[0] == 0
         assert result.exit_code == 2
         assert "cannot read" in result.stderr
     else:
