@@ -64,6 +64,7 @@ from tests.wheel import install_wheel  # noqa: E402
 @dataclass
 class Run:
     cpu: float  # user + system seconds of the child
+    sys: float  # of which the kernel's
     peak_mb: float
     stderr: str
 
@@ -113,7 +114,7 @@ def measure(argv: Sequence[str], cwd: Path) -> Run:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{stderr}")
-    return Run(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stderr)
+    return Run(usage.ru_utime + usage.ru_stime, usage.ru_stime, usage.ru_maxrss / 1024, stderr)
 
 
 def best_of(runs: int, argv: Sequence[str], cwd: Path) -> Run:
@@ -213,16 +214,20 @@ COLUMNS = (
     ("files", 8),
     ("file us", 8),
     ("build", 7),
+    ("sys", 6),
     ("floor", 7),
     ("/floor", 7),
     ("peak MB", 8),
     ("1 file/cl", 9),
     ("/build", 7),
     ("no-op", 6),
+    ("/build", 7),
     ("check", 6),
+    ("/build", 7),
     ("fresh", 6),
     ("/build", 7),
     ("render", 7),
+    ("/1 cl", 6),
     ("fill", 6),
     ("cached", 7),
     ("all N", 7),
@@ -237,7 +242,16 @@ def row(values: Sequence[str]) -> str:
     return " ".join(f"{value:>{width}}" for value, (_, width) in zip(values, COLUMNS, strict=True))
 
 
-def run_size(args: argparse.Namespace, cli: list[str], python: str, work: Path, size: int) -> None:
+def render_one_cluster(args: argparse.Namespace, cli: list[str], work: Path) -> Run:
+    """`render --no-cache` of a 1-cluster fleet: what the uncached render is compared with."""
+    fleet = write_fleet(work / "fleet-1", clusters=1, apps=args.apps, overlays=True)
+    argv = [*cli, "render", str(fleet), "--cluster", cluster_name(0), "--no-cache"]
+    return best_of(3, [*argv, "--lock", str(work / "fleet-1.lock.json")], work)
+
+
+def run_size(
+    args: argparse.Namespace, cli: list[str], python: str, work: Path, size: int, alone: Run
+) -> None:
     fleet = write_fleet(work / f"fleet-{size}", clusters=size, apps=args.apps, overlays=True)
     lock = ["--lock", str(work / f"fleet-{size}.lock.json")]
     own = write_fleet(
@@ -298,16 +312,20 @@ def run_size(args: argparse.Namespace, cli: list[str], python: str, work: Path, 
                 str(count_files(out)),
                 f"{create_us:.0f}",
                 f"{build.cpu:.2f}",
+                f"{build.sys:.2f}",
                 f"{floor:.2f}",
                 f"{build.cpu / floor:.2f}x",
                 f"{build.peak_mb:.0f}",
                 f"{per_cluster.cpu:.2f}",
                 f"{per_cluster.cpu / build.cpu:.2f}x",
                 f"{noop.cpu:.2f}",
+                f"{noop.cpu / build.cpu:.0%}",
                 f"{check.cpu:.2f}",
+                f"{check.cpu / build.cpu:.0%}",
                 f"{fresh.cpu:.2f}",
-                f"{fresh.cpu / build.cpu:.2f}x",
+                f"{fresh.cpu / build.cpu:.0%}",
                 f"{uncached.cpu:.2f}",
+                f"{uncached.cpu / alone.cpu:.2f}x",
                 f"{fill.cpu:.2f}",
                 f"{cached.cpu:.3f}",
                 f"{every:.1f}",
@@ -329,8 +347,14 @@ def main() -> None:
     parser.add_argument("--builds", type=int, default=3, help="builds per size (best is shown)")
     parser.add_argument("--from-checkout", action="store_true", help="skip the wheel install")
     parser.add_argument("--no-placement", action="store_true", help="skip placement_bench.py")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="the folder to work in (default: the system's temporary folder); "
+        "/dev/shm shows the CPU without a disk's file-creation cost",
+    )
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="kurator-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="kurator-bench-", dir=args.work))
     try:
         if args.from_checkout:
             python = sys.executable
@@ -360,16 +384,19 @@ def main() -> None:
         print()
         print("CPU seconds (user + system) of each process")
         print(row([name for name, _ in COLUMNS]))
+        alone = render_one_cluster(args, cli, work)
         for size in args.sizes:
-            run_size(args, cli, python, work, size)
+            run_size(args, cli, python, work, size, alone)
         print()
         print(
             "file us: creating one small file on this disk just before the builds (above "
             f"{SLOW_FILE_US}: ext4's slow state after recent deletions); build: best of "
-            f"{args.builds} (1 at 10,000 clusters); floor: writing the same files from memory; "
-            "no-op: second build; check: `check` on that output; fresh: `check` on a copy "
-            "without the git-ignored stat cache (a fresh clone, CI), and its ratio to the "
-            "build; render: `render --cluster --no-cache`; fill: the first render with a cache "
+            f"{args.builds} (1 at 10,000 clusters), sys: its kernel share; floor: writing the "
+            "same files from memory; 1 file/cl: the build with `--layout per-cluster`; no-op: "
+            "second build; check: `check` on that output; fresh: `check` on a copy without the "
+            "git-ignored stat cache (a fresh clone, CI); each with its ratio to the build; "
+            "render: `render --cluster --no-cache`, /1 cl: its ratio to the same render of a "
+            f"1-cluster fleet ({alone.cpu:.2f} s); fill: the first render with a cache "
             "(renders and stores every cluster); cached: a later render of another cluster; "
             "all N: fill + (N-1) x cached; own ovl: the fleet with an Overlay per cluster; "
             "kustomize: `kubectl kustomize` per cluster overlay, 2 at a time, CPU of all its "
