@@ -40,6 +40,9 @@ MAX_NODES = 2_000_000
 # Mappings and sequences nested deeper than this are refused where they pass it: every later
 # stage (overlay values, patches, schema validation) walks documents recursively.
 MAX_DEPTH = 100
+# Where an alias may start: a `*` at the start of a token (after a space, a line break, a flow
+# indicator, `:`, `?` or `-`), never inside a scalar such as `../apps/*.yaml`.
+_ALIAS = re.compile(r"(?<![^\s\[\]{},:?\-\ufeff])\*")
 _BAD_INDENT = re.compile(r"^[ \t\u00a0]*?([\t\u00a0])", re.MULTILINE)
 # Where a node tagged with the non-specific tag `!` starts: at the tag, or at an anchor before
 # it (`&a ! 12`), either one after a space, a flow indicator or nothing. Possessive, so linear
@@ -148,8 +151,8 @@ _MERGE_TAG = _TAG + "merge"
 
 class _Values:
     """Turns composed YAML nodes into plain values, and nothing else: on any problem it gives
-    up (_Retry), and _Builder builds the node again to report it, positioned. A stream
-    without `*` has no aliases, so no node needs to be remembered; plain scalars are typed
+    up (_Retry), and _Builder builds the node again to report it, positioned. In a stream
+    without aliases no node needs to be remembered; plain scalars are typed
     once per text (a fleet file repeats its keys and label values thousands of times)."""
 
     def __init__(self, nonspecific: frozenset[int], aliases: bool = True) -> None:
@@ -505,6 +508,12 @@ def _node_bound(text: str) -> int:
     return sum(text.count(separator) for separator in counted)
 
 
+def may_alias(text: str) -> bool:
+    """Whether a stream may hold an alias. One that cannot composes no node twice: its nodes
+    need not be remembered to bound how far aliases expand."""
+    return "*" in text and _ALIAS.search(text) is not None
+
+
 def _nonspecific(yaml: YAML, text: str) -> frozenset[int]:
     if "!" in text and _is_c(yaml):  # ruamel's own composer sees the tag (_KubectlComposer)
         shift = 1 if text.startswith("\ufeff") else 0  # libyaml's positions leave it out
@@ -517,7 +526,7 @@ def _compose(yaml: YAML, text: str, file: str) -> list[Document]:
     nodes: Iterator[Node | None] = yaml.compose_all(text)
     nonspecific = _nonspecific(yaml, text)
     stream = _Stream(text, file, pure=not _is_c(yaml))
-    aliases = "*" in text
+    aliases = may_alias(text)
     for index, node in enumerate(nodes):
         if node is None:
             continue

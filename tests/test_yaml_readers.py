@@ -84,7 +84,7 @@ def _built(text: str, *, positions: bool) -> object:
         try:
             if positions:
                 raise yamldoc._Retry
-            data = yamldoc._Values(nonspecific, "*" in text).build(node)
+            data = yamldoc._Values(nonspecific, yamldoc.may_alias(text)).build(node)
         except (yamldoc._Retry, yamldoc.ScalarError):
             builder = yamldoc._Builder("f", nonspecific)
             data = builder.build(node, "")
@@ -150,3 +150,27 @@ def test_a_location_found_later_equals_one_known_at_once() -> None:
     assert pickle.loads(pickle.dumps(doc.locate("/a/b/0"))) == doc.locate("/a/b/0")
     with pytest.raises(AttributeError):
         known.line = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "alias"),
+    [
+        ("a: *b", True),
+        ("[*a, *a]", True),
+        ('{"a":*b}', True),
+        ("{a: 1,*b: 2}", True),
+        ("*a", True),
+        ("\ufeff*a", True),
+        ("a:\n- *x", True),
+        ("a:\n\t*x", True),
+        ("? *a\n: 1", True),
+        ("resources:\n  - ../apps/*.yaml", False),
+        ('x: "*"', False),
+        ("k: a*b", False),
+        ("schedule: 0 * * * *", True),  # looks like one: nodes are remembered, as before
+    ],
+)
+def test_a_stream_that_may_hold_an_alias_is_told_apart(text: str, alias: bool) -> None:
+    """Only a stream that cannot hold an alias is built without remembering its nodes, the
+    bound on alias expansion (MAX_ALIAS_EXPANSION) needing them."""
+    assert yamldoc.may_alias(text) is alias
