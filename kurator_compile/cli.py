@@ -19,6 +19,7 @@ import click
 from . import __version__
 from .errors import CompileError, Diagnostic, UsageError, printable, raise_if_errors, shorten
 from .fields import is_digits
+from .gcpause import cycle_collection_paused
 
 if TYPE_CHECKING:
     from .compile import Compilation
@@ -730,22 +731,30 @@ def render(
                         click.echo(line, err=True)
                 sys.stdout.write(hit.stream)
                 return
-        sources = _sources(fleet, options)
-        rendered = _render_one(_analysis(sources, options), options, cluster, asked)
-        ctx.warn(list(rendered.diagnostics))
-        if rendered.empty and not allow_empty:
-            raise UsageError(
-                f"cluster {cluster!r} receives no objects; an empty stream would make Argo CD "
-                "prune everything it runs (pass --allow-empty, or the plugin parameter "
-                "allow-empty, if that is intended)"
-            )
-        sys.stdout.write(rendered.stream)
-        if cache is not None and not sources.templates:
-            try:
-                digest = _fleet_digest(fleet)
-                _fill_render_cache(cache, sources, options, asked, cluster, rendered, digest)
-            except (CompileError, OSError):
-                pass  # the stream is out; a cache that cannot be filled is only slower
+        with cycle_collection_paused():
+            _render_uncached(ctx, fleet, options, cluster, asked, cache)
+
+
+def _render_uncached(
+    ctx: Context, fleet: str | None, options: Options, cluster: str, asked: Any, cache: Any
+) -> None:
+    """Compile, print one cluster, then fill the cache (when there is one) with the others."""
+    sources = _sources(fleet, options)
+    rendered = _render_one(_analysis(sources, options), options, cluster, asked)
+    ctx.warn(list(rendered.diagnostics))
+    if rendered.empty and not asked.allow_empty:
+        raise UsageError(
+            f"cluster {cluster!r} receives no objects; an empty stream would make Argo CD "
+            "prune everything it runs (pass --allow-empty, or the plugin parameter "
+            "allow-empty, if that is intended)"
+        )
+    sys.stdout.write(rendered.stream)
+    if cache is not None and not sources.templates:
+        try:
+            digest = _fleet_digest(fleet)
+            _fill_render_cache(cache, sources, options, asked, cluster, rendered, digest)
+        except (CompileError, OSError):
+            pass  # the stream is out; a cache that cannot be filled is only slower
 
 
 def _analysis(sources: Sources, options: Options) -> Any:
@@ -1151,7 +1160,8 @@ def _changes_on(analysis: Any, placement: Any, cluster: str) -> list[str]:
     steps = analysis.stage.trace.get((index, cluster), [])
     if not steps:
         return [f"  on {cluster}: no overlay or override changes it"]
-    return [f"  on {cluster}, in order:", *(f"    {n}. {s}" for n, s in enumerate(steps, 1))]
+    lines = [f"    {n}. {what} ({at.file}:{at.line})" for n, (what, at) in enumerate(steps, 1)]
+    return [f"  on {cluster}, in order:", *lines]
 
 
 @main.command()

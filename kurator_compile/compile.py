@@ -85,20 +85,22 @@ def load_documents(sources: Sources) -> list[Document]:
     return docs
 
 
-def _cluster(entry: dict[str, Any], doc: Document, index: int) -> Cluster:
+def _cluster(entry: dict[str, Any], doc: Document, index: int, kube_version: Any) -> Cluster:
+    """A cluster entry of the Fleet; `kube_version` is the fleet's default."""
+    taints = entry.get("taints")
+    capacity = entry.get("capacity")
     return Cluster(
         name=entry["name"],
-        labels=dict(entry.get("labels") or {}),
+        labels=dict(entry.get("labels") or ()),
         provider=entry.get("provider") or "",
         region=entry.get("region") or "",
         zones=tuple(entry.get("zones") or ()),
-        taints=tuple(
-            Taint(t["key"], t["effect"], t.get("value") or "") for t in entry.get("taints") or ()
-        ),
-        capacity={k: str(v) for k, v in (entry.get("capacity") or {}).items()},
+        taints=tuple(Taint(t["key"], t["effect"], t.get("value") or "") for t in taints)
+        if taints
+        else (),
+        capacity={k: str(v) for k, v in capacity.items()} if capacity else {},
         edge=bool(entry.get("edge")),
-        kube_version=entry.get("kubeVersion")
-        or ((doc.data["spec"].get("defaults") or {}).get("kubeVersion")),
+        kube_version=entry.get("kubeVersion") or kube_version,
         location=doc.locate(f"/spec/clusters/{index}"),
     )
 
@@ -146,7 +148,11 @@ def build_fleet(docs: Sequence[Document]) -> Fleet:
     inventory, found = build_inventory(extensions)
     raise_if_errors(found)
     spec = fleet_doc.data["spec"]
-    listed = [_cluster(entry, fleet_doc, i) for i, entry in enumerate(spec.get("clusters") or ())]
+    default_version = (spec.get("defaults") or {}).get("kubeVersion")
+    listed = [
+        _cluster(entry, fleet_doc, i, default_version)
+        for i, entry in enumerate(spec.get("clusters") or ())
+    ]
     clusters = merge_members(listed, inventory, spec.get("defaults") or {})
     if not clusters:
         raise CompileError(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 # C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows.
@@ -27,18 +28,97 @@ class Severity(enum.Enum):
     ADVICE = "advice"
 
 
-@dataclass(frozen=True, order=True)
+@functools.total_ordering
 class SourceLocation:
-    """Where something came from: repo-relative file, 1-based line and column, JSON pointer."""
+    """Where something came from: repo-relative file, 1-based line and column, JSON pointer.
+
+    A location may be made before its line and column are known (`later`): they are looked up
+    when first read, so that locating what a diagnostic might need costs nothing until one
+    is reported. Immutable, compared and ordered as the tuple (file, line, column, pointer).
+    """
+
+    __slots__ = ("_column", "_find", "_line", "file", "pointer")
 
     file: str
-    line: int = 0
-    column: int = 0
-    pointer: str = ""
+    pointer: str
+    _line: int
+    _column: int
+    _find: Callable[[str], tuple[int, int]] | None
+
+    def __init__(self, file: str, line: int = 0, column: int = 0, pointer: str = "") -> None:
+        _set = object.__setattr__
+        _set(self, "file", file)
+        _set(self, "pointer", pointer)
+        _set(self, "_line", line)
+        _set(self, "_column", column)
+        _set(self, "_find", None)
+
+    @classmethod
+    def later(
+        cls, file: str, pointer: str, find: Callable[[str], tuple[int, int]]
+    ) -> SourceLocation:
+        """A location whose line and column `find(pointer)` gives when first asked for."""
+        location = cls(file, 0, 0, pointer)
+        object.__setattr__(location, "_find", find)
+        return location
+
+    def _found(self) -> None:
+        find = self._find
+        if find is not None:
+            line, column = find(self.pointer)
+            object.__setattr__(self, "_line", line)
+            object.__setattr__(self, "_column", column)
+            object.__setattr__(self, "_find", None)
+
+    @property
+    def line(self) -> int:
+        self._found()
+        return self._line
+
+    @property
+    def column(self) -> int:
+        self._found()
+        return self._column
+
+    def _key(self) -> tuple[str, int, int, str]:
+        return (self.file, self.line, self.column, self.pointer)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SourceLocation):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __lt__(self, other: SourceLocation) -> bool:
+        if not isinstance(other, SourceLocation):
+            return NotImplemented
+        return self._key() < other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"SourceLocation is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"SourceLocation is immutable: cannot delete {name!r}")
+
+    def __reduce__(self) -> tuple[type[SourceLocation], tuple[str, int, int, str]]:
+        return (SourceLocation, self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"SourceLocation(file={self.file!r}, line={self.line!r}, column={self.column!r}, "
+            f"pointer={self.pointer!r})"
+        )
 
     def child(self, pointer: str) -> SourceLocation:
         """The same place with a deeper pointer (used when no finer position is known)."""
+        if self._find is not None:
+            return SourceLocation.later(self.file, pointer, self._position)
         return SourceLocation(self.file, self.line, self.column, pointer)
+
+    def _position(self, _pointer: str) -> tuple[int, int]:
+        return (self.line, self.column)
 
 
 @dataclass(frozen=True)

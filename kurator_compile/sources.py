@@ -465,9 +465,11 @@ def read_sources(
     fleet = SourceFile(shown, read_text(fleet_path, shown))
     docs: tuple[Document, ...] = ()
     if globs is None:
+        from .gcpause import cycle_collection_paused
         from .yamldoc import load_stream
 
-        docs = tuple(load_stream(fleet.text, shown))
+        with cycle_collection_paused():  # a large fleet file is many long-lived objects
+            docs = tuple(load_stream(fleet.text, shown))
         if not docs:
             raise CompileError(
                 [Diagnostic.error("the fleet file holds no documents", SourceLocation(shown, 1, 1))]

@@ -40,6 +40,9 @@ MAX_NODES = 2_000_000
 # Mappings and sequences nested deeper than this are refused where they pass it: every later
 # stage (overlay values, patches, schema validation) walks documents recursively.
 MAX_DEPTH = 100
+# Where an alias may start: a `*` at the start of a token (after a space, a line break, a flow
+# indicator, `:`, `?` or `-`), never inside a scalar such as `../apps/*.yaml`.
+_ALIAS = re.compile(r"(?<![^\s\[\]{},:?\-\ufeff])\*")
 _BAD_INDENT = re.compile(r"^[ \t\u00a0]*?([\t\u00a0])", re.MULTILINE)
 # Where a node tagged with the non-specific tag `!` starts: at the tag, or at an anchor before
 # it (`&a ! 12`), either one after a space, a flow indicator or nothing. Possessive, so linear
@@ -68,15 +71,179 @@ class Document:
     raw: str | None = field(default=None, repr=False, compare=False)
 
     def locate(self, pointer: str = "") -> SourceLocation:
-        """The position of `pointer`, or of its nearest ancestor that has one."""
+        """The position of `pointer`, or of its nearest ancestor that has one: looked up when
+        the location's line or column is first read (most are never shown)."""
+        return SourceLocation.later(self.file, pointer, self._find)
+
+    def _find(self, pointer: str) -> tuple[int, int]:
         probe = pointer
         while True:
             pos = self.positions.get(probe)
             if pos is not None:
-                return SourceLocation(self.file, pos[0], pos[1], pointer)
+                return pos
             if not probe:
-                return SourceLocation(self.file, 1, 1, pointer)
+                return (1, 1)
             probe = probe.rsplit("/", 1)[0]
+
+
+class _Stream:
+    """A parsed stream's text, to compose again with marks when a position is asked for."""
+
+    __slots__ = ("_found", "file", "pure", "text")
+
+    def __init__(self, text: str, file: str, pure: bool) -> None:
+        self.text = text
+        self.file = file
+        self.pure = pure
+        self._found: dict[int, dict[str, tuple[int, int]]] | None = None
+
+    def positions(self, index: int) -> dict[str, tuple[int, int]]:
+        if self._found is None:
+            self._found = _located(_reader(pure=self.pure), self.text, self.file)
+        return self._found.get(index, {})
+
+
+class _Positions(Mapping[str, tuple[int, int]]):
+    """A document's positions, recorded only when first asked for (by composing its stream
+    again): most runs locate nothing, and recording a position for every node of a
+    10,000-cluster fleet file cost as much as reading it. The root's is known at once."""
+
+    __slots__ = ("_found", "_index", "_root", "_stream")
+
+    def __init__(self, stream: _Stream, index: int, root: tuple[int, int]) -> None:
+        self._stream = stream
+        self._index = index
+        self._root = root
+        self._found: dict[str, tuple[int, int]] | None = None
+
+    def _all(self) -> dict[str, tuple[int, int]]:
+        if self._found is None:
+            self._found = self._stream.positions(self._index)
+        return self._found
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._root if key == "" else self._all().get(key, default)
+
+    def __getitem__(self, key: str) -> tuple[int, int]:
+        return self._root if key == "" else self._all()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key == "" or key in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Positions) and other._stream is self._stream:
+            return other._index == self._index
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_MAP_TAGS = frozenset((_TAG + "map", _TAG + "omap"))
+_SEQ_TAG = _TAG + "seq"
+_MERGE_TAG = _TAG + "merge"
+
+
+class _Values:
+    """Turns composed YAML nodes into plain values, and nothing else: on any problem it gives
+    up (_Retry), and _Builder builds the node again to report it, positioned. In a stream
+    without aliases no node needs to be remembered; plain scalars are typed
+    once per text (a fleet file repeats its keys and label values thousands of times)."""
+
+    def __init__(self, nonspecific: frozenset[int], aliases: bool = True) -> None:
+        self.nonspecific = nonspecific
+        self.seen: set[int] | None = set() if aliases else None
+        self.expanded = 0
+        self.depth = 0
+        self.plain: dict[str, Any] = {}
+        self.keys: dict[str, str] = {}
+
+    def build(self, node: Node) -> Any:
+        seen = self.seen
+        if seen is not None:
+            if id(node) in seen:
+                self.expanded += 1
+                if self.expanded > MAX_ALIAS_EXPANSION:
+                    raise _Retry
+            else:
+                seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            if node.ctag is not _PLAIN:
+                value = _scalar_value(node, False)
+                if value is _UNSUPPORTED:
+                    raise _Retry
+                return value
+            text = node.value
+            if self.nonspecific and node.start_mark.index in self.nonspecific:
+                return text
+            value = self.plain.get(text, _UNSUPPORTED)
+            if value is _UNSUPPORTED:
+                value = self.plain[text] = _scalar_value(node, True)
+            return value
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Retry
+        result: Any
+        if isinstance(node, MappingNode):
+            if node.ctag is not _MAP and node.tag not in _MAP_TAGS:
+                raise _Retry
+            result = self._mapping(node)
+        else:
+            if node.ctag is not _SEQ and node.tag != _SEQ_TAG:
+                raise _Retry
+            build = self.build
+            result = [build(item) for item in node.value]
+        self.depth -= 1
+        return result
+
+    def _mapping(self, node: MappingNode) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: list[MappingNode] = []
+        nonspecific = self.nonspecific
+        keys = self.keys
+        for key_node, value_node in node.value:
+            if key_node.ctag is _PLAIN and not (
+                nonspecific and key_node.start_mark.index in nonspecific
+            ):
+                text = key_node.value
+                key = keys.get(text)
+                if key is None:
+                    if text == "<<":
+                        merged.extend(_merge_sources(value_node))
+                        continue
+                    key = keys[text] = _key(key_node, True)
+            elif key_node.tag == _MERGE_TAG:
+                merged.extend(_merge_sources(value_node))
+                continue
+            elif isinstance(key_node, ScalarNode):
+                key = _key(key_node, False)
+            else:
+                raise _Retry
+            if key in result:  # only explicit keys so far: merged ones come after
+                raise _Retry
+            result[key] = self.build(value_node)
+        for source in merged:
+            value = self.build(source)
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    result.setdefault(key, item)
+        return result
+
+
+def _merge_sources(value: Node) -> list[MappingNode]:
+    sources = value.value if isinstance(value, SequenceNode) else [value]
+    if not all(isinstance(source, MappingNode) for source in sources):
+        raise _Retry
+    return list(sources)
+
+
+class _Retry(Exception):
+    """A node _Values does not build: _Builder reports why."""
 
 
 class _Builder:
@@ -173,7 +340,7 @@ class _Builder:
                 )
                 continue
             try:
-                key = self._key(key_node, plain)
+                key = _key(key_node, plain)
             except ScalarError as error:
                 self.errors.append(
                     Diagnostic.error(
@@ -205,16 +372,6 @@ class _Builder:
                     result.setdefault(key, item)
         return result
 
-    def _key(self, node: ScalarNode, plain: bool) -> str:
-        """The key as kubectl has it: `y` is "true", `0644` is "420"."""
-        text = node.value
-        if plain:
-            return json_key(resolve_plain(text))
-        tag = node.tag
-        if tag in _TYPED_TAGS:
-            return json_key(resolve_tagged(tag.removeprefix(_TAG), text))
-        return str(text)
-
     def _unsupported(self, node: Node, pointer: str) -> None:
         self.errors.append(
             Diagnostic.error(f"unsupported YAML tag {node.tag!r}", self._loc(node, pointer))
@@ -222,24 +379,49 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode, pointer: str) -> Any:
         text = node.value
+        plain = node.ctag is _PLAIN
+        if plain and self.nonspecific and node.start_mark.index in self.nonspecific:
+            return text  # tagged `!`: kubectl reads `! 12` as "12"
         try:
-            if node.ctag is _PLAIN:
-                if self.nonspecific and node.start_mark.index in self.nonspecific:
-                    return text  # tagged `!`: kubectl reads `! 12` as "12"
-                value = resolve_plain(text)
-                return value if type(value) is str else json_value(value)
-            tag = node.tag
-            if tag == _TAG + "str":
-                return text
-            if tag not in _TYPED_TAGS:
-                self._unsupported(node, pointer)
-                return text
-            return json_value(resolve_tagged(tag.removeprefix(_TAG), text))
+            value = _scalar_value(node, plain)
         except ScalarError as error:
             self.errors.append(
                 Diagnostic.error(f"{text[:40]!r}: {error}", self._loc(node, pointer))
             )
             return text
+        if value is _UNSUPPORTED:
+            self._unsupported(node, pointer)
+            return text
+        return value
+
+
+# What _scalar_value gives for a tag this reader does not type.
+_UNSUPPORTED = object()
+
+
+def _scalar_value(node: ScalarNode, plain: bool) -> Any:
+    """A scalar as kubectl types it (ScalarError when it cannot)."""
+    text = node.value
+    if plain:
+        value = resolve_plain(text)
+        return value if type(value) is str else json_value(value)
+    tag = node.tag
+    if tag == _TAG + "str":
+        return text
+    if tag not in _TYPED_TAGS:
+        return _UNSUPPORTED
+    return json_value(resolve_tagged(tag.removeprefix(_TAG), text))
+
+
+def _key(node: ScalarNode, plain: bool) -> str:
+    """The key as kubectl has it: `y` is "true", `0644` is "420"."""
+    text = node.value
+    if plain:
+        return json_key(resolve_plain(text))
+    tag = node.tag
+    if tag in _TYPED_TAGS:
+        return json_key(resolve_tagged(tag.removeprefix(_TAG), text))
+    return str(text)
 
 
 def _indentation_errors(text: str, file: str, *, tabs: bool) -> list[Diagnostic]:
@@ -310,6 +492,13 @@ class _KubectlResolver(VersionedResolver):
             return _PLAIN if implicit[0] else _STR
         return _SEQ if kind is SequenceNode else _MAP
 
+    # No path-based resolvers are registered: the composer's calls for each node return at once.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
 
 def _node_bound(text: str) -> int:
     """About one YAML node per separator, counted before parsing: a key or a dash at the end
@@ -319,27 +508,56 @@ def _node_bound(text: str) -> int:
     return sum(text.count(separator) for separator in counted)
 
 
+def may_alias(text: str) -> bool:
+    """Whether a stream may hold an alias. One that cannot composes no node twice: its nodes
+    need not be remembered to bound how far aliases expand."""
+    return "*" in text and _ALIAS.search(text) is not None
+
+
+def _nonspecific(yaml: YAML, text: str) -> frozenset[int]:
+    if "!" in text and _is_c(yaml):  # ruamel's own composer sees the tag (_KubectlComposer)
+        shift = 1 if text.startswith("\ufeff") else 0  # libyaml's positions leave it out
+        return frozenset(m.start() - shift for m in _NONSPECIFIC.finditer(text))
+    return frozenset()
+
+
 def _compose(yaml: YAML, text: str, file: str) -> list[Document]:
     documents: list[Document] = []
     nodes: Iterator[Node | None] = yaml.compose_all(text)
-    nonspecific = frozenset[int]()
-    if "!" in text and _is_c(yaml):  # ruamel's own composer sees the tag (_KubectlComposer)
-        shift = 1 if text.startswith("\ufeff") else 0  # libyaml's positions leave it out
-        nonspecific = frozenset(m.start() - shift for m in _NONSPECIFIC.finditer(text))
+    nonspecific = _nonspecific(yaml, text)
+    stream = _Stream(text, file, pure=not _is_c(yaml))
+    aliases = may_alias(text)
     for index, node in enumerate(nodes):
         if node is None:
             continue
-        builder = _Builder(file, nonspecific)
-        data = builder.build(node, "")
-        if builder.errors:
-            raise CompileError(builder.errors)
+        try:
+            data = _Values(nonspecific, aliases).build(node)
+        except (_Retry, ScalarError):
+            builder = _Builder(file, nonspecific)
+            data = builder.build(node, "")
+            if builder.errors:
+                raise CompileError(builder.errors) from None
         if data is None:
             continue  # an empty document between `---` markers, as kubectl skips it
         raw = None
         if isinstance(data, dict) and isinstance(data.get("sops"), dict):
             raw = _document_text(text, node)
-        documents.append(Document(file, index, data, builder.positions, raw))
+        mark = node.start_mark
+        positions = _Positions(stream, index, (mark.line + 1, mark.column + 1))
+        documents.append(Document(file, index, data, positions, raw))
     return documents
+
+
+def _located(yaml: YAML, text: str, file: str) -> dict[int, dict[str, tuple[int, int]]]:
+    """Every node's position in each document of a stream already read once without error."""
+    nonspecific = _nonspecific(yaml, text)
+    found: dict[int, dict[str, tuple[int, int]]] = {}
+    for index, node in enumerate(yaml.compose_all(text)):
+        if node is not None:
+            builder = _Builder(file, nonspecific)
+            builder.build(node, "")
+            found[index] = builder.positions
+    return found
 
 
 _LOADERS = threading.local()

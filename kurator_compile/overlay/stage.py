@@ -289,7 +289,8 @@ class OverlayStage:
     overlays: list[Overlay]
     override_policies: list[Document]
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    trace: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+    # what changed an object on a cluster, and where that is written (for `explain`)
+    trace: dict[tuple[int, str], list[tuple[str, SourceLocation]]] = field(default_factory=dict)
     used: set[tuple[int, int]] = field(default_factory=set)
     templates: TemplateSet | None = None
     _signatures: dict[str, _Signature] = field(default_factory=dict)
@@ -421,7 +422,7 @@ class OverlayStage:
         self, data: dict[str, Any], cluster: Cluster, resource: Resource, index: int
     ) -> dict[str, Any] | None:
         """The object as `cluster` runs it, or None when an overlay deletes it there."""
-        steps: list[str] = []
+        steps: list[tuple[str, SourceLocation]] = []
         current: dict[str, Any] | None = data
         for o_index in self.selected(cluster):
             overlay = self.overlays[o_index]
@@ -444,8 +445,7 @@ class OverlayStage:
                     self._error(error, patch.location, resource, cluster)
                     return current
                 if after != current:
-                    loc = patch.location
-                    steps.append(f"overlay {overlay.name} patch {p_index} ({loc.file}:{loc.line})")
+                    steps.append((f"overlay {overlay.name} patch {p_index}", patch.location))
                 current = after
         if current is not None:
             current = self._override(current, cluster, resource, steps)
@@ -455,7 +455,11 @@ class OverlayStage:
         return current
 
     def _override(
-        self, data: dict[str, Any], cluster: Cluster, resource: Resource, steps: list[str]
+        self,
+        data: dict[str, Any],
+        cluster: Cluster,
+        resource: Resource,
+        steps: list[tuple[str, SourceLocation]],
     ) -> dict[str, Any]:
         if not self.override_policies:
             return data
@@ -492,9 +496,8 @@ class OverlayStage:
                 self._error(error, doc.locate(pointer), resource, cluster)
                 return data
             if after != data:
-                loc = doc.locate(pointer)
                 rule = "overriders" if step.rule_index is None else f"rule {step.rule_index}"
-                steps.append(f"{step.kind} {step.policy} {rule} ({loc.file}:{loc.line})")
+                steps.append((f"{step.kind} {step.policy} {rule}", doc.locate(pointer)))
             data = after
         return data
 

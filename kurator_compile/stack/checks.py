@@ -189,8 +189,10 @@ def cluster_checks(
 
 
 def _spreading(workload: ResourcePlacement) -> Iterator[Diagnostic]:
+    if has_spreading(workload.resource.data):
+        return  # asked first: the replicas of a workload spread over every cluster are many
     crowded = sorted(c for c, r in workload.replicas.items() if r is not None and r > 1)
-    if crowded and not has_spreading(workload.resource.data):
+    if crowded:
         counts = ", ".join(f"{c}={workload.replicas[c]}" for c in crowded[:5])
         if len(crowded) > 5:
             counts += f" and {len(crowded) - 5} more clusters"
