@@ -42,6 +42,7 @@ from .yamldoc import Document, load_stream
 
 if TYPE_CHECKING:
     from .outputcheck import SchemaStore
+    from .outputcheck.check import Located
 
 
 @dataclass(frozen=True)
@@ -443,18 +444,38 @@ class OutputCheck:
         self.validator = OutputValidator(store) if store is not None else None
         self.cluster_check = cluster_checks(placements)
         self.objects: dict[str, list[ClusterObject]] = {}
+        # a folder's list of objects (by identity, kept) and Kubernetes version -> its findings
+        self._folders: dict[tuple[int, str | None], tuple[list[ClusterObject], list[Located]]] = {}
 
     def check_object(self, obj: ClusterObject, cluster: Cluster) -> None:
-        if obj.resource is None:
+        if obj.resource is not None:
+            self.objects.setdefault(cluster.name, []).append(obj)
+        if self.validator is not None:
+            self.validator.record(self._findings([obj], cluster.kube_version), cluster.name)
+
+    def check_objects(self, objects: list[ClusterObject], cluster: Cluster) -> None:
+        """A folder's objects, which must not change afterwards. The clusters of a group are
+        handed the very same list: what the validator finds in it is worked out once per
+        Kubernetes version and recorded for each cluster."""
+        self.objects.setdefault(cluster.name, []).extend(o for o in objects if o.resource)
+        if self.validator is None:
             return
-        self.objects.setdefault(cluster.name, []).append(obj)
-        if self.validator is None or obj.resource.document.raw is not None:
-            return  # SOPS-encrypted documents pass through untouched and unread
-        # the object's key already has the scope the inputs give its kind
-        scoped = obj.key.namespace == ""
-        self.validator.check(
-            obj.data, cluster.kube_version, cluster.name, obj.resource.locate, scoped
-        )
+        key = (id(objects), cluster.kube_version)
+        known = self._folders.get(key)
+        if known is None or known[0] is not objects:
+            known = self._folders[key] = (objects, self._findings(objects, cluster.kube_version))
+        self.validator.record(known[1], cluster.name)
+
+    def _findings(self, objects: list[ClusterObject], kube_version: str | None) -> list[Located]:
+        assert self.validator is not None
+        found: list[Located] = []
+        for obj in objects:
+            if obj.resource is None or obj.resource.document.raw is not None:
+                continue  # SOPS-encrypted documents pass through untouched and unread
+            # the object's key already has the scope the inputs give its kind
+            scoped = obj.key.namespace == ""
+            found += self.validator.findings(obj.data, kube_version, obj.resource.locate, scoped)
+        return found
 
     def _cluster_diagnostics(self) -> list[Diagnostic]:
         """Clusters that received the very same objects are checked once."""
@@ -553,7 +574,7 @@ def _compile(
         options,
         analysis.stage,
         progress=progress,
-        check=checker.check_object,
+        check=checker.check_objects,
         file_objects=contents,
     )
     warnings = [*analysis.warnings, *finish_overlays(analysis, options)]

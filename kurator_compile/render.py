@@ -330,7 +330,7 @@ def render_tree(
     options: Options,
     stage: OverlayStage | None = None,
     progress: Callable[[int, int], None] | None = None,
-    check: Callable[[ClusterObject, Cluster], None] | None = None,
+    check: Callable[[list[ClusterObject], Cluster], None] | None = None,
     file_objects: dict[str, Sequence[str]] | None = None,
 ) -> FileTree:
     """Every folder's files. In the per-cluster layout each folder gets one stream, and
@@ -350,8 +350,7 @@ def render_tree(
         assert cluster is not None
         objects, files = contents.of(cluster)
         if check is not None:
-            for obj in objects:
-                check(obj, cluster)
+            check(objects, cluster)
         prefix = f"{CLUSTERS_DIR}/{name}/"
         if per_cluster:
             _add_stream(tree, prefix, files, streams, file_objects, keep=not contents.own)

@@ -4,11 +4,14 @@ not with clusters x objects (the no-timing half of the memory benchmark)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kurator_compile.compile import compile_fleet
 from kurator_compile.options import Options
+from kurator_compile.outputcheck import OutputValidator
+from kurator_compile.outputcheck.check import Located
 from kurator_compile.sources import read_sources
 
 from .synthetic import write_fleet
@@ -29,3 +32,21 @@ def test_each_distinct_file_content_is_one_bytes_object(tmp_path: Path, clusters
     # Per region one variant of each Deployment (replicas and image tag differ); Services
     # and ConfigMaps are alike everywhere: 3 x 5 + 5 + 5 contents, held once each.
     assert objects == contents == 25
+
+
+def test_a_groups_objects_are_validated_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clusters of one region receive the same objects: the validator is asked about them
+    once for the region, not once per cluster."""
+    asked: list[object] = []
+    real_findings = OutputValidator.findings
+
+    def counting_findings(self: OutputValidator, obj: Any, *args: Any) -> list[Located]:
+        asked.append(obj)
+        return real_findings(self, obj, *args)
+
+    monkeypatch.setattr(OutputValidator, "findings", counting_findings)
+    fleet = write_fleet(tmp_path, clusters=30, apps=5, overlays=True)
+    compile_fleet(read_sources(fleet, lock_file=tmp_path / "lock.json"), Options())
+    assert len(asked) == 3 * 15  # per region its 5 apps x Deployment, Service, ConfigMap
