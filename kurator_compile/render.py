@@ -234,11 +234,7 @@ class _ClusterContents:
             if any(stage.may_rename(o) for o in range(len(stage.overlays)) if o not in self.solo):
                 # a shared overlay may rename an object into a solo overlay's target
                 self.solo = frozenset()
-            resources = [p.resource for p in placements]
-            reached: set[int] = set()
-            for o_index in self.solo:
-                reached |= stage.reached(o_index, resources)
-            self.own = sorted(reached)
+            self.own = sorted(stage.reached(self.solo, [p.resource for p in placements]))
         self._own = frozenset(self.own)
 
     def _key(self, cluster: Cluster) -> Hashable | None:

@@ -217,3 +217,21 @@ def test_clusters_whose_objects_read_alike_are_checked_once(
         f"apps/app-00.yaml:31:1: warning: Service/apps/app-00 is placed on {moved}, but no "
         "workload there has pods its selector matches; its traffic goes nowhere"
     ]
+
+
+def test_override_rules_are_chosen_once_per_object_and_targeting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which override rules apply depends on the input object and on which rules target the
+    cluster, not on what the cluster's own overlay did: chosen once per object and region,
+    however many clusters have an overlay of their own."""
+    calls: list[object] = []
+    real_steps = stage_module.override_steps
+
+    def counting_steps(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1])
+        return real_steps(*args, **kwargs)
+
+    monkeypatch.setattr(stage_module, "override_steps", counting_steps)
+    _build(tmp_path, 30)
+    assert len(calls) == 3 * 3 * len(REGIONS)  # 3 apps x Deployment, Service, ConfigMap
