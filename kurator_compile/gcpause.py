@@ -25,3 +25,19 @@ def cycle_collection_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def freeze_live_objects() -> None:
+    """Leave the objects alive now (a build's compiled tree, inputs and placements, while it
+    writes) out of cyclic collection until `unfreeze_live_objects`.
+
+    After a compile paused the collector, its next young-generation collection walks
+    everything the compile made (80 ms with an Overlay per cluster at 1,000 clusters), and
+    each full collection while writing walks it again, freeing nothing. Reference counting
+    still frees these objects.
+    """
+    gc.freeze()
+
+
+def unfreeze_live_objects() -> None:
+    gc.unfreeze()
