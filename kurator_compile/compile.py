@@ -446,6 +446,8 @@ class OutputCheck:
         self.objects: dict[str, list[ClusterObject]] = {}
         # a folder's list of objects (by identity, kept) and Kubernetes version -> its findings
         self._folders: dict[tuple[int, str | None], tuple[list[ClusterObject], list[Located]]] = {}
+        # by Kubernetes version: an object (by identity, kept) -> its findings
+        self._objects: dict[str | None, dict[int, tuple[ClusterObject, list[Located]]]] = {}
 
     def check_object(self, obj: ClusterObject, cluster: Cluster) -> None:
         if obj.resource is not None:
@@ -467,15 +469,25 @@ class OutputCheck:
         self.validator.record(known[1], cluster.name)
 
     def _findings(self, objects: list[ClusterObject], kube_version: str | None) -> list[Located]:
+        """Each object's findings, worked out once per object (by identity, kept) and version:
+        clusters with an overlay of their own share all their other objects with a group."""
         assert self.validator is not None
+        known = self._objects.setdefault(kube_version, {})
         found: list[Located] = []
         for obj in objects:
-            if obj.resource is None or obj.resource.document.raw is not None:
-                continue  # SOPS-encrypted documents pass through untouched and unread
-            # the object's key already has the scope the inputs give its kind
-            scoped = obj.key.namespace == ""
-            found += self.validator.findings(obj.data, kube_version, obj.resource.locate, scoped)
+            hit = known.get(id(obj))
+            if hit is None or hit[0] is not obj:
+                hit = known[id(obj)] = (obj, self._object_findings(obj, kube_version))
+            found += hit[1]
         return found
+
+    def _object_findings(self, obj: ClusterObject, kube_version: str | None) -> list[Located]:
+        assert self.validator is not None
+        if obj.resource is None or obj.resource.document.raw is not None:
+            return []  # SOPS-encrypted documents pass through untouched and unread
+        # the object's key already has the scope the inputs give its kind
+        scoped = obj.key.namespace == ""
+        return self.validator.findings(obj.data, kube_version, obj.resource.locate, scoped)
 
     def _cluster_diagnostics(self) -> list[Diagnostic]:
         """Clusters that received the very same objects are checked once."""
