@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,6 +225,20 @@ class _ClusterContents:
         self.variants = Variants()
         self.texts = _TextCache()
         self.varies = [p.resource.templated or varies_per_cluster(p.resource) for p in placements]
+        # A cluster's key needs each distinct (replicas, completions, made per cluster) once:
+        # most placements give every cluster alike, and the key is made per cluster.
+        self._columns: list[tuple[Mapping[str, int | None], Mapping[str, int] | None, bool]] = []
+        shapes: set[Hashable] = set()
+        for placement, varies in zip(placements, self.varies, strict=True):
+            completions = placement.job_completions or None
+            shape = (
+                frozenset(placement.replicas.items()),
+                frozenset(completions.items()) if completions else None,
+                varies,
+            )
+            if shape not in shapes:
+                shapes.add(shape)
+                self._columns.append((placement.replicas, completions, varies))
         self._groups: dict[Hashable, list[_Entry]] = {}
         self._folders: dict[Hashable, tuple[list[ClusterObject], _Files]] = {}
         self.solo: frozenset[int] = frozenset()
@@ -240,19 +254,14 @@ class _ClusterContents:
     def _key(self, cluster: Cluster) -> Hashable | None:
         """None when some object the cluster gets is made for it alone."""
         parts: list[object] = []
-        for placement, varies in zip(self.placements, self.varies, strict=True):
-            if cluster.name not in placement.replicas:
+        name = cluster.name
+        for replicas, completions, varies in self._columns:
+            if name not in replicas:
                 parts.append(False)  # not placed here (placed objects may have no replicas)
                 continue
             if varies:
                 return None
-            completions = placement.job_completions
-            parts.append(
-                (
-                    placement.replicas[cluster.name],
-                    completions.get(cluster.name) if completions else None,
-                )
-            )
+            parts.append((replicas[name], completions.get(name) if completions else None))
         signature: Hashable = ()
         if self.stage is not None:
             signature = (

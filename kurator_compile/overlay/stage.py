@@ -569,6 +569,12 @@ def _identity(
     return (group, kind, namespace, metadata.get("name"))
 
 
+def _written_identity(obj: Mapping[str, Any]) -> tuple[object, object, object, object]:
+    metadata = obj.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    return (obj.get("apiVersion"), obj.get("kind"), metadata.get("namespace"), metadata.get("name"))
+
+
 def _same_kind(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     return _identity(before, False)[:2] == _identity(after, False)[:2]
 
@@ -581,6 +587,8 @@ def _same_identity(
 ) -> None:
     """PatchError when an override changed what names the object: Karmada applies overriders
     to the object it placed under that name."""
+    if _written_identity(before) == _written_identity(after):
+        return  # the identity is made from these alone (and the scope, the same for both)
     old = _identity(before, cluster_scoped)
     new = _identity(after, cluster_scoped if _same_kind(before, after) else None)
     if old == new:
