@@ -67,3 +67,11 @@ def test_overlay_case_texts_read_alike() -> None:
     assert len(texts) > 50
     differ = [text for text in texts if _outcome(text, pure=False) != _outcome(text, pure=True)]
     assert differ == []
+
+
+def test_the_libyaml_loader_class_is_built_once_for_many_streams() -> None:
+    """ruamel builds a loader class per stream; a fleet reads thousands of small files."""
+    for index in range(50):
+        docs = yamldoc.load_stream(f"a: {index}\n---\nb: [{index}]\n", f"f{index}.yaml")
+        assert [d.data for d in docs] == [{"a": index}, {"b": [index]}]
+    assert len(yamldoc._C_LOADERS) <= 1
