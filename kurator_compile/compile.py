@@ -443,15 +443,15 @@ class OutputCheck:
 
         self.validator = OutputValidator(store) if store is not None else None
         self.cluster_check = cluster_checks(placements)
-        self.objects: dict[str, list[ClusterObject]] = {}
+        # each cluster's objects: the folder's own list (a group's clusters share one)
+        self.objects: dict[str, Sequence[ClusterObject]] = {}
         # a folder's list of objects (by identity, kept) and Kubernetes version -> its findings
         self._folders: dict[tuple[int, str | None], tuple[list[ClusterObject], list[Located]]] = {}
         # by Kubernetes version: an object (by identity, kept) -> its findings
         self._objects: dict[str | None, dict[int, tuple[ClusterObject, list[Located]]]] = {}
 
     def check_object(self, obj: ClusterObject, cluster: Cluster) -> None:
-        if obj.resource is not None:
-            self.objects.setdefault(cluster.name, []).append(obj)
+        self.objects[cluster.name] = [*self.objects.get(cluster.name, ()), obj]
         if self.validator is not None:
             self.validator.record(self._findings([obj], cluster.kube_version), cluster.name)
 
@@ -459,7 +459,8 @@ class OutputCheck:
         """A folder's objects, which must not change afterwards. The clusters of a group are
         handed the very same list: what the validator finds in it is worked out once per
         Kubernetes version and recorded for each cluster."""
-        self.objects.setdefault(cluster.name, []).extend(o for o in objects if o.resource)
+        known_objects = self.objects.get(cluster.name)
+        self.objects[cluster.name] = [*known_objects, *objects] if known_objects else objects
         if self.validator is None:
             return
         key = (id(objects), cluster.kube_version)
