@@ -493,13 +493,17 @@ class OutputCheck:
     def _cluster_diagnostics(self) -> list[Diagnostic]:
         """Clusters that received the very same objects are checked once."""
         done: dict[tuple[int, ...], list[Diagnostic]] = {}
+        by_list: dict[int, list[Diagnostic]] = {}  # most clusters of a group share one list
         found: list[Diagnostic] = []
         for name, objects in self.objects.items():
-            key = tuple(map(id, objects))  # clusters of one group share their ClusterObjects
-            shared = done.get(key)
+            shared = by_list.get(id(objects))
             if shared is None:
-                emitted = [(obj.data, obj.resource) for obj in objects if obj.resource]
-                shared = done[key] = self.cluster_check(_CLUSTER, emitted)
+                key = tuple(map(id, objects))  # clusters of one group share their ClusterObjects
+                shared = done.get(key)
+                if shared is None:
+                    emitted = [(obj.data, obj.resource) for obj in objects if obj.resource]
+                    shared = done[key] = self.cluster_check(_CLUSTER, emitted)
+                by_list[id(objects)] = shared
             found.extend(replace(d, message=d.message.replace(_CLUSTER, name)) for d in shared)
         return sorted(found, key=Diagnostic.sort_key)
 
