@@ -17,6 +17,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
 from .errors import CompileError, Diagnostic, SourceLocation
+from .gcpause import cycle_collection_paused
 from .yamlscalar import ScalarError, json_key, json_value, resolve_plain, resolve_tagged
 
 # A document may expand aliases to at most this many nodes beyond its own text; more is a
@@ -427,7 +428,8 @@ def load_stream(text: str, file: str) -> list[Document]:
     yaml = _reader(pure=False)  # the C parser when ruamel.yaml.clib is there
     try:
         try:
-            documents = _compose(yaml, text, file)
+            with cycle_collection_paused():  # the nodes and documents outlive collections
+                documents = _compose(yaml, text, file)
         except MarkedYAMLError as refused:
             if not _is_c(yaml):
                 raise
