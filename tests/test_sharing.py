@@ -3,6 +3,7 @@ not with clusters x objects (the no-timing half of the memory benchmark)."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from kurator_compile.outputcheck import OutputValidator
 from kurator_compile.outputcheck.check import Located
 from kurator_compile.sources import read_sources
 
+from .conftest import run_cli
 from .synthetic import write_fleet
 
 
@@ -50,3 +52,19 @@ def test_a_groups_objects_are_validated_once(
     fleet = write_fleet(tmp_path, clusters=30, apps=5, overlays=True)
     compile_fleet(read_sources(fleet, lock_file=tmp_path / "lock.json"), Options())
     assert len(asked) == 3 * 15  # per region its 5 apps x Deployment, Service, ConfigMap
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_build_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path, enabled: bool) -> None:
+    """`build` freezes what the compile made and pauses the collector while it writes; a
+    process that goes on (these tests, a caller embedding the CLI) gets both back."""
+    fleet = write_fleet(tmp_path, clusters=3, apps=2, overlays=True)
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        result = run_cli("build", fleet, "-o", tmp_path / "out", "--lock", tmp_path / "lock")
+        assert result.exit_code == 0, result.output
+        assert gc.isenabled() is enabled
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.enable() if was else gc.disable()
