@@ -484,10 +484,13 @@ def build(
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
             return
         progress = _Progress(sys.stderr.isatty() and not ctx.quiet)
+        from .gcpause import freeze_live_objects, unfreeze_live_objects
+
         try:
             from .compile import compile_fleet
 
             result = compile_fleet(sources, options, progress)
+            freeze_live_objects()
             # the inputs of the next build include the placement lock this one writes
             next_sources = with_lock(sources, result.lock.decode("utf-8"))
             inputs = fingerprint(next_sources, options, code)
@@ -508,6 +511,7 @@ def build(
                 inputs=_inputs_digest(next_sources, options),
             )
         finally:
+            unfreeze_live_objects()
             progress.finish()
         ctx.warn(result.warnings)
         foreign = _warn_foreign(ctx, output, result.tree)

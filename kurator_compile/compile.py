@@ -42,6 +42,7 @@ from .yamldoc import Document, load_stream
 
 if TYPE_CHECKING:
     from .outputcheck import SchemaStore
+    from .outputcheck.check import Located
 
 
 @dataclass(frozen=True)
@@ -448,30 +449,67 @@ class OutputCheck:
 
         self.validator = OutputValidator(store) if store is not None else None
         self.cluster_check = cluster_checks(placements)
-        self.objects: dict[str, list[ClusterObject]] = {}
+        # each cluster's objects: the folder's own list (a group's clusters share one)
+        self.objects: dict[str, Sequence[ClusterObject]] = {}
+        # a folder's list of objects (by identity, kept) and Kubernetes version -> its findings
+        self._folders: dict[tuple[int, str | None], tuple[list[ClusterObject], list[Located]]] = {}
+        # by Kubernetes version: an object (by identity, kept) -> its findings
+        self._objects: dict[str | None, dict[int, tuple[ClusterObject, list[Located]]]] = {}
 
     def check_object(self, obj: ClusterObject, cluster: Cluster) -> None:
-        if obj.resource is None:
+        self.objects[cluster.name] = [*self.objects.get(cluster.name, ()), obj]
+        if self.validator is not None:
+            self.validator.record(self._findings([obj], cluster.kube_version), cluster.name)
+
+    def check_objects(self, objects: list[ClusterObject], cluster: Cluster) -> None:
+        """A folder's objects, which must not change afterwards. The clusters of a group are
+        handed the very same list: what the validator finds in it is worked out once per
+        Kubernetes version and recorded for each cluster."""
+        known_objects = self.objects.get(cluster.name)
+        self.objects[cluster.name] = [*known_objects, *objects] if known_objects else objects
+        if self.validator is None:
             return
-        self.objects.setdefault(cluster.name, []).append(obj)
-        if self.validator is None or obj.resource.document.raw is not None:
-            return  # SOPS-encrypted documents pass through untouched and unread
+        key = (id(objects), cluster.kube_version)
+        known = self._folders.get(key)
+        if known is None or known[0] is not objects:
+            known = self._folders[key] = (objects, self._findings(objects, cluster.kube_version))
+        self.validator.record(known[1], cluster.name)
+
+    def _findings(self, objects: list[ClusterObject], kube_version: str | None) -> list[Located]:
+        """Each object's findings, worked out once per object (by identity, kept) and version:
+        clusters with an overlay of their own share all their other objects with a group."""
+        assert self.validator is not None
+        known = self._objects.setdefault(kube_version, {})
+        found: list[Located] = []
+        for obj in objects:
+            hit = known.get(id(obj))
+            if hit is None or hit[0] is not obj:
+                hit = known[id(obj)] = (obj, self._object_findings(obj, kube_version))
+            found += hit[1]
+        return found
+
+    def _object_findings(self, obj: ClusterObject, kube_version: str | None) -> list[Located]:
+        assert self.validator is not None
+        if obj.resource is None or obj.resource.document.raw is not None:
+            return []  # SOPS-encrypted documents pass through untouched and unread
         # the object's key already has the scope the inputs give its kind
         scoped = obj.key.namespace == ""
-        self.validator.check(
-            obj.data, cluster.kube_version, cluster.name, obj.resource.locate, scoped
-        )
+        return self.validator.findings(obj.data, kube_version, obj.resource.locate, scoped)
 
     def _cluster_diagnostics(self) -> list[Diagnostic]:
         """Clusters that received the very same objects are checked once."""
         done: dict[tuple[int, ...], list[Diagnostic]] = {}
+        by_list: dict[int, list[Diagnostic]] = {}  # most clusters of a group share one list
         found: list[Diagnostic] = []
         for name, objects in self.objects.items():
-            key = tuple(map(id, objects))  # clusters of one group share their ClusterObjects
-            shared = done.get(key)
+            shared = by_list.get(id(objects))
             if shared is None:
-                emitted = [(obj.data, obj.resource) for obj in objects if obj.resource]
-                shared = done[key] = self.cluster_check(_CLUSTER, emitted)
+                key = tuple(map(id, objects))  # clusters of one group share their ClusterObjects
+                shared = done.get(key)
+                if shared is None:
+                    emitted = [(obj.data, obj.resource) for obj in objects if obj.resource]
+                    shared = done[key] = self.cluster_check(_CLUSTER, emitted)
+                by_list[id(objects)] = shared
             found.extend(replace(d, message=d.message.replace(_CLUSTER, name)) for d in shared)
         return sorted(found, key=Diagnostic.sort_key)
 
@@ -559,7 +597,7 @@ def _compile(
         options,
         analysis.stage,
         progress=progress,
-        check=checker.check_object,
+        check=checker.check_objects,
         file_objects=contents,
     )
     warnings = [*analysis.warnings, *finish_overlays(analysis, options)]

@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,15 +54,20 @@ def _entry_digest(fields: Mapping[str, Any]) -> str:
     return digest({k: v for k, v in fields.items() if k != "digest"})
 
 
-def _fields(locked: Locked, sets: dict[str, list[str]]) -> dict[str, Any]:
+def _fields(
+    locked: Locked, sets: dict[str, list[str]], keys: dict[tuple[str, ...], str]
+) -> dict[str, Any]:
     """An entry; a result with the same count everywhere (copies: Duplicated objects and
-    non-workloads, often on every cluster) names a shared cluster list in `sets`."""
-    counts = {count for _, count in locked.clusters}
+    non-workloads, often on every cluster) names a shared cluster list in `sets` (its key
+    worked out once per list: `keys`)."""
+    counts = set(map(itemgetter(1), locked.clusters))  # thousands of clusters, for each object
     fields: dict[str, Any]
     if len(counts) == 1 and len(locked.clusters) > 1:
-        names = [name for name, _ in locked.clusters]
-        key = digest(names)
-        sets[key] = names
+        names = tuple(map(itemgetter(0), locked.clusters))
+        key = keys.get(names)
+        if key is None:
+            key = keys[names] = digest(list(names))
+            sets[key] = list(names)
         fields = {"copies": key, "each": counts.pop()}
     else:
         fields = {"clusters": [[name, count] for name, count in locked.clusters]}
@@ -80,12 +86,13 @@ def render_lock(fleet_name: str, placements: Sequence[ResourcePlacement]) -> byt
     head = json.dumps({"apiVersion": API_VERSION, "fleet": fleet_name, "kind": KIND})
     lines = [head[:-1] + ', "objects": {']
     sets: dict[str, list[str]] = {}
+    keys: dict[tuple[str, ...], str] = {}
     rendered: dict[int, str] = {}  # placements placed alike share their Locked value
     for number, (key, locked) in enumerate(entries):
         comma = "," if number < len(entries) - 1 else ""
         text = rendered.get(id(locked))
         if text is None:
-            text = rendered[id(locked)] = json.dumps(_fields(locked, sets), sort_keys=True)
+            text = rendered[id(locked)] = json.dumps(_fields(locked, sets, keys), sort_keys=True)
         lines.append(f"  {json.dumps(key)}: {text}{comma}")
     lines.append('}, "clusterSets": {')
     for number, (key, names) in enumerate(sorted(sets.items())):

@@ -5,20 +5,23 @@ object no selected overlay names is shared between clusters (bounded by counting
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import kurator_compile.overlay.stage as stage_module
+import kurator_compile.stack.checks as checks_module
 from kurator_compile.compile import compile_fleet
+from kurator_compile.errors import Diagnostic
 from kurator_compile.model import Cluster
 from kurator_compile.options import Options
 from kurator_compile.overlay.stage import SelectorIndex
 from kurator_compile.placement.selectors import ClusterAffinity, compile_affinity
 from kurator_compile.sources import read_sources
 
-from .synthetic import cluster_name, write_fleet
+from .synthetic import REGIONS, cluster_name, write_fleet
 
 REGION_OVERLAYS = 3  # synthetic.region_overlay, one per region
 TAG_RULES = 3  # synthetic.tag_override: one rule per region
@@ -172,3 +175,63 @@ def test_an_overlay_selects_an_object_by_the_name_an_earlier_one_gave_it(tmp_pat
         assert (f'ONLY: "{name}"'.encode() in data or f"ONLY: {name}".encode() in data) == (
             index == 3
         ), data
+
+
+MOVED_PODS = """\
+apiVersion: compile.kurator.dev/v1alpha1
+kind: Overlay
+metadata:
+  name: own-{cluster}
+spec:
+  clusterSelector:
+    clusterNames: [{cluster}]
+  patches:
+    - target: {{group: apps, kind: Deployment, name: app-00}}
+      patch: |
+        - {{op: replace, path: /spec/selector/matchLabels/app, value: moved}}
+        - {{op: replace, path: /spec/template/metadata/labels/app, value: moved}}
+"""
+
+
+def test_clusters_whose_objects_read_alike_are_checked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every cluster's own overlay annotates app-00 (the checks do not read annotations), one
+    relabels its pods: the per-cluster checks run once per region and once for that cluster,
+    whose Service alone is warned about."""
+    fleet = write_fleet(tmp_path, clusters=30, apps=3, overlays=True, per_cluster_overlays=True)
+    moved = cluster_name(4)
+    (tmp_path / "own" / f"{moved}.yaml").write_text(MOVED_PODS.format(cluster=moved))
+    runs: list[str] = []
+    real_routing = checks_module._routing
+
+    def counting_routing(cluster: str, *args: Any) -> Iterator[Diagnostic]:
+        runs.append(cluster)
+        return real_routing(cluster, *args)
+
+    monkeypatch.setattr(checks_module, "_routing", counting_routing)
+    sources = read_sources(fleet, lock_file=tmp_path / "lock.json")
+    warnings = compile_fleet(sources, Options()).warnings
+    assert len(runs) == len(REGIONS) + 1
+    assert [w.render() for w in warnings] == [
+        f"apps/app-00.yaml:31:1: warning: Service/apps/app-00 is placed on {moved}, but no "
+        "workload there has pods its selector matches; its traffic goes nowhere"
+    ]
+
+
+def test_override_rules_are_chosen_once_per_object_and_targeting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which override rules apply depends on the input object and on which rules target the
+    cluster, not on what the cluster's own overlay did: chosen once per object and region,
+    however many clusters have an overlay of their own."""
+    calls: list[object] = []
+    real_steps = stage_module.override_steps
+
+    def counting_steps(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1])
+        return real_steps(*args, **kwargs)
+
+    monkeypatch.setattr(stage_module, "override_steps", counting_steps)
+    _build(tmp_path, 30)
+    assert len(calls) == 3 * 3 * len(REGIONS)  # 3 apps x Deployment, Service, ConfigMap

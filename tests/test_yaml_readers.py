@@ -174,3 +174,11 @@ def test_a_stream_that_may_hold_an_alias_is_told_apart(text: str, alias: bool) -
     """Only a stream that cannot hold an alias is built without remembering its nodes, the
     bound on alias expansion (MAX_ALIAS_EXPANSION) needing them."""
     assert yamldoc.may_alias(text) is alias
+
+
+def test_the_libyaml_loader_class_is_built_once_for_many_streams() -> None:
+    """ruamel builds a loader class per stream; a fleet reads thousands of small files."""
+    for index in range(50):
+        docs = yamldoc.load_stream(f"a: {index}\n---\nb: [{index}]\n", f"f{index}.yaml")
+        assert [d.data for d in docs] == [{"a": index}, {"b": [index]}]
+    assert len(yamldoc._C_LOADERS) <= 1

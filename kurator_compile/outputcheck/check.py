@@ -7,7 +7,7 @@ dict) and only then given each cluster's name and the object's source position.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 Locate = Callable[[str], SourceLocation]
+# A finding as a cluster's diagnostic will say it, before the cluster is named.
+Located = tuple[Severity, str, SourceLocation | None]
 
 # Local kustomize files, never applied to a cluster (the `kustomize.toolkit.fluxcd.io`
 # Kustomization is a real custom resource and is validated).
@@ -233,22 +235,33 @@ class OutputValidator:
         locate: Locate,
         cluster_scoped: bool | None = None,
     ) -> None:
+        self.record(self.findings(obj, kube_version, locate, cluster_scoped), cluster)
+
+    def findings(
+        self,
+        obj: Mapping[str, Any],
+        kube_version: str | None,
+        locate: Locate,
+        cluster_scoped: bool | None = None,
+    ) -> list[Located]:
+        """What `check` records for `obj` on any cluster of `kube_version`: a caller that hands
+        many clusters the same objects can work them out once and `record` them for each."""
         target = self._targets.get(kube_version)
         if target is None:
             target = self._targets[kube_version] = resolve_target(self.store, kube_version)
+        found: list[Located] = []
         if target.note is not None:
-            self._add(target.note.severity, target.note.text, None, cluster)
+            found.append((target.note.severity, target.note.text, None))
         key = (id(obj), target.version)
         seen = self._seen.get(key)
         if seen is None or seen[0] is not obj:
             seen = self._seen[key] = (obj, object_findings(self.store, obj, target, cluster_scoped))
-        for finding in seen[1]:
-            self._add(finding.severity, finding.text, locate(finding.pointer), cluster)
+        found.extend((f.severity, f.text, locate(f.pointer)) for f in seen[1])
+        return found
 
-    def _add(
-        self, severity: Severity, text: str, location: SourceLocation | None, cluster: str
-    ) -> None:
-        self._found.setdefault((severity, text, location), set()).add(cluster)
+    def record(self, found: Iterable[Located], cluster: str) -> None:
+        for severity, text, location in found:
+            self._found.setdefault((severity, text, location), set()).add(cluster)
 
     def take_diagnostics(self) -> list[Diagnostic]:
         """`diagnostics`, then forgotten (objects stay checked): one cluster's at a time."""

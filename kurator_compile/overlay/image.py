@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Final
 
 from .errors import PatchError
@@ -92,8 +93,10 @@ def _split_hostname(name: str) -> tuple[str, str]:
     return first, rest
 
 
+@lru_cache(maxsize=4096)
 def override_image(image: str, component: str, operator: str, value: str) -> str:
-    """The image after one imageOverrider: `component` is Registry, Repository or Tag."""
+    """The image after one imageOverrider: `component` is Registry, Repository or Tag.
+    Remembered: a policy changes the same images on every cluster it targets."""
     ref = parse_image(image)
     if component == "Registry":
         if operator == "add":

@@ -62,6 +62,8 @@ def _list(overriders: Mapping[str, Any], field: str) -> list[Mapping[str, Any]]:
 
 
 def _patch(obj: dict[str, Any], ops: list[dict[str, Any]], what: str) -> dict[str, Any]:
+    if not ops:
+        return obj  # nothing to apply (most blocks have no plaintext), nothing to count
     try:
         result = json_patch(obj, ops, dialect="karmada")
     except PatchError as error:

@@ -10,7 +10,7 @@ own words, which are Go's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -31,9 +31,15 @@ class Matcher:
     """A compiled, anchored pattern."""
 
     compiled: Any  # re2._Regexp: the binding ships no type information
+    # Answers by text: a patch target is asked about the same few kinds and names for every
+    # cluster, and a call into RE2 costs as much as a hundred dictionary lookups.
+    _answers: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def fullmatch(self, text: str) -> bool:
-        return self.compiled.search(text) is not None
+        answer = self._answers.get(text)
+        if answer is None:
+            answer = self._answers[text] = self.compiled.search(text) is not None
+        return answer
 
 
 @lru_cache(maxsize=1024)

@@ -7,7 +7,7 @@ cluster.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from ..stack import per_cluster, varies_per_cluster
 from ..yamldoc import Document
 from .errors import PatchError
 from .patch import JsonPatch, Patch, StrategicMergePatch, patch_object, read_entry
-from .policies import override_steps
+from .policies import OverrideStep, override_steps
 from .target import (
     CompiledTarget,
     TargetError,
@@ -303,6 +303,9 @@ class OverlayStage:
     _reaches: dict[tuple[Hashable, int], tuple[Resource, bool]] = field(default_factory=dict)
     _reach_keys: list[Hashable] = field(default_factory=list)  # by overlay index
     _renames: list[bool] = field(default_factory=list)  # by overlay index
+    _policies_by_name: dict[tuple[str, str], Document] = field(default_factory=dict)
+    # (id of an input object, the override rules targeting a cluster) -> (the object, steps)
+    _steps: dict[Hashable, tuple[Resource, list[OverrideStep]]] = field(default_factory=dict)
 
     @classmethod
     def from_fleet(cls, fleet: Fleet) -> OverlayStage:
@@ -357,21 +360,32 @@ class OverlayStage:
                 counts[o_index] += 1
         return frozenset(o for o, count in enumerate(counts) if count <= 1)
 
-    def reached(self, o_index: int, resources: Sequence[Resource]) -> set[int]:
-        """Positions in `resources` of the objects an overlay's patches may change."""
-        return {i for i, r in enumerate(resources) if self._reaches_object(o_index, r)}
+    def reached(self, overlays: Iterable[int], resources: Sequence[Resource]) -> set[int]:
+        """Positions in `resources` of the objects some of the overlays' patches may change
+        (asked once per distinct reach: per-cluster overlays mostly patch the same objects)."""
+        found: set[int] = set()
+        asked: set[Hashable] = set()
+        for o_index in overlays:
+            reach = self._reach_key(o_index)
+            if reach not in asked:
+                asked.add(reach)
+                found.update(i for i, r in enumerate(resources) if self._reaches_object(o_index, r))
+        return found
 
     def signature_without(self, cluster: Cluster, overlays: frozenset[int]) -> _Signature:
         """`signature`, leaving out `overlays`."""
         selected, rules, edge = self.signature(cluster)
         return (tuple(o for o in selected if o not in overlays), rules, edge)
 
-    def _reaches_object(self, o_index: int, resource: Resource) -> bool:
+    def _reach_key(self, o_index: int) -> Hashable:
         if not self._reach_keys:
             self._reach_keys = [
                 tuple(sorted({_reach(p) for p in o.patches}, key=repr)) for o in self.overlays
             ]
-        reach = self._reach_keys[o_index]
+        return self._reach_keys[o_index]
+
+    def _reaches_object(self, o_index: int, resource: Resource) -> bool:
+        reach = self._reach_key(o_index)
         key = (reach, id(resource))
         known = self._reaches.get(key)
         if known is None or known[0] is not resource:
@@ -475,15 +489,25 @@ class OverlayStage:
                 resource.labels,
             )
 
-        by_name = {(d.data["kind"], d.data["metadata"]["name"]): d for d in self.override_policies}
-        for step in override_steps(
-            [d.data for d in self.override_policies],
-            data,
-            lambda affinity: self.targets(affinity, cluster),
-            priority,
-            namespace=resource.namespace,
-        ):
-            doc = by_name[(step.kind, step.policy)]
+        if not self._policies_by_name:
+            self._policies_by_name = {
+                (d.data["kind"], d.data["metadata"]["name"]): d for d in self.override_policies
+            }
+        # the rules that apply depend on the input object and which rules target the cluster
+        # (the signature's second part), not on what overlays did to the object
+        key = (id(resource), self.signature(cluster)[1])
+        known = self._steps.get(key)
+        if known is None or known[0] is not resource:
+            found = override_steps(
+                [d.data for d in self.override_policies],
+                data,
+                lambda affinity: self.targets(affinity, cluster),
+                priority,
+                namespace=resource.namespace,
+            )
+            known = self._steps[key] = (resource, found)
+        for step in known[1]:
+            doc = self._policies_by_name[(step.kind, step.policy)]
             pointer = (
                 "/spec/overriders"
                 if step.rule_index is None
@@ -548,6 +572,12 @@ def _identity(
     return (group, kind, namespace, metadata.get("name"))
 
 
+def _written_identity(obj: Mapping[str, Any]) -> tuple[object, object, object, object]:
+    metadata = obj.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    return (obj.get("apiVersion"), obj.get("kind"), metadata.get("namespace"), metadata.get("name"))
+
+
 def _same_kind(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
     return _identity(before, False)[:2] == _identity(after, False)[:2]
 
@@ -560,6 +590,8 @@ def _same_identity(
 ) -> None:
     """PatchError when an override changed what names the object: Karmada applies overriders
     to the object it placed under that name."""
+    if _written_identity(before) == _written_identity(after):
+        return  # the identity is made from these alone (and the scope, the same for both)
     old = _identity(before, cluster_scoped)
     new = _identity(after, cluster_scoped if _same_kind(before, after) else None)
     if old == new:

@@ -11,8 +11,8 @@ creates them from a custom resource)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Hashable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from ..errors import Diagnostic
 from ..fields import as_dict, is_digits
@@ -58,20 +58,33 @@ def emitted_replicas(data: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
-def _workloads_here(objects: Emitted) -> list[tuple[dict[str, Any], Resource]]:
-    return [(d, r) for d, r in objects if (r.group, r.kind) in WORKLOAD_KINDS]
+class _Pods(NamedTuple):
+    """All the checks read of a workload as emitted: its pods' labels and how many it runs.
+    Clusters whose workloads read the same (an overlay of their own changed something else)
+    are checked once."""
+
+    resource: Resource
+    labels: dict[str, str]
+    replicas: int | None
+
+
+def _pods(data: dict[str, Any], resource: Resource) -> _Pods:
+    return _Pods(resource, pod_labels(data), emitted_replicas(data))
+
+
+def _is_workload(resource: Resource) -> bool:
+    return (resource.group, resource.kind) in WORKLOAD_KINDS
 
 
 def _pdb(
-    cluster: str, data: dict[str, Any], pdb: Resource, workloads: Emitted
+    cluster: str, data: dict[str, Any], pdb: Resource, workloads: Sequence[_Pods]
 ) -> Iterator[Diagnostic]:
     spec = as_dict(data.get("spec"))
-    for workload_data, workload in workloads:
+    for workload, labels, replicas in workloads:
         if workload.namespace != pdb.namespace:
             continue
-        if not selector_selects(spec.get("selector"), pod_labels(workload_data)):
+        if not selector_selects(spec.get("selector"), labels):
             continue
-        replicas = emitted_replicas(workload_data)
         if replicas is None:
             continue
         if "maxUnavailable" in spec and _count(spec["maxUnavailable"], replicas) == 0:
@@ -97,19 +110,16 @@ def _scales(spec: dict[str, Any], hpa: Resource, workload: Resource) -> bool:
 
 
 def _scaled(
-    spec: dict[str, Any], hpa: Resource, workloads: Emitted
+    spec: dict[str, Any], hpa: Resource, workloads: Sequence[_Pods]
 ) -> Iterator[tuple[int, Resource]]:
     """The replicas of the workloads an HPA scales, each with the workload."""
-    for data, workload in workloads:
-        if not _scales(spec, hpa, workload):
-            continue
-        replicas = emitted_replicas(data)
-        if replicas is not None:
+    for workload, _, replicas in workloads:
+        if _scales(spec, hpa, workload) and replicas is not None:
             yield replicas, workload
 
 
 def _hpa(
-    cluster: str, data: dict[str, Any], hpa: Resource, workloads: Emitted
+    cluster: str, data: dict[str, Any], hpa: Resource, workloads: Sequence[_Pods]
 ) -> Iterator[Diagnostic]:
     spec = as_dict(data.get("spec"))
     high = spec.get("maxReplicas")
@@ -123,10 +133,13 @@ def _hpa(
 
 
 def _routing(
-    cluster: str, objects: Emitted, selected: frozenset[tuple[str, str]]
+    cluster: str,
+    objects: Emitted,
+    workloads: Sequence[_Pods],
+    selected: frozenset[tuple[str, str]],
 ) -> Iterator[Diagnostic]:
     """Services whose pods, and Ingresses whose Services, are not on this cluster."""
-    pods = [(r.namespace, pod_labels(d)) for d, r in _workloads_here(objects)]
+    pods = [(w.resource.namespace, w.labels) for w in workloads]
     services = set()
     for data, resource in objects:
         if resource.kind != "Service":
@@ -173,17 +186,39 @@ def cluster_checks(
     """Warnings (errors under --strict) about one cluster's objects as emitted: what overlays
     and OverridePolicies did to replicas, selectors and bounds count."""
     selected = _selecting_services(placements)
+    # per object (by identity, kept so that its id stays its own): the object, its resource,
+    # what the checks read of it (a workload's pods, or the object itself) and its key in a
+    # cluster's reading
+    readings: dict[int, tuple[dict[str, Any], Resource, _Pods | None, Hashable]] = {}
+    done: dict[Hashable, list[Diagnostic]] = {}
+
+    def read(data: dict[str, Any], resource: Resource) -> tuple[_Pods | None, Hashable]:
+        hit = readings.get(id(data))
+        if hit is None or hit[0] is not data or hit[1] is not resource:
+            pods = _pods(data, resource) if _is_workload(resource) else None
+            key = (
+                (id(resource), id(data))
+                if pods is None
+                else (id(resource), tuple(pods.labels.items()), pods.replicas)
+            )
+            hit = readings[id(data)] = (data, resource, pods, key)
+        return hit[2], hit[3]
 
     def check(cluster: str, objects: Emitted) -> list[Diagnostic]:
-        workloads = _workloads_here(objects)
-        found: list[Diagnostic] = []
-        for data, resource in objects:
-            if resource.kind == "PodDisruptionBudget":
-                found.extend(_pdb(cluster, data, resource, workloads))
-            elif resource.kind == "HorizontalPodAutoscaler":
-                found.extend(_hpa(cluster, data, resource, workloads))
-        found.extend(_routing(cluster, objects, selected))
-        return found
+        """Clusters whose objects read the same to the checks are checked once."""
+        read_here = [read(data, resource) for data, resource in objects]
+        key = (cluster, tuple(k for _, k in read_here))
+        found = done.get(key)
+        if found is None:
+            workloads = [pods for pods, _ in read_here if pods is not None]
+            found = done[key] = []
+            for data, resource in objects:
+                if resource.kind == "PodDisruptionBudget":
+                    found.extend(_pdb(cluster, data, resource, workloads))
+                elif resource.kind == "HorizontalPodAutoscaler":
+                    found.extend(_hpa(cluster, data, resource, workloads))
+            found.extend(_routing(cluster, objects, workloads, selected))
+        return list(found)
 
     return check
 
