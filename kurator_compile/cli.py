@@ -210,7 +210,7 @@ def _up_to_date(
     fleet file's text, so a match proves those globs are still the fleet's."""
     from .sources import Globs, fingerprint, read_sources
 
-    if cache.globs is None or not cache.fingerprint:
+    if cache.globs is None or not cache.fingerprint or not options.layout:
         return False
     try:
         sources = read_sources(
@@ -387,10 +387,13 @@ def _placed_files(result: Compilation) -> set[str]:
     return {object_filename(p.resource.key) for p in result.placements if p.replicas}
 
 
-def _warn_foreign(ctx: Context, output: Path, ours: Iterable[str]) -> list[str]:
+def _warn_foreign(
+    ctx: Context, output: Path, ours: Iterable[str], listed_exactly: bool = False
+) -> list[str]:
+    """`listed_exactly`: a no-change check has just counted each cluster folder's entries."""
     from .emit import foreign_files
 
-    found = foreign_files(output, ours)
+    found = [] if listed_exactly else foreign_files(output, ours)
     if found and not ctx.quiet:
         click.echo(
             f"warning: {len(found)} file{'s' if len(found) != 1 else ''} in cluster folders "
@@ -453,25 +456,27 @@ def build(
         shard_of = _parse_shard(shard)
         names = StateNames.for_shard(shard_of)
         output = _output_dir(output, fleet, root)
+        code = code_digest()
+        cache = StatCache.load(output, names)
+        # the layout the cache says the state records: the state need not be parsed
         options = _options(
             root,
             strict,
             allow_outside,
             kustomization=kustomization,
             shard=shard_of,
-            layout=_layout(layout, output, names),
+            layout=layout or cache.layout,
             **_asked(),
         )
-        code = code_digest()
-        cache = StatCache.load(output, names)
         if _up_to_date(cache, fleet, options, code, output, names):
             if not ctx.quiet:
                 for line in cache.warnings:
                     click.echo(line, err=True)
-            _warn_foreign(ctx, output, _cached_paths(cache))
+            _warn_foreign(ctx, output, cache.paths(), cache.listed_exactly)
             if not ctx.quiet:
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
             return
+        options = replace(options, layout=_layout(layout, output, names))
         sources = _sources(fleet, options)
         committed = verified_state(output, _inputs_digest(sources, options), names)
         if committed is not None:
@@ -538,12 +543,6 @@ def build(
             sys.exit(EXIT_DRIFT)
 
 
-def _cached_paths(cache: StatCache) -> Iterator[str]:
-    for directory, lines in cache.listings.items():
-        for line in lines.split("\n"):
-            yield f"{directory}/{line.split(' ', 2)[2]}"
-
-
 @main.command()
 @_common
 @_output_option
@@ -566,7 +565,6 @@ def check(
 ) -> None:
     """Exit 1 if OUTPUT is not what `build` would write; writes nothing."""
     with _exit_codes(ctx):
-        from .diff import render_patch
         from .emit import (
             StatCache,
             StateNames,
@@ -578,22 +576,23 @@ def check(
         from .sources import code_digest
 
         output = _output_dir(output, fleet, root)
-        options = _options(
-            root, strict, allow_outside, kustomization=kustomization, layout=_layout(layout, output)
-        )
         cache = StatCache.load(output)
+        options = _options(
+            root, strict, allow_outside, kustomization=kustomization, layout=layout or cache.layout
+        )
         if _up_to_date(cache, fleet, options, code_digest(), output, StateNames()):
             # Inputs (the placement lock among them) and output are exactly as the last build
             # left them: that build's tree.
             if not ctx.quiet:
                 for line in cache.warnings:
                     click.echo(line, err=True)
-            foreign = foreign_files(output, _cached_paths(cache))
-            count = sum(len(lines.split("\n")) for lines in cache.listings.values())
-            _report_foreign(output, foreign)
+            if not cache.listed_exactly:
+                _report_foreign(output, foreign_files(output, cache.paths()))
             if not ctx.quiet:
+                count = sum(len(listed) for _, listed, _, _ in cache.folders)
                 click.echo(f"{output} is up to date ({count} files)", err=True)
             return
+        options = replace(options, layout=_layout(layout, output))
         sources = _sources(fleet, options)
         committed = verified_state(output, _inputs_digest(sources, options))
         if committed is not None:
@@ -640,6 +639,8 @@ def check(
             err=True,
         )
         if show_diff:
+            from .diff import render_patch
+
             paths = drift.added + drift.changed + drift.removed
             before = {p: read_existing(output, p) or b"" for p in paths}
             after = {p: result.tree.get(p, b"") for p in paths}
@@ -848,7 +849,7 @@ def _record_stats(
             globs = (sources.globs.resources, sources.globs.overlays)
             inputs = fingerprint(sources, options, code_digest())
             paths = dict.fromkeys(sorted(state.files), b"")
-            StatCache.record(output, paths, inputs, (), names, globs)
+            StatCache.record(output, paths, inputs, (), names, globs, layout=state.layout)
     except (OSError, CompileError):
         pass  # only a hint: the next build reads the files again
 

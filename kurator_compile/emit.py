@@ -374,27 +374,27 @@ def _acquire(fd: int, path: Path) -> None:
             time.sleep(0.1)
 
 
-def _strings(values: object) -> tuple[str, ...]:
-    if not isinstance(values, list):
-        raise TypeError("not a list")
-    return tuple(str(value) for value in values)
-
-
 @dataclass
 class StatCache:
     """What the last build wrote, as size and mtime per file, plus a fingerprint of its inputs.
 
     Lets a rebuild skip reading files that nobody touched, and skip compiling altogether when
     neither the inputs nor the output changed. Never committed: stat data is per checkout.
-    Kept per folder as lines of `size mtime name`: one JSON string per folder loads fast, and
-    a no-change rebuild stats each folder's files relative to the open folder.
+    Kept per folder as its names, sizes and mtimes (JSON lists: the C parser makes them);
+    clusters of one group hold the same names and sizes, so those lists are stored once and
+    referred to by index. A no-change rebuild stats each folder's files relative to the open
+    folder, and counts its entries to know that nobody added a file.
     """
 
     fingerprint: str = ""
-    listings: Mapping[str, str] = field(default_factory=dict)  # folder -> its lines
+    # (folder, names, sizes, mtimes): equal name and size lists are one list object
+    folders: Sequence[tuple[str, tuple[str, ...], list[int], list[int]]] = ()
     state_digest: str = ""
     warnings: tuple[str, ...] = ()
     globs: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # the fleet's, for that run
+    layout: str = ""  # the state file's, when it had `state_digest`
+    # set by `up_to_date`: the cluster folders hold exactly the files listed, nothing else
+    listed_exactly: bool = False
 
     @classmethod
     def load(cls, out: Path, names: StateNames = DEFAULT_NAMES) -> StatCache:
@@ -403,14 +403,23 @@ class StatCache:
             if data is None:
                 return cls()
             raw = json.loads(data.decode("utf-8"))
-            listings = {str(d): str(lines) for d, lines in raw["listings"].items()}
+            shared_names = [_strings(listed) for listed in raw["names"]]
+            shared_sizes = [_list(listed) for listed in raw["sizes"]]
+            folders = []
+            for directory, name_index, size_index, mtimes in raw["folders"]:
+                listed, sizes = shared_names[name_index], shared_sizes[size_index]
+                if not isinstance(directory, str) or not len(listed) == len(sizes) == len(mtimes):
+                    raise TypeError("not a folder")
+                folders.append((directory, listed, sizes, mtimes))
             globs = raw.get("globs")
+            layout = raw.get("layout")
             return cls(
                 str(raw["fingerprint"]),
-                listings,
+                folders,
                 str(raw["state"]),
                 tuple(str(w) for w in raw.get("warnings", [])),
                 None if globs is None else (_strings(globs[0]), _strings(globs[1])),
+                layout if layout in LAYOUTS else "",
             )
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return cls()  # UnicodeDecodeError is a ValueError
@@ -419,11 +428,15 @@ class StatCache:
     def stats(self) -> dict[str, tuple[int, int]]:
         """Size and mtime by path, for a build that compares file by file."""
         found: dict[str, tuple[int, int]] = {}
-        for directory, lines in self.listings.items():
-            for line in lines.splitlines():
-                size, mtime, name = line.split(" ", 2)
-                found[f"{directory}/{name}"] = (int(size), int(mtime))
+        for directory, listed, sizes, mtimes in self.folders:
+            for name, size, mtime in zip(listed, sizes, mtimes, strict=True):
+                found[f"{directory}/{name}"] = (size, mtime)
         return found
+
+    def paths(self) -> Iterator[str]:
+        for directory, listed, _, _ in self.folders:
+            for name in listed:
+                yield f"{directory}/{name}"
 
     def matches(self, path: str, full: str) -> bool:
         known = self.stats.get(path)
@@ -444,39 +457,54 @@ class StatCache:
         names: StateNames = DEFAULT_NAMES,
         globs: tuple[Sequence[str], Sequence[str]] | None = None,
         known: Mapping[str, tuple[int, int]] | None = None,
+        layout: str = PER_OBJECT,
     ) -> None:
-        """`known`: size and mtime of files the writer has just seen, so they need no lstat."""
+        """`known`: size and mtime of files the writer has just seen, so they need no lstat.
+        `layout`: the one the state file records (a no-change run need not parse it)."""
         root = str(out)
         known = known or {}
-        # One folder's lines are joined as soon as the next folder starts (the tree comes in
-        # folder order): a line string per file, kept for 600,000 files, is 50 MB.
-        listings: dict[str, str] = {}
-        current, lines = "", list[str]()
+        folders: dict[str, tuple[list[str], list[int], list[int]]] = {}
         for path in tree:
             seen = known.get(path)
             if seen is None:
                 info = os.lstat(f"{root}/{path}")
                 seen = (info.st_size, info.st_mtime_ns)
             directory, _, name = path.rpartition("/")
-            if directory != current:
-                _add_lines(listings, current, lines)
-                current, lines = directory, []
-            lines.append(f"{seen[0]} {seen[1]} {name}")
-        _add_lines(listings, current, lines)
-        if any("\n" in path or "\r" in path for path in tree):
-            listings = {}  # not representable as lines: every rebuild takes the full path
+            folder = folders.get(directory)
+            if folder is None:
+                folder = folders[directory] = ([], [], [])
+            folder[0].append(name)
+            folder[1].append(seen[0])
+            folder[2].append(seen[1])
+        # one list of names (and of sizes) per distinct list, referred to by its index
+        name_index: dict[tuple[str, ...], int] = {}
+        size_index: dict[tuple[int, ...], int] = {}
+        rows = [
+            [
+                directory,
+                name_index.setdefault(tuple(listed), len(name_index)),
+                size_index.setdefault(tuple(sizes), len(size_index)),
+                mtimes,
+            ]
+            for directory, (listed, sizes, mtimes) in folders.items()
+        ]
         body = {
             "fingerprint": fingerprint,
             "state": digest(_read_bytes(out / names.state) or b""),
-            "listings": listings,
+            "layout": layout,
+            "names": list(name_index),
+            "sizes": list(size_index),
+            "folders": rows,
             "warnings": list(warnings),
             "globs": None if globs is None else [list(part) for part in globs],
         }
         _atomic_write(out / names.cache, json.dumps(body, separators=(",", ":")).encode())
 
     def up_to_date(self, out: Path, fingerprint: str, names: StateNames = DEFAULT_NAMES) -> bool:
-        """True when the inputs are those of the last build and no output file was touched."""
-        if not fingerprint or fingerprint != self.fingerprint or not self.listings:
+        """True when the inputs are those of the last build and no output file was touched.
+        Also learns whether the cluster folders hold only those files (`listed_exactly`)."""
+        self.listed_exactly = False
+        if not fingerprint or fingerprint != self.fingerprint or not self.folders:
             return False
         state = _read_below(out, names.state)
         if state is None or digest(state) != self.state_digest:
@@ -484,33 +512,61 @@ class StatCache:
         if _read_bytes(out / names.journal) is not None:
             return False
         root = str(out)
-        return all(_listing_matches(f"{root}/{d}", lines) for d, lines in self.listings.items())
+        clusters = f"{CLUSTERS_DIR}/"
+        exact = True
+        cluster_folders = 0
+        for directory, listed, sizes, mtimes in self.folders:
+            in_clusters = directory.startswith(clusters) and directory.count("/") == 1
+            counted = _listing_matches(f"{root}/{directory}", listed, sizes, mtimes, in_clusters)
+            if counted is None:
+                return False
+            if in_clusters:
+                cluster_folders += 1
+                exact = exact and counted == len(listed)
+        self.listed_exactly = exact and _entry_count(f"{root}/{CLUSTERS_DIR}") == cluster_folders
+        return True
 
 
-def _add_lines(listings: dict[str, str], directory: str, lines: list[str]) -> None:
-    if lines:
-        known = listings.get(directory)
-        joined = "\n".join(lines)
-        listings[directory] = joined if known is None else f"{known}\n{joined}"
+def _strings(values: object) -> tuple[str, ...]:
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise TypeError("not a list of strings")
+    return tuple(values)
 
 
-def _listing_matches(directory: str, lines: str) -> bool:
-    """Every file of one folder's lines still has its recorded size and mtime."""
+def _list(values: object) -> list[int]:
+    """Sizes or mtimes: only compared with those of files, so any other item just differs."""
+    if not isinstance(values, list):
+        raise TypeError("not a list")
+    return values
+
+
+def _entry_count(directory: str) -> int:
+    try:
+        return len(os.listdir(directory))
+    except OSError:
+        return -1
+
+
+def _listing_matches(
+    directory: str, listed: tuple[str, ...], sizes: list[int], mtimes: list[int], count: bool
+) -> int | None:
+    """Whether every file of one folder still has its recorded size and mtime (None if not);
+    with `count`, how many entries the folder holds (else 0)."""
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
-        return False
+        return None
     try:
-        for line in lines.split("\n"):
-            size, mtime, name = line.split(" ", 2)
-            info = os.lstat(name, dir_fd=fd)
-            if info.st_mtime_ns != int(mtime) or info.st_size != int(size):
-                return False
+        found = [os.lstat(name, dir_fd=fd) for name in listed]
+        if [info.st_mtime_ns for info in found] != mtimes:
+            return None
+        if [info.st_size for info in found] != sizes:
+            return None
+        return len(os.listdir(fd)) if count else 0
     except OSError:
-        return False
+        return None
     finally:
         os.close(fd)
-    return True
 
 
 @dataclass
@@ -648,7 +704,9 @@ def write_tree(
                 out, tree, state, allow_cluster_removal, names, owner, layout, inputs
             )
             try:
-                StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
+                StatCache.record(
+                    out, tree, fingerprint, warnings, names, globs, report.stats, layout
+                )
             except OSError:  # only a hint: without it the next build compares file by file
                 with contextlib.suppress(OSError):
                     (out / names.cache).unlink()
