@@ -351,13 +351,19 @@ def _layout_option(func: F) -> F:
     )(func)
 
 
-def _layout(asked: str | None, output: Path, names: StateNames | None = None) -> str:
-    """`--layout`, else what the last build of OUT wrote: switching is always asked for."""
+def _layout(
+    asked: str | None, output: Path, names: StateNames | None = None
+) -> tuple[str, State | None]:
+    """`--layout`, else what the last build of OUT wrote: switching is always asked for. And
+    the state file read to learn it (None when `--layout` was given, or there is none):
+    parsed once, for `verified_state` too."""
     if asked is not None:
-        return asked
-    from .emit import StateNames, recorded_layout
+        return asked, None
+    from .emit import StateNames, recorded_state
+    from .tree import PER_OBJECT
 
-    return recorded_layout(output, names or StateNames())
+    state = recorded_state(output, names or StateNames())
+    return (state.layout if state is not None else PER_OBJECT), state
 
 
 def _output_dir(output: Path | None, fleet: str | None, root: Path | None) -> Path:
@@ -476,13 +482,15 @@ def build(
             if not ctx.quiet:
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
             return
-        options = replace(options, layout=_layout(layout, output, names))
+        recorded_layout, recorded = _layout(layout, output, names)
+        options = replace(options, layout=recorded_layout)
         sources = _sources(fleet, options)
-        committed = verified_state(output, _inputs_digest(sources, options), names)
-        if committed is not None:
+        verified = verified_state(output, _inputs_digest(sources, options), names, recorded)
+        if verified is not None:
             # Inputs as the build that wrote OUT had them (the state file says), and every
             # file as it wrote them: nothing to compile. Its warnings are not repeated.
-            _warn_foreign(ctx, output, committed.files)
+            committed = verified.state
+            _warn_foreign(ctx, output, committed.files, verified.listed_exactly)
             _record_stats(output, committed, sources, options, names)
             if not ctx.quiet:
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
@@ -592,13 +600,16 @@ def check(
                 count = sum(len(listed) for _, listed, _, _ in cache.folders)
                 click.echo(f"{output} is up to date ({count} files)", err=True)
             return
-        options = replace(options, layout=_layout(layout, output))
+        recorded_layout, recorded = _layout(layout, output)
+        options = replace(options, layout=recorded_layout)
         sources = _sources(fleet, options)
-        committed = verified_state(output, _inputs_digest(sources, options))
-        if committed is not None:
+        verified = verified_state(output, _inputs_digest(sources, options), state=recorded)
+        if verified is not None:
             # A fresh clone: no stat cache, but the committed state records these very inputs
             # and every file holds the bytes it recorded. Its warnings are not repeated.
-            _report_foreign(output, foreign_files(output, committed.files))
+            committed = verified.state
+            if not verified.listed_exactly:
+                _report_foreign(output, foreign_files(output, committed.files))
             if not ctx.quiet:
                 click.echo(f"{output} is up to date ({len(committed.files)} files)", err=True)
             return
