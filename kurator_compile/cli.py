@@ -205,24 +205,11 @@ def _up_to_date(
     output: Path,
     names: StateNames,
 ) -> bool:
-    """Inputs and output as the last build left them? Reads every input again, but finds them
-    with the last build's globs instead of parsing the fleet file: the fingerprint covers the
-    fleet file's text, so a match proves those globs are still the fleet's."""
-    from .sources import Globs, fingerprint, read_sources
+    from .entry import up_to_date
 
     if cache.globs is None or not cache.fingerprint or not options.layout:
         return False
-    try:
-        sources = read_sources(
-            find_fleet(fleet),
-            options.root,
-            options.allow_outside,
-            Globs(*cache.globs),
-            _lock_file(),
-        )
-    except CompileError:
-        return False  # the full path reports it, positioned
-    return cache.up_to_date(output, fingerprint(sources, options, code), names)
+    return up_to_date(cache, find_fleet(fleet), options, code, output, names, _lock_file())
 
 
 class _Progress:
@@ -370,12 +357,9 @@ def _output_dir(output: Path | None, fleet: str | None, root: Path | None) -> Pa
     """`-o`, else `rendered/` at the repository root, wherever the command runs from."""
     if output is not None:
         return output
-    from .sources import find_root
+    from .entry import rendered_dir
 
-    top = root or find_root(find_fleet(fleet))
-    path = top.resolve() / "rendered"
-    relative = os.path.relpath(path)
-    return Path(relative) if not relative.startswith("..") else path
+    return rendered_dir(find_fleet(fleet), root)
 
 
 def _owner(fleet: str | None, root: Path | None, name: str) -> dict[str, str]:
@@ -1189,8 +1173,3 @@ def validate(
                 f"{len(found.policies)} policies: valid",
                 err=True,
             )
-
-
-def run() -> None:
-    """`python -m kurator_compile`: the same commands; usage errors exit 2 as with click."""
-    main(prog_name=os.environ.get("KURATOR_COMPILE_PROG", "kurator-compile"))

@@ -55,7 +55,8 @@ def _code_files() -> Iterator[tuple[str, str]]:
     """This package's own files, relative name and path, in a fixed order."""
     package = os.path.dirname(os.path.abspath(__file__))
     for folder, subfolders, files in os.walk(package):
-        subfolders.sort()
+        # bytecode caches hold no .py or .json file: not listed (every run takes this digest)
+        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
         for name in sorted(files):
             if name.endswith((".py", ".json")):
                 path = os.path.join(folder, name)
