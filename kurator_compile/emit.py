@@ -1028,7 +1028,7 @@ def verified_state(
                     entry = entries.get(name)
                     if entry is None or not entry.is_file(follow_symlinks=False):
                         return None
-                    if folders.digest(name, folder) != recorded:
+                    if not folders.holds(name, folder, recorded):
                         return None
                 if directory.startswith(f"{CLUSTERS_DIR}/") and directory.count("/") == 1:
                     exact = exact and len(entries) == len(files)
@@ -1046,10 +1046,14 @@ class _Folders:
     """Folders below OUT opened one component at a time without following links (each
     parent opened once), and one buffer that every file is read into."""
 
+    KEPT_BYTES = 1 << 23  # bytes of verified files kept to compare their copies with
+
     def __init__(self, out: Path) -> None:
         self.out = out
         self.opened: dict[str, int] = {}
         self.buffer = bytearray(1 << 16)
+        self.verified: dict[str, bytes] = {}  # digest -> bytes already found to have it
+        self.kept = 0
 
     def __enter__(self) -> _Folders:
         return self
@@ -1071,20 +1075,30 @@ class _Folders:
         self.opened[directory] = fd
         return fd
 
-    def digest(self, name: str, folder: int) -> str:
-        """A file's digest, read by its name in an open folder into the one buffer (60,000
-        files in a fresh clone's check: a bytes object or an fstat per file would cost more
-        than the read). A short read of a regular file is its end; any misread only makes
-        the digest differ."""
+    def holds(self, name: str, folder: int, recorded: str) -> bool:
+        """Whether a file, read by its name in an open folder into the one buffer, has the
+        recorded digest (60,000 files in a fresh clone's check: a bytes object or an fstat
+        per file would cost more than the read). Clusters share most files: a copy of bytes
+        already verified is compared with them, not hashed. A short read of a regular file
+        is its end; any misread only makes the file differ."""
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
         try:
-            size = os.readv(fd, [self.buffer])
-            if size < len(self.buffer):
-                return hashlib.sha256(memoryview(self.buffer)[:size]).hexdigest()
-            with os.fdopen(os.dup(fd), "rb") as rest:
-                return digest(bytes(self.buffer) + rest.read())
+            buffer = self.buffer
+            size = os.readv(fd, [buffer])
+            if size == len(buffer):
+                with os.fdopen(os.dup(fd), "rb") as rest:
+                    return digest(bytes(buffer) + rest.read()) == recorded
         finally:
             os.close(fd)
+        known = self.verified.get(recorded)
+        if known is not None:
+            return len(known) == size and buffer.startswith(known)
+        if hashlib.sha256(memoryview(buffer)[:size]).hexdigest() != recorded:
+            return False
+        if self.kept + size <= self.KEPT_BYTES:
+            self.verified[recorded] = bytes(buffer[:size])
+            self.kept += size
+        return True
 
 
 def read_existing(out: Path, path: str) -> bytes | None:

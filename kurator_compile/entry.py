@@ -119,6 +119,8 @@ def answer(argv: list[str]) -> bool:
         output = Path(given) if given is not None else rendered_dir(fleet_path, None)
         names = StateNames()
         cache = StatCache.load(output, names)
+        if not cache.fingerprint:
+            return False  # no stat cache (a fresh clone): the CLI checks the state file
         options = Options(
             strict="--strict" in flags,
             allow_outside="--allow-outside" in flags,

@@ -173,6 +173,17 @@ def test_the_committed_state_vouches_for_files_of_any_size(tmp_path: Path, size:
         assert emit.verified_state(out, "inputs") is None
 
 
+@pytest.mark.parametrize("copy", [b"a: 2\n", b"a: 1\n\n", b"a: 1", b"", b"a: 1\nb: 1\n"])
+def test_a_changed_copy_of_a_verified_file_is_seen(tmp_path: Path, copy: bytes) -> None:
+    """Two clusters' files with one recorded digest: the second is compared with the first's
+    verified bytes instead of hashed, and any difference is still found."""
+    out = tmp_path / "out"
+    write_tree(out, TREE, inputs="inputs")
+    assert emit.verified_state(out, "inputs") is not None
+    (out / "clusters/beta/configmap_default_a.yaml").write_bytes(copy)
+    assert emit.verified_state(out, "inputs") is None
+
+
 @pytest.mark.parametrize(
     ("stray", "exact"),
     [
