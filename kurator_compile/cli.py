@@ -440,7 +440,8 @@ def build(
     """Write OUTPUT/clusters/<cluster>/ for every cluster of FLEET."""
     with _exit_codes(ctx):
         from .emit import StatCache, StateNames, verified_state, write_tree
-        from .sources import code_digest, fingerprint, with_lock
+        from .sources import fingerprint, with_lock
+        from .unchanged import code_digest
 
         started = time.monotonic()
         shard_of = _parse_shard(shard)
@@ -565,7 +566,7 @@ def check(
             read_existing,
             verified_state,
         )
-        from .sources import code_digest
+        from .unchanged import code_digest
 
         output = _output_dir(output, fleet, root)
         cache = StatCache.load(output)
@@ -818,7 +819,7 @@ def _portable_fingerprint(sources: Sources, options: Options, code: str) -> str:
 
 
 def _render_key(sources: Sources, options: Options, asked: _Destination) -> str:
-    from .sources import code_digest
+    from .unchanged import code_digest
 
     return _portable_fingerprint(sources, options, f"{__version__} {code_digest()} {asked!r}")
 
@@ -837,7 +838,8 @@ def _record_stats(
     """After a build found OUT up to date by its state file, the stat cache that lets the
     next one trust sizes and mtimes instead of reading every file again."""
     from .emit import StatCache, locked
-    from .sources import code_digest, fingerprint
+    from .sources import fingerprint
+    from .unchanged import code_digest
 
     try:
         with locked(output):

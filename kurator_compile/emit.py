@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from . import __version__
 from .errors import CompileError, Diagnostic, shorten
 from .tree import CLUSTER_FILE, CLUSTERS_DIR, LAYOUTS, PER_OBJECT, FileTree
+from .unchanged import outputs_unchanged, parse_stat_cache
 
 STATE_DIR = ".kurator"
 STATE_FILE = f"{STATE_DIR}/state.json"
@@ -421,25 +422,7 @@ class StatCache:
             data = _read_below(out, names.cache)
             if data is None:
                 return cls()
-            raw = json.loads(data.decode("utf-8"))
-            shared_names = [_strings(listed) for listed in raw["names"]]
-            shared_sizes = [_list(listed) for listed in raw["sizes"]]
-            folders = []
-            for directory, name_index, size_index, mtimes in raw["folders"]:
-                listed, sizes = shared_names[name_index], shared_sizes[size_index]
-                if not isinstance(directory, str) or not len(listed) == len(sizes) == len(mtimes):
-                    raise TypeError("not a folder")
-                folders.append((directory, listed, sizes, mtimes))
-            globs = raw.get("globs")
-            layout = raw.get("layout")
-            return cls(
-                str(raw["fingerprint"]),
-                folders,
-                str(raw["state"]),
-                tuple(str(w) for w in raw.get("warnings", [])),
-                None if globs is None else (_strings(globs[0]), _strings(globs[1])),
-                layout if layout in LAYOUTS else "",
-            )
+            return cls(*parse_stat_cache(data))
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return cls()  # UnicodeDecodeError is a ValueError
 
@@ -530,62 +513,9 @@ class StatCache:
             return False
         if _read_bytes(out / names.journal) is not None:
             return False
-        root = str(out)
-        clusters = f"{CLUSTERS_DIR}/"
-        exact = True
-        cluster_folders = 0
-        for directory, listed, sizes, mtimes in self.folders:
-            in_clusters = directory.startswith(clusters) and directory.count("/") == 1
-            counted = _listing_matches(f"{root}/{directory}", listed, sizes, mtimes, in_clusters)
-            if counted is None:
-                return False
-            if in_clusters:
-                cluster_folders += 1
-                exact = exact and counted == len(listed)
-        self.listed_exactly = exact and _entry_count(f"{root}/{CLUSTERS_DIR}") == cluster_folders
-        return True
-
-
-def _strings(values: object) -> tuple[str, ...]:
-    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
-        raise TypeError("not a list of strings")
-    return tuple(values)
-
-
-def _list(values: object) -> list[int]:
-    """Sizes or mtimes: only compared with those of files, so any other item just differs."""
-    if not isinstance(values, list):
-        raise TypeError("not a list")
-    return values
-
-
-def _entry_count(directory: str) -> int:
-    try:
-        return len(os.listdir(directory))
-    except OSError:
-        return -1
-
-
-def _listing_matches(
-    directory: str, listed: tuple[str, ...], sizes: list[int], mtimes: list[int], count: bool
-) -> int | None:
-    """Whether every file of one folder still has its recorded size and mtime (None if not);
-    with `count`, how many entries the folder holds (else 0)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        found = [os.lstat(name, dir_fd=fd) for name in listed]
-        if [info.st_mtime_ns for info in found] != mtimes:
-            return None
-        if [info.st_size for info in found] != sizes:
-            return None
-        return len(os.listdir(fd)) if count else 0
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+        unchanged = outputs_unchanged(str(out), self.folders)
+        self.listed_exactly = unchanged is True
+        return unchanged is not None
 
 
 @dataclass

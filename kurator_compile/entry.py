@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not typing's: this module imports only os and sys
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .emit import StatCache, StateNames
     from .options import Options
 
@@ -106,15 +107,34 @@ def answer(argv: list[str]) -> bool:
     lock = values.get("--lock")
     if lock is not None and os.path.isdir(lock):
         return False  # click refuses it, with its message
+    fleet_path = only_fleet(fleet)
+    if fleet_path is None:
+        return False
+    from . import unchanged
+
+    try:
+        found = unchanged.answer(
+            flags, values.get("--layout"), values.get("--output"), lock, fleet_path
+        )
+    except unchanged.NotPlain:
+        return _answer_with_the_compilers_modules(command, flags, values, fleet_path, lock)
+    return found is not None and _done(command, "--quiet" in flags, *found)
+
+
+def _answer_with_the_compilers_modules(
+    command: str, flags: set[str], values: dict[str, str], fleet: str, lock: str | None
+) -> bool:
+    """`answer` for what the plain reader leaves (globs with `**`, links among the inputs,
+    an OUT spelled otherwise than pathlib spells it): sources.py and emit.py decide."""
+    from pathlib import Path
+
     from .emit import StatCache, StateNames
     from .errors import CompileError
     from .options import Options
-    from .sources import code_digest
+    from .unchanged import code_digest
 
+    fleet_path = Path(fleet)
     try:
-        fleet_path = only_fleet(fleet)
-        if fleet_path is None:
-            return False
         given = values.get("--output")
         output = Path(given) if given is not None else rendered_dir(fleet_path, None)
         names = StateNames()
@@ -137,14 +157,19 @@ def answer(argv: list[str]) -> bool:
         return False  # the CLI reports it
     if not cache.listed_exactly:
         return False  # the CLI lists the stray files
-    if "--quiet" in flags:
+    count = sum(len(listed) for _, listed, _, _ in cache.folders)
+    return _done(command, "--quiet" in flags, str(output), count, cache.warnings)
+
+
+def _done(command: str, quiet: bool, output: str, count: int, warnings: tuple[str, ...]) -> bool:
+    """Print what the CLI prints for an up-to-date OUT (False: the stream cannot)."""
+    if quiet:
         return True
     if command == "build":
         done = f"{output} is up to date: 0 written, 0 removed"
     else:
-        count = sum(len(listed) for _, listed, _, _ in cache.folders)
         done = f"{output} is up to date ({count} files)"
-    text = "".join(f"{line}\n" for line in (*cache.warnings, done))
+    text = "".join(f"{line}\n" for line in (*warnings, done))
     try:
         text.encode(sys.stderr.encoding or "utf-8")
     except (UnicodeEncodeError, LookupError):
@@ -154,24 +179,27 @@ def answer(argv: list[str]) -> bool:
     return True
 
 
-def only_fleet(fleet: str | None) -> Path | None:
-    """FLEET, or the only `fleets/*.yaml` of the current directory (None when there is
-    none or several: an error the CLI reports)."""
+def only_fleet(fleet: str | None) -> str | None:
+    """FLEET, or the only `fleets/*.yaml` of the current directory as the CLI finds it
+    (pathlib's glob: hidden files too); None when there is none or several, an error the
+    CLI reports."""
     if fleet:
-        return Path(fleet)
-    candidates = sorted(Path("fleets").glob("*.yaml"))
-    return candidates[0] if len(candidates) == 1 else None
+        return fleet
+    try:
+        names = sorted(name for name in os.listdir("fleets") if name.endswith(".yaml"))
+    except OSError:
+        return None
+    return f"fleets/{names[0]}" if len(names) == 1 else None
 
 
 def rendered_dir(fleet: Path, root: Path | None) -> Path:
     """Where output goes without `-o`: `rendered/` at the repository root, wherever the
     command runs from."""
-    from .sources import find_root
+    from pathlib import Path
 
-    top = root or find_root(fleet)
-    path = top.resolve() / "rendered"
-    relative = os.path.relpath(path)
-    return Path(relative) if not relative.startswith("..") else path
+    from .unchanged import rendered_dir as rendered
+
+    return Path(rendered(str(fleet), None if root is None else str(root)))
 
 
 def up_to_date(

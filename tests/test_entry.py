@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kurator_compile import entry, sources
+from kurator_compile import entry, unchanged
+from kurator_compile.options import Options
+from kurator_compile.sources import Globs, fingerprint, read_sources
 
 from .conftest import copy_demo, run_cli
+from .synthetic import write_fleet
 
 WEB = "apps/web/web.yaml"
 FILE = "rendered/clusters/cluster-beijing/configmap_shop_cluster-info.yaml"
@@ -126,7 +129,7 @@ def test_every_change_is_left_to_the_cli(
     assert _answered(["build"], capsys) is None
     web.write_text(web.read_text().replace("replicas: 3", "replicas: 2"))
     assert _answered(["build"], capsys) is not None
-    monkeypatch.setattr(sources, "code_digest", lambda: "another compiler")
+    monkeypatch.setattr(unchanged, "code_digest", lambda: "another compiler")
     assert _answered(["build"], capsys) is None
 
 
@@ -161,3 +164,177 @@ def test_the_console_script_answers_without_importing_click(demo: Path) -> None:
     )
     assert plain.returncode == 1
     assert "run `kurator-compile build` and commit the result" in plain.stderr
+
+
+# -- the plain reader: os, hashlib and json only ----------------------------------------------
+
+
+@pytest.fixture
+def synthetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fleet of plain globs (`../apps/*.yaml`, the folder `../overlays`), as the working
+    directory, with a hidden draft among the overlays (a folder stands for all its YAML)."""
+    fleet = write_fleet(tmp_path / "repo", clusters=4, apps=3, overlays=True)
+    assert (tmp_path / "repo/.git").is_dir()
+    monkeypatch.chdir(tmp_path / "repo")
+    return fleet
+
+
+def _both(fleet: Path, lock: str | None = None) -> tuple[str | None, str]:
+    """The plain reader's fingerprint (None when it leaves the fleet to sources.py), and
+    sources.py's, of the same inputs with the globs the fleet file names."""
+    full = read_sources(fleet, lock_file=None if lock is None else Path(lock))
+    globs = (full.globs.resources, full.globs.overlays)
+    options = Options(strict=True, layout="per-cluster")
+    expected = fingerprint(
+        read_sources(fleet, None, False, Globs(*globs), None if lock is None else Path(lock)),
+        options,
+        "code",
+    )
+    try:
+        root, texts = unchanged.read_plain_inputs(str(fleet), globs, lock)
+    except (unchanged.NotPlain, OSError):
+        return None, expected
+    mine = unchanged.inputs_hasher("code", repr(options), root, texts).hexdigest()
+    return mine, expected
+
+
+def test_the_plain_reader_reads_what_sources_reads(synthetic: Path) -> None:
+    (synthetic.parent.parent / "overlays/.draft.yaml").write_text(
+        (synthetic.parent.parent / "overlays/north.yaml").read_text()
+    )
+    mine, expected = _both(synthetic)
+    assert mine == expected
+    (synthetic.parent.parent / "apps/.hidden.yaml").write_text("x: 1\n")  # not matched: hidden
+    assert _both(synthetic)[0] == _both(synthetic)[1] == expected
+    (synthetic.parent.parent / "apps/app-99.yaml").write_text("x: 1\n")
+    assert _both(synthetic)[0] == _both(synthetic)[1] != expected
+    for lock in ("elsewhere.lock.json", str(synthetic.parent / "synthetic.lock.json")):
+        Path(lock).write_text("{}\n")
+        assert _both(synthetic, lock)[0] == _both(synthetic, lock)[1]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "symlinked app",
+        "symlinked folder",
+        "folder of apps",
+        "symlinked overlay",
+        "binary app",
+        "not UTF-8",
+        "double star",
+        "exclusion",
+        "outside the root",
+        "matches nothing",
+        "relative lock with ..",
+    ],
+)
+def test_the_plain_reader_leaves_the_rest_to_sources(synthetic: Path, change: str) -> None:
+    """Each of these is either read otherwise by sources.py, or refused by it (a binary
+    file, a glob that reaches outside the root or matches nothing)."""
+    repo = synthetic.parent.parent
+    lock = None
+    assert _plain(synthetic, (("../apps/*.yaml",), ("../overlays",)), None) is not None
+    if change == "symlinked app":
+        (repo / "apps/app-09.yaml").symlink_to(repo / "apps/app-00.yaml")
+    elif change == "symlinked folder":
+        (repo / "apps").rename(repo / "real-apps")
+        (repo / "apps").symlink_to(repo / "real-apps")
+    elif change == "folder of apps":
+        (repo / "apps/more.yaml").mkdir()
+    elif change == "symlinked overlay":
+        (repo / "overlays/west.yaml").symlink_to(repo / "overlays/north.yaml")
+    elif change == "binary app":
+        (repo / "apps/app-00.yaml").write_bytes(b"x: 1\x00\n")
+    elif change == "not UTF-8":
+        (repo / "apps/app-00.yaml").write_bytes(b"x: \xff\n")
+    elif change == "outside the root":
+        (repo.parent / "elsewhere").mkdir()
+        (repo.parent / "elsewhere/app.yaml").write_text("x: 1\n")
+    elif change == "relative lock with ..":
+        lock = "fleets/../fleets/synthetic.lock.json"
+    globs = (("../apps/*.yaml",), ("../overlays",))
+    resources = {
+        "double star": "../apps/**/*.yaml",
+        "exclusion": "!x.yaml",
+        "outside the root": "../../elsewhere/*.yaml",
+        "matches nothing": "../apps/*.yml",
+    }.get(change)
+    if resources is not None:
+        globs = (("../apps/*.yaml", resources), ("../overlays",))
+    assert _plain(synthetic, globs, lock) is None
+
+
+def _plain(
+    fleet: Path, globs: tuple[tuple[str, ...], tuple[str, ...]], lock: str | None
+) -> str | None:
+    """The plain reader's fingerprint of the inputs these globs name, None when it leaves
+    them to sources.py."""
+    try:
+        root, texts = unchanged.read_plain_inputs(str(fleet), globs, lock)
+    except (unchanged.NotPlain, OSError):
+        return None
+    return unchanged.inputs_hasher("code", "", root, texts).hexdigest()
+
+
+def test_the_options_repr_is_options_own() -> None:
+    import dataclasses
+    import itertools
+
+    fields = [(f.name, f.default) for f in dataclasses.fields(Options)]
+    assert fields == list(unchanged.OPTION_FIELDS)
+    names = ["--strict", "--kustomization", "--allow-outside", "--no-validate", "--loose"]
+    names.append("--ignore-missing-schemas")
+    for chosen in itertools.product([False, True], repeat=len(names)):
+        flags = {name for name, on in zip(names, chosen, strict=True) if on}
+        for layout in ("per-object", "per-cluster"):
+            options = Options(
+                strict="--strict" in flags,
+                kustomization="--kustomization" in flags,
+                allow_outside="--allow-outside" in flags,
+                validate_output="--no-validate" not in flags,
+                loose="--loose" in flags,
+                ignore_missing_schemas="--ignore-missing-schemas" in flags,
+                layout=layout,
+            )
+            assert unchanged.options_repr(flags, layout) == repr(options)
+
+
+def test_an_unchanged_synthetic_fleet_is_answered_by_the_plain_reader(
+    synthetic: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_cli("build", synthetic).exit_code == 0
+    found = unchanged.answer(set(), None, None, None, str(synthetic))
+    assert found is not None
+    assert found[0] == "rendered"
+    assert _answered(["check", str(synthetic)], capsys) == run_cli("check", synthetic).stderr
+    with pytest.raises(unchanged.NotPlain):  # the CLI would show it as `rendered`
+        unchanged.answer(set(), None, "rendered/", None, str(synthetic))
+    stray = Path("rendered/clusters/cluster-0001/notes.txt")
+    stray.write_text("x\n")
+    assert unchanged.answer(set(), None, None, None, str(synthetic)) is None
+    stray.unlink()
+    assert unchanged.answer({"--strict"}, None, None, None, str(synthetic)) is None
+    assert unchanged.answer(set(), "per-cluster", None, None, str(synthetic)) is None
+    (synthetic.parent.parent / "overlays/.draft.yaml").write_text("{}\n")
+    assert unchanged.answer(set(), None, None, None, str(synthetic)) is None
+    (synthetic.parent.parent / "overlays/.draft.yaml").unlink()
+    assert unchanged.answer(set(), None, None, None, str(synthetic)) is not None
+    (Path("rendered/.kurator/journal.json")).write_text("{}")
+    assert unchanged.answer(set(), None, None, None, str(synthetic)) is None
+
+
+def test_the_demo_is_answered_without_the_plain_reader(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its globs use `**`: the compiler's own reader decides, still before click."""
+    with pytest.raises(unchanged.NotPlain):
+        unchanged.answer(set(), None, None, None, "fleets/demo.yaml")
+    assert _answered(["check"], capsys) == "rendered is up to date (35 files)\n"
+
+
+def test_the_only_fleet_is_the_one_the_cli_finds(demo: Path) -> None:
+    assert entry.only_fleet(None) == "fleets/demo.yaml"
+    (demo / "fleets/.draft.yaml").write_text("")  # pathlib's glob sees hidden files
+    assert entry.only_fleet(None) is None
+    assert run_cli("check").exit_code == 2
