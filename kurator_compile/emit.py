@@ -465,31 +465,34 @@ class StatCache:
         `layout`: the one the state file records (a no-change run need not parse it)."""
         root = str(out)
         known = known or {}
-        folders: dict[str, tuple[list[str], list[int], list[int]]] = {}
+        # One list of names (and of sizes) per distinct list, referred to by its index; a
+        # folder's lists are replaced by the shared ones as soon as the next folder starts
+        # (the tree comes in folder order; a folder that comes again, after a subfolder,
+        # gets a second row): 600,000 name strings would be 40 MB.
+        name_index: dict[tuple[str, ...], int] = {}
+        size_index: dict[tuple[int, ...], int] = {}
+        rows: list[list[object]] = []
+        current, names_in, sizes, mtimes = "", list[str](), list[int](), list[int]()
+
+        def finish_folder() -> None:
+            if names_in:
+                shared_names = name_index.setdefault(tuple(names_in), len(name_index))
+                shared_sizes = size_index.setdefault(tuple(sizes), len(size_index))
+                rows.append([current, shared_names, shared_sizes, mtimes])
+
         for path in tree:
             seen = known.get(path)
             if seen is None:
                 info = os.lstat(f"{root}/{path}")
                 seen = (info.st_size, info.st_mtime_ns)
             directory, _, name = path.rpartition("/")
-            folder = folders.get(directory)
-            if folder is None:
-                folder = folders[directory] = ([], [], [])
-            folder[0].append(name)
-            folder[1].append(seen[0])
-            folder[2].append(seen[1])
-        # one list of names (and of sizes) per distinct list, referred to by its index
-        name_index: dict[tuple[str, ...], int] = {}
-        size_index: dict[tuple[int, ...], int] = {}
-        rows = [
-            [
-                directory,
-                name_index.setdefault(tuple(listed), len(name_index)),
-                size_index.setdefault(tuple(sizes), len(size_index)),
-                mtimes,
-            ]
-            for directory, (listed, sizes, mtimes) in folders.items()
-        ]
+            if directory != current:
+                finish_folder()
+                current, names_in, sizes, mtimes = directory, [], [], []
+            names_in.append(name)
+            sizes.append(seen[0])
+            mtimes.append(seen[1])
+        finish_folder()
         body = {
             "fingerprint": fingerprint,
             "state": digest(_read_bytes(out / names.state) or b""),

@@ -173,6 +173,37 @@ def test_the_committed_state_vouches_for_files_of_any_size(tmp_path: Path, size:
         assert emit.verified_state(out, "inputs") is None
 
 
+def test_the_stat_cache_shares_lists_and_takes_a_folder_that_comes_again(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    tree = {
+        **TREE,
+        "clusters/gamma/a.yaml": b"a: 1\n",
+        "clusters/gamma/sub/b.yaml": b"b\n",
+        "clusters/gamma/z.yaml": b"z\n",
+    }
+    write_tree(out, tree, fingerprint="inputs")
+    raw = json.loads((out / ".kurator/cache.json").read_text())
+    assert [row[0] for row in raw["folders"]] == [
+        "clusters/alpha",
+        "clusters/beta",
+        "clusters/gamma",
+        "clusters/gamma/sub",
+        "clusters/gamma",
+    ]
+    assert raw["names"][:2] == [
+        ["configmap_default_a.yaml", "configmap_default_b.yaml"],
+        ["configmap_default_a.yaml"],
+    ]
+    cache = emit.StatCache.load(out)
+    assert set(cache.stats) == set(tree)
+    assert cache.up_to_date(out, "inputs")
+    assert not cache.listed_exactly  # gamma's rows each list part of it: listed again
+    (out / "clusters/gamma/z.yaml").write_bytes(b"y\n")
+    assert not emit.StatCache.load(out).up_to_date(out, "inputs")
+
+
 @pytest.mark.parametrize("copy", [b"a: 2\n", b"a: 1\n\n", b"a: 1", b"", b"a: 1\nb: 1\n"])
 def test_a_changed_copy_of_a_verified_file_is_seen(tmp_path: Path, copy: bytes) -> None:
     """Two clusters' files with one recorded digest: the second is compared with the first's
