@@ -206,24 +206,11 @@ def _up_to_date(
     output: Path,
     names: StateNames,
 ) -> bool:
-    """Inputs and output as the last build left them? Reads every input again, but finds them
-    with the last build's globs instead of parsing the fleet file: the fingerprint covers the
-    fleet file's text, so a match proves those globs are still the fleet's."""
-    from .sources import Globs, fingerprint, read_sources
+    from .entry import up_to_date
 
-    if cache.globs is None or not cache.fingerprint:
+    if cache.globs is None or not cache.fingerprint or not options.layout:
         return False
-    try:
-        sources = read_sources(
-            find_fleet(fleet),
-            options.root,
-            options.allow_outside,
-            Globs(*cache.globs),
-            _lock_file(),
-        )
-    except CompileError:
-        return False  # the full path reports it, positioned
-    return cache.up_to_date(output, fingerprint(sources, options, code), names)
+    return up_to_date(cache, find_fleet(fleet), options, code, output, names, _lock_file())
 
 
 class _Progress:
@@ -352,25 +339,28 @@ def _layout_option(func: F) -> F:
     )(func)
 
 
-def _layout(asked: str | None, output: Path, names: StateNames | None = None) -> str:
-    """`--layout`, else what the last build of OUT wrote: switching is always asked for."""
+def _layout(
+    asked: str | None, output: Path, names: StateNames | None = None
+) -> tuple[str, State | None]:
+    """`--layout`, else what the last build of OUT wrote: switching is always asked for. And
+    the state file read to learn it (None when `--layout` was given, or there is none):
+    parsed once, for `verified_state` too."""
     if asked is not None:
-        return asked
-    from .emit import StateNames, recorded_layout
+        return asked, None
+    from .emit import StateNames, recorded_state
+    from .tree import PER_OBJECT
 
-    return recorded_layout(output, names or StateNames())
+    state = recorded_state(output, names or StateNames())
+    return (state.layout if state is not None else PER_OBJECT), state
 
 
 def _output_dir(output: Path | None, fleet: str | None, root: Path | None) -> Path:
     """`-o`, else `rendered/` at the repository root, wherever the command runs from."""
     if output is not None:
         return output
-    from .sources import find_root
+    from .entry import rendered_dir
 
-    top = root or find_root(find_fleet(fleet))
-    path = top.resolve() / "rendered"
-    relative = os.path.relpath(path)
-    return Path(relative) if not relative.startswith("..") else path
+    return rendered_dir(find_fleet(fleet), root)
 
 
 def _owner(fleet: str | None, root: Path | None, name: str) -> dict[str, str]:
@@ -388,10 +378,13 @@ def _placed_files(result: Compilation) -> set[str]:
     return {object_filename(p.resource.key) for p in result.placements if p.replicas}
 
 
-def _warn_foreign(ctx: Context, output: Path, ours: Iterable[str]) -> list[str]:
+def _warn_foreign(
+    ctx: Context, output: Path, ours: Iterable[str], listed_exactly: bool = False
+) -> list[str]:
+    """`listed_exactly`: a no-change check has just counted each cluster folder's entries."""
     from .emit import foreign_files
 
-    found = foreign_files(output, ours)
+    found = [] if listed_exactly else foreign_files(output, ours)
     if found and not ctx.quiet:
         click.echo(
             f"warning: {len(found)} file{'s' if len(found) != 1 else ''} in cluster folders "
@@ -448,37 +441,42 @@ def build(
     """Write OUTPUT/clusters/<cluster>/ for every cluster of FLEET."""
     with _exit_codes(ctx):
         from .emit import StatCache, StateNames, verified_state, write_tree
-        from .sources import code_digest, fingerprint, with_lock
+        from .sources import fingerprint, with_lock
+        from .unchanged import code_digest
 
         started = time.monotonic()
         shard_of = _parse_shard(shard)
         names = StateNames.for_shard(shard_of)
         output = _output_dir(output, fleet, root)
+        code = code_digest()
+        cache = StatCache.load(output, names)
+        # the layout the cache says the state records: the state need not be parsed
         options = _options(
             root,
             strict,
             allow_outside,
             kustomization=kustomization,
             shard=shard_of,
-            layout=_layout(layout, output, names),
+            layout=layout or cache.layout,
             **_asked(),
         )
-        code = code_digest()
-        cache = StatCache.load(output, names)
         if _up_to_date(cache, fleet, options, code, output, names):
             if not ctx.quiet:
                 for line in cache.warnings:
                     click.echo(line, err=True)
-            _warn_foreign(ctx, output, _cached_paths(cache))
+            _warn_foreign(ctx, output, cache.paths(), cache.listed_exactly)
             if not ctx.quiet:
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
             return
+        recorded_layout, recorded = _layout(layout, output, names)
+        options = replace(options, layout=recorded_layout)
         sources = _sources(fleet, options)
-        committed = verified_state(output, _inputs_digest(sources, options), names)
-        if committed is not None:
+        verified = verified_state(output, _inputs_digest(sources, options), names, recorded)
+        if verified is not None:
             # Inputs as the build that wrote OUT had them (the state file says), and every
             # file as it wrote them: nothing to compile. Its warnings are not repeated.
-            _warn_foreign(ctx, output, committed.files)
+            committed = verified.state
+            _warn_foreign(ctx, output, committed.files, verified.listed_exactly)
             _record_stats(output, committed, sources, options, names)
             if not ctx.quiet:
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
@@ -543,12 +541,6 @@ def build(
             sys.exit(EXIT_DRIFT)
 
 
-def _cached_paths(cache: StatCache) -> Iterator[str]:
-    for directory, lines in cache.listings.items():
-        for line in lines.split("\n"):
-            yield f"{directory}/{line.split(' ', 2)[2]}"
-
-
 @main.command()
 @_common
 @_output_option
@@ -571,7 +563,6 @@ def check(
 ) -> None:
     """Exit 1 if OUTPUT is not what `build` would write; writes nothing."""
     with _exit_codes(ctx):
-        from .diff import render_patch
         from .emit import (
             StatCache,
             StateNames,
@@ -580,31 +571,35 @@ def check(
             read_existing,
             verified_state,
         )
-        from .sources import code_digest
+        from .unchanged import code_digest
 
         output = _output_dir(output, fleet, root)
-        options = _options(
-            root, strict, allow_outside, kustomization=kustomization, layout=_layout(layout, output)
-        )
         cache = StatCache.load(output)
+        options = _options(
+            root, strict, allow_outside, kustomization=kustomization, layout=layout or cache.layout
+        )
         if _up_to_date(cache, fleet, options, code_digest(), output, StateNames()):
             # Inputs (the placement lock among them) and output are exactly as the last build
             # left them: that build's tree.
             if not ctx.quiet:
                 for line in cache.warnings:
                     click.echo(line, err=True)
-            foreign = foreign_files(output, _cached_paths(cache))
-            count = sum(len(lines.split("\n")) for lines in cache.listings.values())
-            _report_foreign(output, foreign)
+            if not cache.listed_exactly:
+                _report_foreign(output, foreign_files(output, cache.paths()))
             if not ctx.quiet:
+                count = sum(len(listed) for _, listed, _, _ in cache.folders)
                 click.echo(f"{output} is up to date ({count} files)", err=True)
             return
+        recorded_layout, recorded = _layout(layout, output)
+        options = replace(options, layout=recorded_layout)
         sources = _sources(fleet, options)
-        committed = verified_state(output, _inputs_digest(sources, options))
-        if committed is not None:
+        verified = verified_state(output, _inputs_digest(sources, options), state=recorded)
+        if verified is not None:
             # A fresh clone: no stat cache, but the committed state records these very inputs
             # and every file holds the bytes it recorded. Its warnings are not repeated.
-            _report_foreign(output, foreign_files(output, committed.files))
+            committed = verified.state
+            if not verified.listed_exactly:
+                _report_foreign(output, foreign_files(output, committed.files))
             if not ctx.quiet:
                 click.echo(f"{output} is up to date ({len(committed.files)} files)", err=True)
             return
@@ -645,6 +640,8 @@ def check(
             err=True,
         )
         if show_diff:
+            from .diff import render_patch
+
             paths = drift.added + drift.changed + drift.removed
             before = {p: read_existing(output, p) or b"" for p in paths}
             after = {p: result.tree.get(p, b"") for p in paths}
@@ -835,7 +832,7 @@ def _portable_fingerprint(sources: Sources, options: Options, code: str) -> str:
 
 
 def _render_key(sources: Sources, options: Options, asked: _Destination) -> str:
-    from .sources import code_digest
+    from .unchanged import code_digest
 
     return _portable_fingerprint(sources, options, f"{__version__} {code_digest()} {asked!r}")
 
@@ -854,14 +851,15 @@ def _record_stats(
     """After a build found OUT up to date by its state file, the stat cache that lets the
     next one trust sizes and mtimes instead of reading every file again."""
     from .emit import StatCache, locked
-    from .sources import code_digest, fingerprint
+    from .sources import fingerprint
+    from .unchanged import code_digest
 
     try:
         with locked(output):
             globs = (sources.globs.resources, sources.globs.overlays)
             inputs = fingerprint(sources, options, code_digest())
             paths = dict.fromkeys(sorted(state.files), b"")
-            StatCache.record(output, paths, inputs, (), names, globs)
+            StatCache.record(output, paths, inputs, (), names, globs, layout=state.layout)
     except (OSError, CompileError):
         pass  # only a hint: the next build reads the files again
 
@@ -1191,8 +1189,3 @@ def validate(
                 f"{len(found.policies)} policies: valid",
                 err=True,
             )
-
-
-def run() -> None:
-    """`python -m kurator_compile`: the same commands; usage errors exit 2 as with click."""
-    main(prog_name=os.environ.get("KURATOR_COMPILE_PROG", "kurator-compile"))

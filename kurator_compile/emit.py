@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from . import __version__
 from .errors import CompileError, Diagnostic, shorten
 from .tree import CLUSTER_FILE, CLUSTERS_DIR, LAYOUTS, PER_OBJECT, FileTree
+from .unchanged import outputs_unchanged, parse_stat_cache
 
 STATE_DIR = ".kurator"
 STATE_FILE = f"{STATE_DIR}/state.json"
@@ -86,6 +87,31 @@ def is_safe_relpath(path: str) -> bool:
     return not (parts[0] == CLUSTERS_DIR and len(parts) > 2 and parts[2] == FLUX_SYSTEM)
 
 
+def _safe_entries(files: Mapping[object, object]) -> dict[str, str]:
+    """The entries whose path `is_safe_relpath` accepts, each folder judged once (a state
+    file lists 60,000 files in 1,000 folders): a path is safe when its folder is, as a path
+    to a file in it, and its name is one plain component that is not `flux bootstrap`'s."""
+    safe: dict[str, str] = {}
+    folders: dict[str, bool] = {}
+    for path, value in files.items():
+        if not (isinstance(path, str) and isinstance(value, str)):
+            continue
+        directory, _, name = path.rpartition("/")
+        folder_safe = folders.get(directory)
+        if folder_safe is None:
+            folder_safe = folders[directory] = is_safe_relpath(f"{directory}/file")
+        if not folder_safe or name in ("", ".", "..") or "\\" in name or "\x00" in name:
+            continue
+        if (
+            name == FLUX_SYSTEM
+            and directory.count("/") == 1
+            and directory.startswith(f"{CLUSTERS_DIR}/")
+        ):
+            continue
+        safe[path] = value
+    return safe
+
+
 def check_tree_paths(tree: Mapping[str, object]) -> None:
     """Defence in depth: every compiled path is already built from validated names, but the
     writer refuses any that would land outside its folders (`..`, absolute, empty parts)."""
@@ -125,11 +151,7 @@ def _load_state_file(path: Path) -> State | None:
     files = raw.get("files") if isinstance(raw, dict) else None
     if not isinstance(files, dict):
         raise _error(f"{path} is not a kurator-compile state file")
-    safe = {
-        p: d
-        for p, d in files.items()
-        if isinstance(p, str) and isinstance(d, str) and is_safe_relpath(p)
-    }
+    safe = _safe_entries(files)
     owner = raw.get("fleet")
     if not (isinstance(owner, dict) and all(isinstance(v, str) for v in owner.values())):
         owner = None
@@ -161,20 +183,18 @@ def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
     return State(merged, version, owner=owner, journal=journal.files, layout=layout)
 
 
-def recorded_layout(out: Path, names: StateNames = DEFAULT_NAMES) -> str:
-    """The layout the last build of OUT wrote: what a build or `check` without `--layout`
-    keeps (one object per file for a new OUT)."""
+def recorded_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
+    """The state file the last finished build of OUT wrote, if any: its layout is what a
+    build or `check` without `--layout` keeps (one object per file for a new OUT)."""
     _check_no_symlinks(out, names.state)
-    state = _load_state_file(out / names.state)
-    return state.layout if state is not None else PER_OBJECT
+    return _load_state_file(out / names.state)
 
 
 def sealed_inputs(inputs: str, files: Mapping[str, str]) -> str:
     """The digest of the inputs bound to the files recorded with them: a state whose list of
     files was edited (a merge conflict resolved by hand) no longer vouches for the output."""
     hasher = hashlib.sha256(f"{inputs}\0".encode())
-    for path in sorted(files):
-        hasher.update(f"{path}\0{files[path]}\n".encode())
+    hasher.update("".join([f"{path}\0{files[path]}\n" for path in sorted(files)]).encode())
     return hasher.hexdigest()
 
 
@@ -374,27 +394,27 @@ def _acquire(fd: int, path: Path) -> None:
             time.sleep(0.1)
 
 
-def _strings(values: object) -> tuple[str, ...]:
-    if not isinstance(values, list):
-        raise TypeError("not a list")
-    return tuple(str(value) for value in values)
-
-
 @dataclass
 class StatCache:
     """What the last build wrote, as size and mtime per file, plus a fingerprint of its inputs.
 
     Lets a rebuild skip reading files that nobody touched, and skip compiling altogether when
     neither the inputs nor the output changed. Never committed: stat data is per checkout.
-    Kept per folder as lines of `size mtime name`: one JSON string per folder loads fast, and
-    a no-change rebuild stats each folder's files relative to the open folder.
+    Kept per folder as its names, sizes and mtimes (JSON lists: the C parser makes them);
+    clusters of one group hold the same names and sizes, so those lists are stored once and
+    referred to by index. A no-change rebuild stats each folder's files relative to the open
+    folder, and counts its entries to know that nobody added a file.
     """
 
     fingerprint: str = ""
-    listings: Mapping[str, str] = field(default_factory=dict)  # folder -> its lines
+    # (folder, names, sizes, mtimes): equal name and size lists are one list object
+    folders: Sequence[tuple[str, tuple[str, ...], list[int], list[int]]] = ()
     state_digest: str = ""
     warnings: tuple[str, ...] = ()
     globs: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # the fleet's, for that run
+    layout: str = ""  # the state file's, when it had `state_digest`
+    # set by `up_to_date`: the cluster folders hold exactly the files listed, nothing else
+    listed_exactly: bool = False
 
     @classmethod
     def load(cls, out: Path, names: StateNames = DEFAULT_NAMES) -> StatCache:
@@ -402,16 +422,7 @@ class StatCache:
             data = _read_below(out, names.cache)
             if data is None:
                 return cls()
-            raw = json.loads(data.decode("utf-8"))
-            listings = {str(d): str(lines) for d, lines in raw["listings"].items()}
-            globs = raw.get("globs")
-            return cls(
-                str(raw["fingerprint"]),
-                listings,
-                str(raw["state"]),
-                tuple(str(w) for w in raw.get("warnings", [])),
-                None if globs is None else (_strings(globs[0]), _strings(globs[1])),
-            )
+            return cls(*parse_stat_cache(data))
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return cls()  # UnicodeDecodeError is a ValueError
 
@@ -419,11 +430,15 @@ class StatCache:
     def stats(self) -> dict[str, tuple[int, int]]:
         """Size and mtime by path, for a build that compares file by file."""
         found: dict[str, tuple[int, int]] = {}
-        for directory, lines in self.listings.items():
-            for line in lines.splitlines():
-                size, mtime, name = line.split(" ", 2)
-                found[f"{directory}/{name}"] = (int(size), int(mtime))
+        for directory, listed, sizes, mtimes in self.folders:
+            for name, size, mtime in zip(listed, sizes, mtimes, strict=True):
+                found[f"{directory}/{name}"] = (size, mtime)
         return found
+
+    def paths(self) -> Iterator[str]:
+        for directory, listed, _, _ in self.folders:
+            for name in listed:
+                yield f"{directory}/{name}"
 
     def matches(self, path: str, full: str) -> bool:
         known = self.stats.get(path)
@@ -444,14 +459,27 @@ class StatCache:
         names: StateNames = DEFAULT_NAMES,
         globs: tuple[Sequence[str], Sequence[str]] | None = None,
         known: Mapping[str, tuple[int, int]] | None = None,
+        layout: str = PER_OBJECT,
     ) -> None:
-        """`known`: size and mtime of files the writer has just seen, so they need no lstat."""
+        """`known`: size and mtime of files the writer has just seen, so they need no lstat.
+        `layout`: the one the state file records (a no-change run need not parse it)."""
         root = str(out)
         known = known or {}
-        # One folder's lines are joined as soon as the next folder starts (the tree comes in
-        # folder order): a line string per file, kept for 600,000 files, is 50 MB.
-        listings: dict[str, str] = {}
-        current, lines = "", list[str]()
+        # One list of names (and of sizes) per distinct list, referred to by its index; a
+        # folder's lists are replaced by the shared ones as soon as the next folder starts
+        # (the tree comes in folder order; a folder that comes again, after a subfolder,
+        # gets a second row): 600,000 name strings would be 40 MB.
+        name_index: dict[tuple[str, ...], int] = {}
+        size_index: dict[tuple[int, ...], int] = {}
+        rows: list[list[object]] = []
+        current, names_in, sizes, mtimes = "", list[str](), list[int](), list[int]()
+
+        def finish_folder() -> None:
+            if names_in:
+                shared_names = name_index.setdefault(tuple(names_in), len(name_index))
+                shared_sizes = size_index.setdefault(tuple(sizes), len(size_index))
+                rows.append([current, shared_names, shared_sizes, mtimes])
+
         for path in tree:
             seen = known.get(path)
             if seen is None:
@@ -459,58 +487,38 @@ class StatCache:
                 seen = (info.st_size, info.st_mtime_ns)
             directory, _, name = path.rpartition("/")
             if directory != current:
-                _add_lines(listings, current, lines)
-                current, lines = directory, []
-            lines.append(f"{seen[0]} {seen[1]} {name}")
-        _add_lines(listings, current, lines)
-        if any("\n" in path or "\r" in path for path in tree):
-            listings = {}  # not representable as lines: every rebuild takes the full path
+                finish_folder()
+                current, names_in, sizes, mtimes = directory, [], [], []
+            names_in.append(name)
+            sizes.append(seen[0])
+            mtimes.append(seen[1])
+        finish_folder()
         body = {
             "fingerprint": fingerprint,
             "state": digest(_read_bytes(out / names.state) or b""),
-            "listings": listings,
+            "layout": layout,
+            "names": list(name_index),
+            "sizes": list(size_index),
+            "folders": rows,
             "warnings": list(warnings),
             "globs": None if globs is None else [list(part) for part in globs],
         }
         _atomic_write(out / names.cache, json.dumps(body, separators=(",", ":")).encode())
 
     def up_to_date(self, out: Path, fingerprint: str, names: StateNames = DEFAULT_NAMES) -> bool:
-        """True when the inputs are those of the last build and no output file was touched."""
-        if not fingerprint or fingerprint != self.fingerprint or not self.listings:
+        """True when the inputs are those of the last build and no output file was touched.
+        Also learns whether the cluster folders hold only those files (`listed_exactly`)."""
+        self.listed_exactly = False
+        if not fingerprint or fingerprint != self.fingerprint or not self.folders:
             return False
         state = _read_below(out, names.state)
         if state is None or digest(state) != self.state_digest:
             return False
         if _read_bytes(out / names.journal) is not None:
             return False
-        root = str(out)
-        return all(_listing_matches(f"{root}/{d}", lines) for d, lines in self.listings.items())
-
-
-def _add_lines(listings: dict[str, str], directory: str, lines: list[str]) -> None:
-    if lines:
-        known = listings.get(directory)
-        joined = "\n".join(lines)
-        listings[directory] = joined if known is None else f"{known}\n{joined}"
-
-
-def _listing_matches(directory: str, lines: str) -> bool:
-    """Every file of one folder's lines still has its recorded size and mtime."""
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        return False
-    try:
-        for line in lines.split("\n"):
-            size, mtime, name = line.split(" ", 2)
-            info = os.lstat(name, dir_fd=fd)
-            if info.st_mtime_ns != int(mtime) or info.st_size != int(size):
-                return False
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return True
+        unchanged = outputs_unchanged(str(out), self.folders)
+        self.listed_exactly = unchanged is True
+        return unchanged is not None
 
 
 @dataclass
@@ -648,7 +656,9 @@ def write_tree(
                 out, tree, state, allow_cluster_removal, names, owner, layout, inputs
             )
             try:
-                StatCache.record(out, tree, fingerprint, warnings, names, globs, report.stats)
+                StatCache.record(
+                    out, tree, fingerprint, warnings, names, globs, report.stats, layout
+                )
             except OSError:  # only a hint: without it the next build compares file by file
                 with contextlib.suppress(OSError):
                     (out / names.cache).unlink()
@@ -909,54 +919,119 @@ def compare_tree(out: Path, tree: FileTree, names: StateNames = DEFAULT_NAMES) -
     return drift
 
 
-def verified_state(out: Path, inputs: str, names: StateNames = DEFAULT_NAMES) -> State | None:
-    """The state file, when it records these inputs and every file it lists still holds the
-    bytes recorded: OUT is then what a build would write, known without compiling (a fresh
-    clone has no stat cache). None otherwise, and the caller compiles."""
+@dataclass(frozen=True)
+class Verified:
+    """A state file that vouches for OUT; `listed_exactly`: the cluster folders hold its
+    files and nothing else (their entries were counted), so there is no stray file."""
+
+    state: State
+    listed_exactly: bool
+
+
+def verified_state(
+    out: Path, inputs: str, names: StateNames = DEFAULT_NAMES, state: State | None = None
+) -> Verified | None:
+    """The state file (`state`, when the caller has read it), when it records these inputs
+    and every file it lists still holds the bytes recorded: OUT is then what a build would
+    write, known without compiling (a fresh clone has no stat cache). None otherwise, and
+    the caller compiles."""
     if not inputs or _read_bytes(out / names.journal) is not None:
         return None
-    if _linked_component(out, names.state) is not None:
-        return None
-    try:
-        state = _load_state_file(out / names.state)
-    except CompileError:
-        return None
+    if state is None:
+        if _linked_component(out, names.state) is not None:
+            return None
+        try:
+            state = _load_state_file(out / names.state)
+        except CompileError:
+            return None
     if state is None or not state.files or state.inputs != sealed_inputs(inputs, state.files):
         return None
-    current, folder = "", -1
-    try:
-        for path, recorded in state.files.items():
-            directory, _, name = path.rpartition("/")
-            if directory != current:
-                if folder >= 0:
-                    os.close(folder)
-                    folder = -1
-                if _linked_component(out, directory) is not None:
-                    return None
-                folder = os.open(out / directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-                current = directory
-            if _file_digest(name, folder) != recorded:
-                return None
-    except OSError:
-        return None
-    finally:
-        if folder >= 0:
-            os.close(folder)
-    return state
-
-
-def _file_digest(name: str, folder: int) -> str | None:
-    """A regular file's digest, read in one call by its name in an open folder (60,000 of
-    them in a fresh clone's check: buffered file objects would cost more than the reads)."""
-    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
+    by_folder: dict[str, dict[str, str]] = {}
+    for path, recorded in state.files.items():
+        directory, _, name = path.rpartition("/")
+        by_folder.setdefault(directory, {})[name] = recorded
+    exact = True
+    with _Folders(out) as folders:
+        try:
+            for directory, files in by_folder.items():
+                folder = folders.open(directory)
+                with os.scandir(folder) as listing:
+                    entries = {entry.name: entry for entry in listing}
+                for name, recorded in files.items():
+                    entry = entries.get(name)
+                    if entry is None or not entry.is_file(follow_symlinks=False):
+                        return None
+                    if not folders.holds(name, folder, recorded):
+                        return None
+                if directory.startswith(f"{CLUSTERS_DIR}/") and directory.count("/") == 1:
+                    exact = exact and len(entries) == len(files)
+            clusters = [d for d in by_folder if d.startswith(f"{CLUSTERS_DIR}/")]
+            if exact and clusters and all(d.count("/") == 1 for d in clusters):
+                exact = len(os.listdir(folders.open(CLUSTERS_DIR))) == len(clusters)
+            else:
+                exact = False
+        except OSError:
             return None
-        data = os.read(fd, info.st_size + 1)
-        return digest(data) if len(data) == info.st_size else None
-    finally:
-        os.close(fd)
+    return Verified(state, exact)
+
+
+class _Folders:
+    """Folders below OUT opened one component at a time without following links (each
+    parent opened once), and one buffer that every file is read into."""
+
+    KEPT_BYTES = 1 << 23  # bytes of verified files kept to compare their copies with
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.opened: dict[str, int] = {}
+        self.buffer = bytearray(1 << 16)
+        self.verified: dict[str, bytes] = {}  # digest -> bytes already found to have it
+        self.kept = 0
+
+    def __enter__(self) -> _Folders:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for fd in self.opened.values():
+            os.close(fd)
+
+    def open(self, directory: str) -> int:
+        found = self.opened.get(directory)
+        if found is not None:
+            return found
+        parent, _, name = directory.rpartition("/")
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+        if parent:
+            fd = os.open(name, flags, dir_fd=self.open(parent))
+        else:
+            fd = os.open(self.out / name, flags)
+        self.opened[directory] = fd
+        return fd
+
+    def holds(self, name: str, folder: int, recorded: str) -> bool:
+        """Whether a file, read by its name in an open folder into the one buffer, has the
+        recorded digest (60,000 files in a fresh clone's check: a bytes object or an fstat
+        per file would cost more than the read). Clusters share most files: a copy of bytes
+        already verified is compared with them, not hashed. A short read of a regular file
+        is its end; any misread only makes the file differ."""
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+        try:
+            buffer = self.buffer
+            size = os.readv(fd, [buffer])
+            if size == len(buffer):
+                with os.fdopen(os.dup(fd), "rb") as rest:
+                    return digest(bytes(buffer) + rest.read()) == recorded
+        finally:
+            os.close(fd)
+        known = self.verified.get(recorded)
+        if known is not None:
+            return len(known) == size and buffer.startswith(known)
+        if hashlib.sha256(memoryview(buffer)[:size]).hexdigest() != recorded:
+            return False
+        if self.kept + size <= self.KEPT_BYTES:
+            self.verified[recorded] = bytes(buffer[:size])
+            self.kept += size
+        return True
 
 
 def read_existing(out: Path, path: str) -> bytes | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -274,6 +273,8 @@ def write_lock(path: Path, data: bytes) -> bool:
             return False
     except OSError:
         pass
+    import tempfile  # only here: finding the lock is part of every no-change run
+
     fd, temporary = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

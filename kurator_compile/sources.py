@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import CompileError, Diagnostic, SourceLocation
+from .unchanged import code_files, inputs_hasher
+from .unchanged import find_root as find_root_of
 
 if TYPE_CHECKING:
     from .yamldoc import Document
@@ -51,35 +53,11 @@ class Sources:
     lock: SourceFile | None = None
 
 
-def _code_files() -> Iterator[tuple[str, str]]:
-    """This package's own files, relative name and path, in a fixed order."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    for folder, subfolders, files in os.walk(package):
-        subfolders.sort()
-        for name in sorted(files):
-            if name.endswith((".py", ".json")):
-                path = os.path.join(folder, name)
-                yield os.path.relpath(path, package), path
-
-
-def code_digest() -> str:
-    """A digest of this package's own files: output depends on the compiler, not only inputs.
-
-    Taken from each file's size and mtime, as Python validates its bytecode caches: an
-    upgrade or an edit rewrites the file, and a no-change rebuild need not read them all.
-    """
-    hasher = hashlib.sha256()
-    for relative, path in _code_files():
-        info = os.stat(path)
-        hasher.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
-    return hasher.hexdigest()
-
-
 def code_content_digest() -> str:
     """A digest of this package's files by their bytes: the same in every installation of the
     same code (each install sets its own mtimes), as a committed state file needs."""
     hasher = hashlib.sha256()
-    for relative, path in _code_files():
+    for relative, path in code_files():
         with open(path, "rb") as handle:
             data = handle.read()
         hasher.update(f"{relative}\0{len(data)}\0".encode())
@@ -89,12 +67,10 @@ def code_content_digest() -> str:
 
 def fingerprint(sources: Sources, options: object, code: str) -> str:
     """Everything the output depends on: compiler code, options and every input file."""
-    hasher = hashlib.sha256()
-    hasher.update(f"{code}\0{options!r}\0{sources.root}\0".encode())
     lock = (sources.lock,) if sources.lock is not None else ()
-    for source in (sources.fleet, *sources.resources, *sources.overlays, *sources.templates, *lock):
-        hasher.update(f"{source.path}\0{len(source.text)}\0".encode())
-        hasher.update(source.text.encode("utf-8"))
+    read = (sources.fleet, *sources.resources, *sources.overlays, *sources.templates, *lock)
+    texts = [(source.path, source.text) for source in read]
+    hasher = inputs_hasher(code, repr(options), str(sources.root), texts)
     for directory in getattr(options, "crd_schemas", ()):
         _hash_folder(hasher, Path(directory))
     return hasher.hexdigest()
@@ -122,14 +98,7 @@ def _hash_folder(hasher: Any, directory: Path) -> None:
 def find_root(fleet_path: Path) -> Path:
     """The repository root: the nearest ancestor with `.git`, else the working directory
     when it contains the fleet file, else the fleet file's directory."""
-    fleet_dir = fleet_path.resolve().parent
-    for candidate in (fleet_dir, *fleet_dir.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    cwd = Path.cwd().resolve()
-    if cwd in (fleet_dir, *fleet_dir.parents):
-        return cwd
-    return fleet_dir
+    return Path(find_root_of(str(fleet_path)))
 
 
 def display_path(path: Path, root: Path) -> str:

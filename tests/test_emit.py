@@ -129,6 +129,130 @@ def test_state_paths_are_untrusted(path: str) -> None:
     assert not is_safe_relpath(path)
 
 
+UNTRUSTED_PARTS = ["clusters", "argocd", "flux", "other", "alpha", "flux-system", "", ".", ".."]
+
+
+def test_a_state_file_keeps_exactly_the_paths_is_safe_relpath_accepts(tmp_path: Path) -> None:
+    """Loading a state judges each folder once; the answer is `is_safe_relpath`'s for every
+    path of up to four parts from these pieces (and names with a backslash or a NUL)."""
+    import itertools
+
+    parts = [*UNTRUSTED_PARTS, "x.yaml", "a\\b", "a\x00b", "/x"]
+    paths = ["/".join(combo) for n in range(1, 5) for combo in itertools.product(parts, repeat=n)]
+    paths += [f"/{path}" for path in paths[:200]] + [f"{path}/" for path in paths[:200]]
+    files: dict[object, object] = dict.fromkeys(paths, "0" * 64)
+    files[3] = "0" * 64
+    files["clusters/alpha/x.yaml"] = 3
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"files": {str(k): v for k, v in files.items()}}))
+    loaded = emit._load_state_file(state)
+    assert loaded is not None
+    expected = {p for p in paths if is_safe_relpath(p)} - {"clusters/alpha/x.yaml"}
+    assert set(loaded.files) == expected
+    assert len(expected) > 1000
+    assert emit._safe_entries(files) == dict.fromkeys(sorted(expected), "0" * 64)
+
+
+@pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 200_000])
+def test_the_committed_state_vouches_for_files_of_any_size(tmp_path: Path, size: int) -> None:
+    """A fresh clone's check reads each file into one 64 KiB buffer; a longer file is read
+    to its end, and a change in its last byte is seen."""
+    out = tmp_path / "out"
+    big = "clusters/alpha/configmap_default_big.yaml"
+    data = (b"x" * size)[:-1] + b"\n" if size else b""
+    write_tree(out, {**TREE, big: data}, inputs="inputs")
+    verified = emit.verified_state(out, "inputs")
+    assert verified is not None
+    assert verified.listed_exactly
+    assert set(verified.state.files) == {*TREE, big}
+    assert emit.verified_state(out, "other inputs") is None
+    if size:
+        (out / big).write_bytes(data[:-1] + b"y")
+        assert emit.verified_state(out, "inputs") is None
+        (out / big).write_bytes(data + b"\n")
+        assert emit.verified_state(out, "inputs") is None
+
+
+def test_the_stat_cache_shares_lists_and_takes_a_folder_that_comes_again(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    tree = {
+        **TREE,
+        "clusters/gamma/a.yaml": b"a: 1\n",
+        "clusters/gamma/sub/b.yaml": b"b\n",
+        "clusters/gamma/z.yaml": b"z\n",
+    }
+    write_tree(out, tree, fingerprint="inputs")
+    raw = json.loads((out / ".kurator/cache.json").read_text())
+    assert [row[0] for row in raw["folders"]] == [
+        "clusters/alpha",
+        "clusters/beta",
+        "clusters/gamma",
+        "clusters/gamma/sub",
+        "clusters/gamma",
+    ]
+    assert raw["names"][:2] == [
+        ["configmap_default_a.yaml", "configmap_default_b.yaml"],
+        ["configmap_default_a.yaml"],
+    ]
+    cache = emit.StatCache.load(out)
+    assert set(cache.stats) == set(tree)
+    assert cache.up_to_date(out, "inputs")
+    assert not cache.listed_exactly  # gamma's rows each list part of it: listed again
+    (out / "clusters/gamma/z.yaml").write_bytes(b"y\n")
+    assert not emit.StatCache.load(out).up_to_date(out, "inputs")
+
+
+@pytest.mark.parametrize("copy", [b"a: 2\n", b"a: 1\n\n", b"a: 1", b"", b"a: 1\nb: 1\n"])
+def test_a_changed_copy_of_a_verified_file_is_seen(tmp_path: Path, copy: bytes) -> None:
+    """Two clusters' files with one recorded digest: the second is compared with the first's
+    verified bytes instead of hashed, and any difference is still found."""
+    out = tmp_path / "out"
+    write_tree(out, TREE, inputs="inputs")
+    assert emit.verified_state(out, "inputs") is not None
+    (out / "clusters/beta/configmap_default_a.yaml").write_bytes(copy)
+    assert emit.verified_state(out, "inputs") is None
+
+
+@pytest.mark.parametrize(
+    ("stray", "exact"),
+    [
+        ("clusters/alpha/notes.txt", False),
+        ("clusters/gamma/x.yaml", False),
+        ("clusters/alpha/flux-system/gotk-sync.yaml", False),
+        ("argocd/notes.txt", True),  # only cluster folders are applied by Argo CD and Flux
+    ],
+)
+def test_the_committed_state_counts_cluster_folder_entries(
+    tmp_path: Path, stray: str, exact: bool
+) -> None:
+    out = tmp_path / "out"
+    write_tree(out, {**TREE, "argocd/app.yaml": b"a\n"}, inputs="inputs")
+    (out / stray).parent.mkdir(parents=True, exist_ok=True)
+    (out / stray).write_text("x\n")
+    verified = emit.verified_state(out, "inputs")
+    assert verified is not None
+    assert verified.listed_exactly is exact
+
+
+def test_the_committed_state_refuses_a_file_that_is_not_regular(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_tree(out, TREE, inputs="inputs")
+    path = out / "clusters/alpha/configmap_default_a.yaml"
+    path.unlink()
+    os.mkfifo(path)
+    assert emit.verified_state(out, "inputs") is None
+    path.unlink()
+    path.symlink_to(out / "clusters/beta/configmap_default_a.yaml")
+    assert emit.verified_state(out, "inputs") is None
+    path.unlink()
+    (out / "clusters/beta").rename(out / "elsewhere")
+    (out / "clusters/beta").symlink_to(out / "elsewhere")
+    path.write_bytes(TREE["clusters/alpha/configmap_default_a.yaml"])
+    assert emit.verified_state(out, "inputs") is None
+
+
 @pytest.mark.parametrize(
     "path",
     [

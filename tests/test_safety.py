@@ -15,7 +15,7 @@ import yaml
 
 from kurator_compile.compile import nearest_first
 
-from .conftest import POLICY_ALL, REPO, copy_demo, run_cli, tree_of
+from .conftest import POLICY_ALL, REPO, copy_demo, count_calls, run_cli, tree_of
 
 WEB = "apps/web/web.yaml"
 UNUSED_PATCH = """\
@@ -414,6 +414,58 @@ def test_check_on_an_unchanged_repository_parses_no_yaml(
     stale = run_cli("check", "fleets/demo.yaml", cwd=demo)
     assert stale.exit_code == 1
     assert calls > 0
+
+
+def test_an_unchanged_rebuild_and_check_read_no_state_file(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stat cache records the layout the state file holds, and the cluster folders'
+    entries are counted while their files are stat-ed: neither parses the state file."""
+    assert _build(demo)[0] == 0
+    import kurator_compile.emit as emit
+
+    loads = count_calls(monkeypatch, emit, "_load_state_file")
+    listings = count_calls(monkeypatch, emit, "foreign_files")
+    code, stderr = _build(demo)
+    assert (code, stderr) == (0, "rendered is up to date: 0 written, 0 removed\n")
+    checked = run_cli("check", "fleets/demo.yaml", cwd=demo)
+    assert checked.exit_code == 0, checked.output
+    assert checked.stderr == "rendered is up to date (35 files)\n"
+    assert loads[0] == listings[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("stray", "shown"),
+    [
+        ("clusters/cluster-beijing/notes.txt", "clusters/cluster-beijing/notes.txt"),
+        ("clusters/cluster-new/configmap.yaml", "clusters/cluster-new/configmap.yaml"),
+        ("clusters/cluster-beijing/extra/configmap.yaml", "clusters/cluster-beijing/extra/"),
+    ],
+)
+def test_a_stray_entry_is_found_by_an_unchanged_check(demo: Path, stray: str, shown: str) -> None:
+    assert _build(demo)[0] == 0
+    target = demo / "rendered" / stray
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("x: 1\n")
+    checked = run_cli("check", "fleets/demo.yaml", cwd=demo)
+    assert checked.exit_code == 1
+    assert checked.stdout == f"not written by kurator-compile: rendered/{shown.rstrip('/')}\n"
+    code, stderr = _build(demo)
+    assert code == 0
+    assert f"(Argo CD and Flux apply them too; they are never deleted): {shown}\n" in stderr
+    assert stderr.endswith("rendered is up to date: 0 written, 0 removed\n")
+
+
+def test_an_unchanged_check_ignores_flux_bootstrap_and_temporaries(demo: Path) -> None:
+    assert _build(demo)[0] == 0
+    assert _build(demo)[0] == 0  # the stat cache is in place
+    folder = demo / "rendered/clusters/cluster-beijing"
+    (folder / "flux-system").mkdir()
+    (folder / "flux-system/gotk-sync.yaml").write_text("x: 1\n")
+    (folder / "configmap_shop_x.yaml.kurator-tmp").write_text("x: 1\n")
+    checked = run_cli("check", "fleets/demo.yaml", cwd=demo)
+    assert checked.exit_code == 0, checked.output
+    assert checked.stderr == "rendered is up to date (35 files)\n"
 
 
 # -- progress ------------------------------------------------------------------------------------
