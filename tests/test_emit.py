@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -329,14 +329,14 @@ def test_full_disk_while_writing_the_state_keeps_old_tree(
     out = tmp_path / "out"
     write_tree(out, TREE)
     before = tree_of(out)
-    real = emit._write_tmp
+    real = emit._write_tmp_chunks
 
-    def full(tmp: Path | str, data: bytes) -> tuple[int, int]:
+    def full(tmp: Path | str, chunks: Iterable[bytes]) -> str:
         if Path(tmp).name == ".state.json.kurator-tmp":
             raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
-        return real(tmp, data)
+        return real(tmp, chunks)
 
-    monkeypatch.setattr(emit, "_write_tmp", full)
+    monkeypatch.setattr(emit, "_write_tmp_chunks", full)
     with pytest.raises(CompileError) as raised:
         write_tree(out, {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"})
     assert str(raised.value) == (
