@@ -20,6 +20,7 @@ import itertools
 import json
 import operator
 import os
+import re
 import shutil
 import stat
 import sys
@@ -30,7 +31,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from . import __version__
 from .errors import CompileError, Diagnostic, shorten
@@ -94,25 +95,30 @@ def is_safe_relpath(path: str) -> bool:
     return not (parts[0] == CLUSTERS_DIR and len(parts) > 2 and parts[2] == FLUX_SYSTEM)
 
 
+class _PathCheck:
+    """`is_safe_relpath`, checked once per distinct folder and file name (clusters share their
+    files' names): a path whose folder and name both pass is safe; any other is checked whole."""
+
+    def __init__(self) -> None:
+        self.folders: dict[str, bool] = {}
+        self.names: dict[str, bool] = {}
+
+    def __call__(self, path: str) -> bool:
+        directory, _, name = path.rpartition("/")
+        folder_ok = self.folders.get(directory)
+        if folder_ok is None:
+            folder_ok = self.folders[directory] = is_safe_relpath(f"{directory}/_")
+        name_ok = self.names.get(name)
+        if name_ok is None:  # as a cluster folder's file: the strictest place for a name
+            name_ok = self.names[name] = is_safe_relpath(f"{CLUSTERS_DIR}/_/{name}")
+        return (folder_ok and name_ok) or is_safe_relpath(path)
+
+
 def check_tree_paths(tree: Mapping[str, object]) -> None:
     """Defence in depth: every compiled path is already built from validated names, but the
-    writer refuses any that would land outside its folders (`..`, absolute, empty parts).
-    Checked once per distinct folder and file name (clusters share their files' names): a
-    path whose folder and name both pass is safe; any other is checked whole."""
-    folders: dict[str, bool] = {}
-    names: dict[str, bool] = {}
-    bad = []
-    for path in tree:
-        directory, _, name = path.rpartition("/")
-        folder_ok = folders.get(directory)
-        if folder_ok is None:
-            folder_ok = folders[directory] = is_safe_relpath(f"{directory}/_")
-        name_ok = names.get(name)
-        if name_ok is None:  # as a cluster folder's file: the strictest place for a name
-            name_ok = names[name] = is_safe_relpath(f"{CLUSTERS_DIR}/_/{name}")
-        if not (folder_ok and name_ok) and not is_safe_relpath(path):
-            bad.append(path)
-    bad.sort()
+    writer refuses any that would land outside its folders (`..`, absolute, empty parts)."""
+    safe = _PathCheck()
+    bad = sorted(path for path in tree if not safe(path))
     if bad:
         shown = ", ".join(repr(path) for path in bad[:5])
         raise _error(
@@ -140,7 +146,7 @@ def _load_state_file(path: Path) -> State | None:
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
             raise _error(f"{path} is not a regular file; kurator-compile reads only its own")
-        raw = json.loads(path.read_text("utf-8"))
+        raw = _read_state_json(path)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
@@ -148,11 +154,12 @@ def _load_state_file(path: Path) -> State | None:
     files = raw.get("files") if isinstance(raw, dict) else None
     if not isinstance(files, dict):
         raise _error(f"{path} is not a kurator-compile state file")
-    safe = {
-        p: d
-        for p, d in files.items()
-        if isinstance(p, str) and isinstance(d, str) and is_safe_relpath(p)
-    }
+    check = _PathCheck()
+    safe = files
+    if not all(isinstance(p, str) and isinstance(d, str) and check(p) for p, d in files.items()):
+        safe = {
+            p: d for p, d in files.items() if isinstance(p, str) and isinstance(d, str) and check(p)
+        }
     owner = raw.get("fleet")
     if not (isinstance(owner, dict) and all(isinstance(v, str) for v in owner.values())):
         owner = None
@@ -166,6 +173,48 @@ def _load_state_file(path: Path) -> State | None:
         layout=layout,
         inputs=inputs if isinstance(inputs, str) else "",
     )
+
+
+# One entry of the files a state file lists, as this tool writes them: nothing escaped.
+_STATE_ENTRY = re.compile(rb'  "([^"\\\x00-\x1f]*)": "([^"\\\x00-\x1f]*)"(,?)\n')
+
+
+def _read_state_json(path: Path) -> Any:
+    """`json.loads` of a state file. The files' entries, when laid out as this tool writes
+    them (one a line, nothing escaped), are read line by line, and equal digests are one
+    string: for 600,000 files the text is 90 MB, and a whole-file parse holds it and a string
+    per digest at once. Any other layout is json's to read."""
+    with open(path, "rb") as handle:
+        try:
+            parsed = _read_state_lines(handle)
+        except ValueError:  # UnicodeDecodeError too: json says what is wrong
+            parsed = None
+    if parsed is None:
+        return json.loads(path.read_text("utf-8"))
+    return parsed
+
+
+def _read_state_lines(handle: BinaryIO) -> dict[str, Any] | None:
+    if handle.readline() != b"{\n" or handle.readline() != b' "files": {\n':
+        return None
+    files: dict[str, str] = {}
+    values: dict[str, str] = {}
+    last = False
+    line = handle.readline()
+    while (match := _STATE_ENTRY.fullmatch(line)) is not None:
+        if last:
+            return None  # an entry after the one without a comma
+        value = match[2].decode()
+        files[match[1].decode()] = values.setdefault(value, value)
+        last = not match[3]
+        line = handle.readline()
+    if not last or line != b" },\n":
+        return None
+    rest = json.loads("{" + handle.read().decode())
+    if not isinstance(rest, dict) or "files" in rest:
+        return None
+    rest["files"] = files
+    return rest
 
 
 def read_state(out: Path, names: StateNames = DEFAULT_NAMES) -> State | None:
@@ -831,7 +880,11 @@ def write_tree(
     check_tree_paths(tree)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        if names == DEFAULT_NAMES and read_state(out, names) is None:
+        # no state and no journal: a tree this tool did not write (a state it cannot read is
+        # refused below, with the lock held; parsing it here would only double the work)
+        if names == DEFAULT_NAMES and not any(
+            os.path.lexists(out / name) for name in (names.state, names.journal)
+        ):
             foreign = _foreign_entries(out)
             if foreign:
                 raise _error(
@@ -840,6 +893,9 @@ def write_tree(
                     "Use an empty or new output directory."
                 )
         with locked(out):
+            # the stat cache first: its load's peak (its text, 35 MB at 600,000 files) comes
+            # before the state's files are held, not on top of them
+            cache = StatCache.load(out, names)
             loaded = read_state(out, names)
             state = loaded or State()
             check_owner(out, state, owner)
@@ -857,7 +913,7 @@ def write_tree(
             if gone:
                 raise _error(removal_message(gone))
             report = _write_locked(
-                out, tree, state, allow_cluster_removal, names, owner, layout, inputs
+                out, tree, state, allow_cluster_removal, names, owner, layout, inputs, cache
             )
             try:
                 StatCache.record(
@@ -986,6 +1042,7 @@ def _write_locked(
     owner: Mapping[str, str] | None = None,
     layout: str = PER_OBJECT,
     inputs: str = "",
+    cache: StatCache | None = None,
 ) -> WriteReport:
     vanished = sorted(clusters_of(state.files) - clusters_of(tree))
     if vanished and not allow_cluster_removal:
@@ -1001,7 +1058,9 @@ def _write_locked(
     _remove_temporaries(out, [names.journal, names.state])
     if state.journal:  # a killed run: its temporaries are ours, whatever it was writing
         _remove_leftovers(out, state, tree)
-    plan = plan_writes(out, tree, state, digest_of, StatCache.load(out, names), paths)
+    cache = cache or StatCache.load(out, names)
+    plan = plan_writes(out, tree, state, digest_of, cache, paths)
+    cache.listings = {}  # read: 35 MB at 600,000 files, needed no more
     stale, kept = _stale_files(out, tree, state)
     report = WriteReport(unchanged=plan.same, stats=plan.stats, kept=kept)
 

@@ -626,3 +626,63 @@ def test_state_file_is_json_dumps_output(digests: dict[str, str]) -> None:
     body = {"generator": f"kurator-compile {__version__}", "files": dict(sorted(digests.items()))}
     expected = json.dumps(body, indent=1, sort_keys=True) + "\n"
     assert state_bytes(digests) == expected.encode()
+
+
+OWN_STATE = state_bytes(
+    {"clusters/a/x.yaml": "d1", "clusters/a/y.yaml": "d1", "clusters/b/z.yaml": "d2"},
+    {"name": "shop", "file": "fleets/shop.yaml"},
+    inputs="abc",
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        OWN_STATE,
+        state_bytes({}),
+        state_bytes({"clusters/b/ü.yaml": "d2", 'clusters/a/\\q".yaml': "d1"}),
+        state_bytes({f"clusters/c{i}/x.yaml": "d" for i in range(9000)}, layout="per-cluster"),
+        # hand-edited: a path twice (the last wins), raw UTF-8, "files" twice, no comma,
+        # a trailing comma, broken JSON after the files, invalid UTF-8 in an entry
+        b'{\n "files": {\n  "clusters/a/x.yaml": "d1",\n  "clusters/a/x.yaml": "d2"\n },\n'
+        b' "generator": "g"\n}\n',
+        b'{\n "files": {\n  "clusters/a/\xc3\xbc.yaml": "d1"\n },\n "generator": "g"\n}\n',
+        b'{\n "files": {\n  "clusters/a/x.yaml": "d1"\n },\n "files": {}\n}\n',
+        b'{\n "files": {\n  "clusters/a/x.yaml": "d1"\n  "clusters/a/y.yaml": "d1"\n },\n}\n',
+        b'{\n "files": {\n  "clusters/a/x.yaml": "d1",\n },\n "generator": "g"\n}\n',
+        b'{\n "files": {\n  "clusters/a/x.yaml": "d1"\n },\n "generator": g\n}\n',
+        b'{\n "files": {\n  "clusters/a/\xff.yaml": "d1"\n },\n "generator": "g"\n}\n',
+    ],
+)
+def test_state_file_reader_reads_what_json_reads(tmp_path: Path, text: bytes) -> None:
+    """The line-by-line reader of the state file's own layout gives json's answer, and any
+    other layout is json's to read, errors included."""
+    path = tmp_path / "state.json"
+    path.write_bytes(text)
+    expected: object
+    try:
+        expected = json.loads(text.decode("utf-8"))
+    except ValueError as error:
+        expected = (type(error), str(error))
+    try:
+        found: object = emit._read_state_json(path)
+    except ValueError as error:
+        found = (type(error), str(error))
+    assert found == expected
+
+
+def test_state_file_digests_are_shared_strings(tmp_path: Path) -> None:
+    """600,000 files' digests would be 600,000 strings; equal ones are read as one."""
+    out = tmp_path / "out"
+    write_tree(out, {f"clusters/c{i}/configmap_default_a.yaml": b"a: 1\n" for i in range(50)})
+    state = read_state(out)
+    assert state is not None
+    assert len(state.files) == 50
+    assert len({id(value) for value in state.files.values()}) == 1
+
+
+def test_state_file_of_its_own_layout_is_read_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(OWN_STATE)
+    with path.open("rb") as handle:
+        assert emit._read_state_lines(handle) == json.loads(OWN_STATE)
