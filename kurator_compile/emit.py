@@ -1094,10 +1094,9 @@ def _write_locked(
     def journal_digest(path: str) -> str:
         return digest_of(path) if path in tree else state.journal[path]
 
-    _atomic_write_chunks(
-        out / names.journal, state_chunks(heapq.merge(older, ordered), journal_digest)
-    )
-    del older
+    journal = state_chunks(heapq.merge(older, ordered), journal_digest) if older else None
+    _atomic_write_chunks(out / names.journal, journal or state_chunks(ordered, digest_of))
+    del older, journal
     root = str(out)
     pending = (plan.new, plan.changed)
     folders = _NewFolders(root)
