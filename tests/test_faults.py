@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kurator_compile import emit
-from kurator_compile.emit import JOURNAL_FILE, compare_tree, write_tree
+from kurator_compile.emit import JOURNAL_FILE, compare_tree, foreign_files, write_tree
 
 from .conftest import tree_of
 from .synthetic import write_fleet
@@ -220,6 +220,8 @@ def test_killed_fresh_build_then_the_next_build_leaves_a_clean_tree(
         for path, data in tree_of(out).items():
             if not _temporary(path) and not path.startswith(".kurator/"):
                 assert data == FRESH[path], f"partial bytes in {path}"
+        # a new cluster folder not yet in place is no cluster's, nor foreign files in one
+        assert foreign_files(out, FRESH) == []
         write_tree(out, FRESH)
         assert _leftovers(out) == [], (step, _leftovers(out))
         assert {p: b for p, b in tree_of(out).items() if not p.startswith(".kurator/")} == FRESH
@@ -257,6 +259,19 @@ def test_a_new_folder_is_renamed_once_not_file_by_file(
         write_tree(out, grown)
     assert [r for r in renames if "clusters" in r] == [f"{out}/clusters/.c9{TMP_SUFFIX}"]
     assert {p: b for p, b in tree_of(out).items() if p.startswith("clusters/")} == grown
+    # killed before that rename: the folder waits under its temporary name, which is no
+    # cluster's and holds no foreign file; the next build puts it in place
+    more = {**grown, **{f"clusters/c8/configmap_default_{f}.yaml": b"z\n" for f in range(4)}}
+    with monkeypatch.context() as patch:
+        _kill_at(patch, "replace", 2)  # the journal's, then the folder's
+        with contextlib.suppress(Killed):
+            write_tree(out, more)
+    assert (out / f"clusters/.c8{TMP_SUFFIX}/configmap_default_0.yaml").exists()
+    assert foreign_files(out, more) == []
+    assert compare_tree(out, more).interrupted == JOURNAL_FILE
+    write_tree(out, more)
+    assert _leftovers(out) == []
+    assert {p: b for p, b in tree_of(out).items() if p.startswith("clusters/")} == more
 
 
 def test_a_temporary_folder_holding_foreign_files_is_kept(
