@@ -703,9 +703,6 @@ class FileStats:
         mtime = self.mtimes[index]
         return None if mtime == -1 else mtime
 
-    def set(self, index: int, seen: tuple[int, int]) -> None:
-        self.mtimes[index] = seen[1]
-
 
 @dataclass
 class WriteReport:
@@ -732,7 +729,7 @@ def _atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> str:
     return value
 
 
-def _write_tmp(tmp: Path | str, data: bytes) -> tuple[int, int]:
+def _write_tmp(tmp: Path | str, data: bytes) -> int:
     try:
         return _write_new(str(tmp), data)
     except FileExistsError:  # left by a killed run: the name is ours
@@ -837,7 +834,7 @@ def plan_writes(
                 info = os.lstat(full)
                 if (info.st_size, info.st_mtime_ns) == seen:
                     plan.same += 1
-                    plan.stats.set(index, seen)
+                    plan.stats.mtimes[index] = seen[1]
                     continue
         if os.path.islink(full):
             raise _error(f"{full} is a symlink; kurator-compile never writes through links")
@@ -1021,8 +1018,9 @@ def _write_all(fd: int, data: bytes) -> None:
             view = view[os.write(fd, view) :]
 
 
-def _write_new(path: str, data: bytes, folder: int | None = None) -> tuple[int, int]:
-    """Size and mtime of the new file, from its descriptor: cheaper than an lstat later.
+def _write_new(path: str, data: bytes, folder: int | None = None) -> int:
+    """The new file's mtime, from its descriptor: cheaper than an lstat later (its size is
+    the length of `data`).
     `folder`: an open folder that `path` is relative to."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
     fd = (
@@ -1032,8 +1030,7 @@ def _write_new(path: str, data: bytes, folder: int | None = None) -> tuple[int, 
     )
     try:
         _write_all(fd, data)
-        info = os.fstat(fd)
-        return info.st_size, info.st_mtime_ns
+        return os.fstat(fd).st_mtime_ns
     finally:
         os.close(fd)
 
@@ -1111,6 +1108,7 @@ def _write_locked(
         # the first rename.
         present: set[str] = set()
         current, folder = "", -1
+        mtimes = report.stats.mtimes
         try:
             for index in itertools.chain(*pending):
                 path = paths[index]
@@ -1127,10 +1125,10 @@ def _write_locked(
                     present.add(directory)
                 if folder >= 0:
                     # a rename keeps the mtime
-                    report.stats.set(index, _write_new(name, tree[path], folder))
+                    mtimes[index] = _write_new(name, tree[path], folder)
                 else:
                     beside.append(index)  # first: a failed write may leave its temporary
-                    report.stats.set(index, _write_tmp(_temporary(root, path), tree[path]))
+                    mtimes[index] = _write_tmp(_temporary(root, path), tree[path])
         finally:
             if folder >= 0:
                 os.close(folder)
