@@ -852,11 +852,15 @@ def plan_writes(
 
 
 def _folder_stats(lines: str) -> dict[str, tuple[int, int]]:
-    """One folder's lines of the stat cache: size and mtime by file name."""
+    """One folder's lines of the stat cache: size and mtime by file name (none for lines
+    that are not the cache's own: it is only a hint)."""
     found = {}
-    for line in lines.split("\n") if lines else ():
-        size, mtime, name = line.split(" ", 2)
-        found[name] = (int(size), int(mtime))
+    try:
+        for line in lines.split("\n") if lines else ():
+            size, mtime, name = line.split(" ", 2)
+            found[name] = (int(size), int(mtime))
+    except ValueError:
+        return {}
     return found
 
 

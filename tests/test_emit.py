@@ -686,3 +686,17 @@ def test_state_file_of_its_own_layout_is_read_line_by_line(tmp_path: Path) -> No
     path.write_bytes(OWN_STATE)
     with path.open("rb") as handle:
         assert emit._read_state_lines(handle) == json.loads(OWN_STATE)
+
+
+def test_stat_cache_lines_that_are_not_its_own_are_ignored(tmp_path: Path) -> None:
+    """The stat cache is only a hint: a folder's lines edited into nonsense make the writer
+    compare that folder's files by their bytes."""
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    cache = json.loads((out / ".kurator/cache.json").read_text())
+    cache["listings"]["clusters/alpha"] = "not a line\nx y"
+    (out / ".kurator/cache.json").write_text(json.dumps(cache))
+    changed = {**TREE, "clusters/alpha/configmap_default_a.yaml": b"a: 2\n"}
+    report = write_tree(out, changed)
+    assert report.written == ["clusters/alpha/configmap_default_a.yaml"]
+    assert report.unchanged == 2
