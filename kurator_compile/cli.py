@@ -468,6 +468,7 @@ def build(
             if not ctx.quiet:
                 click.echo(f"{output} is up to date: 0 written, 0 removed", err=True)
             return
+        del cache  # its listings are held no longer: the writer reads them again
         recorded_layout, recorded = _layout(layout, output, names)
         options = replace(options, layout=recorded_layout)
         sources = _sources(fleet, options)

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -150,7 +150,6 @@ def test_a_state_file_keeps_exactly_the_paths_is_safe_relpath_accepts(tmp_path: 
     expected = {p for p in paths if is_safe_relpath(p)} - {"clusters/alpha/x.yaml"}
     assert set(loaded.files) == expected
     assert len(expected) > 1000
-    assert emit._safe_entries(files) == dict.fromkeys(sorted(expected), "0" * 64)
 
 
 @pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 200_000])
@@ -453,14 +452,14 @@ def test_full_disk_while_writing_the_state_keeps_old_tree(
     out = tmp_path / "out"
     write_tree(out, TREE)
     before = tree_of(out)
-    real = emit._write_tmp
+    real = emit._write_tmp_chunks
 
-    def full(tmp: Path | str, data: bytes) -> tuple[int, int]:
+    def full(tmp: Path | str, chunks: Iterable[bytes]) -> str:
         if Path(tmp).name == ".state.json.kurator-tmp":
             raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
-        return real(tmp, data)
+        return real(tmp, chunks)
 
-    monkeypatch.setattr(emit, "_write_tmp", full)
+    monkeypatch.setattr(emit, "_write_tmp_chunks", full)
     with pytest.raises(CompileError) as raised:
         write_tree(out, {**TREE, "clusters/alpha/configmap_default_a.yaml": b"new\n"})
     assert str(raised.value) == (
@@ -750,3 +749,78 @@ def test_state_file_is_json_dumps_output(digests: dict[str, str]) -> None:
     body = {"generator": f"kurator-compile {__version__}", "files": dict(sorted(digests.items()))}
     expected = json.dumps(body, indent=1, sort_keys=True) + "\n"
     assert state_bytes(digests) == expected.encode()
+
+
+OWN_STATE = state_bytes(
+    {"clusters/a/x.yaml": "d1", "clusters/a/y.yaml": "d1", "clusters/b/z.yaml": "d2"},
+    {"name": "shop", "file": "fleets/shop.yaml"},
+    inputs="abc",
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        OWN_STATE,
+        state_bytes({}),
+        state_bytes({"clusters/b/ü.yaml": "d2", 'clusters/a/\\q".yaml': "d1"}),
+        state_bytes({f"clusters/c{i}/x.yaml": "d" for i in range(9000)}, layout="per-cluster"),
+        # hand-edited: a path twice (the last wins), raw UTF-8, "files" twice, no comma,
+        # a trailing comma, broken JSON after the files, invalid UTF-8 in an entry
+        b'{\n "files": {\n  "clusters/a/x.yaml": "d1",\n  "clusters/a/x.yaml": "d2"\n },\n'
+        b' "generator": "g"\n}\n',
+        b'{\n "files": {\n  "clusters/a/\xc3\xbc.yaml": "d1"\n },\n "generator": "g"\n}\n',
+        b'{\n "files": {\n  "clusters/a/x.yaml": "d1"\n },\n "files": {}\n}\n',
+        b'{\n "files": {\n  "clusters/a/x.yaml": "d1"\n  "clusters/a/y.yaml": "d1"\n },\n}\n',
+        b'{\n "files": {\n  "clusters/a/x.yaml": "d1",\n },\n "generator": "g"\n}\n',
+        b'{\n "files": {\n  "clusters/a/x.yaml": "d1"\n },\n "generator": g\n}\n',
+        b'{\n "files": {\n  "clusters/a/\xff.yaml": "d1"\n },\n "generator": "g"\n}\n',
+    ],
+)
+def test_state_file_reader_reads_what_json_reads(tmp_path: Path, text: bytes) -> None:
+    """The line-by-line reader of the state file's own layout gives json's answer, and any
+    other layout is json's to read, errors included."""
+    path = tmp_path / "state.json"
+    path.write_bytes(text)
+    expected: object
+    try:
+        expected = json.loads(text.decode("utf-8"))
+    except ValueError as error:
+        expected = (type(error), str(error))
+    try:
+        found: object = emit._read_state_json(path)
+    except ValueError as error:
+        found = (type(error), str(error))
+    assert found == expected
+
+
+def test_state_file_digests_are_shared_strings(tmp_path: Path) -> None:
+    """600,000 files' digests would be 600,000 strings; equal ones are read as one."""
+    out = tmp_path / "out"
+    write_tree(out, {f"clusters/c{i}/configmap_default_a.yaml": b"a: 1\n" for i in range(50)})
+    state = read_state(out)
+    assert state is not None
+    assert len(state.files) == 50
+    assert len({id(value) for value in state.files.values()}) == 1
+
+
+def test_state_file_of_its_own_layout_is_read_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(OWN_STATE)
+    with path.open("rb") as handle:
+        assert emit._read_state_lines(handle) == json.loads(OWN_STATE)
+
+
+def test_stat_cache_lines_that_are_not_its_own_are_ignored(tmp_path: Path) -> None:
+    """The stat cache is only a hint: a folder's mtimes edited into nonsense make the writer
+    compare that folder's files by their bytes."""
+    out = tmp_path / "out"
+    write_tree(out, TREE)
+    cache = json.loads((out / ".kurator/cache.json").read_text())
+    alpha = next(row for row in cache["folders"] if row[0] == "clusters/alpha")
+    alpha[3] = ["not an mtime"] * len(alpha[3])
+    (out / ".kurator/cache.json").write_text(json.dumps(cache))
+    changed = {**TREE, "clusters/alpha/configmap_default_a.yaml": b"a: 2\n"}
+    report = write_tree(out, changed)
+    assert report.written == ["clusters/alpha/configmap_default_a.yaml"]
+    assert report.unchanged == 2

@@ -14,12 +14,17 @@ from pathlib import Path
 import pytest
 
 from kurator_compile import emit
-from kurator_compile.emit import JOURNAL_FILE, compare_tree, write_tree
+from kurator_compile.emit import JOURNAL_FILE, compare_tree, foreign_files, write_tree
 
 from .conftest import tree_of
 from .synthetic import write_fleet
 
 TMP_SUFFIX = ".kurator-tmp"
+
+
+def _temporary(path: str) -> bool:
+    """A temporary file, or a file in a temporary folder: never a real file of the tree."""
+    return any(part.endswith(TMP_SUFFIX) for part in path.split("/"))
 
 
 def _build(fleet: Path, out: Path) -> subprocess.Popen[bytes]:
@@ -69,7 +74,7 @@ def test_kill_during_build_never_loses_files(tmp_path: Path) -> None:
         process.wait()
         current = tree_of(out)
         for path, data in _cluster_files(current).items():
-            if path.endswith(TMP_SUFFIX):
+            if _temporary(path):
                 continue  # a temporary name: never the real file, cleaned by the next run
             assert data in (old.get(path), new.get(path)), f"partial or foreign bytes in {path}"
         for path in old.keys() & new.keys():
@@ -78,7 +83,8 @@ def test_kill_during_build_never_loses_files(tmp_path: Path) -> None:
     assert _build(fleet, out).wait() == 0
     final = tree_of(out)
     assert _cluster_files(final) == new
-    assert not [p for p in final if p.endswith(TMP_SUFFIX) or p.endswith("journal.json")]
+    assert not [p for p in final if _temporary(p) or p.endswith("journal.json")]
+    assert not list(out.rglob(f"*{TMP_SUFFIX}"))
 
 
 def test_concurrent_builds_do_not_interleave(tmp_path: Path) -> None:
@@ -128,11 +134,15 @@ def _kill_at(monkeypatch: pytest.MonkeyPatch, name: str, step: int) -> list[int]
 
 
 def _leftovers(out: Path) -> list[str]:
-    return sorted(p for p in tree_of(out) if p.endswith(TMP_SUFFIX) or "journal" in p)
+    """Temporary files and folders (empty ones too), and journals."""
+    found = {p.relative_to(out).as_posix() for p in out.rglob(f"*{TMP_SUFFIX}")}
+    return sorted(found | {p for p in tree_of(out) if _temporary(p) or "journal" in p})
 
 
 @pytest.mark.parametrize("revert", [False, True], ids=["finish", "revert"])
-@pytest.mark.parametrize(("call", "steps"), [("write", 6), ("replace", 5), ("unlink", 3)])
+@pytest.mark.parametrize(
+    ("call", "steps"), [("write", 6), ("replace", 5), ("unlink", 3), ("mkdir", 3)]
+)
 def test_killed_build_then_any_build_leaves_a_clean_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, revert: bool, call: str, steps: int
 ) -> None:
@@ -150,7 +160,7 @@ def test_killed_build_then_any_build_leaves_a_clean_tree(
             continue  # this run made fewer calls: nothing to interrupt
         current = tree_of(out)
         for path, data in current.items():
-            if path.startswith("clusters/") and not path.endswith(TMP_SUFFIX):
+            if path.startswith("clusters/") and not _temporary(path):
                 assert data in (OLD.get(path), NEW.get(path)), f"partial bytes in {path}"
         target = OLD if revert else NEW
         clusters = {p: b for p, b in current.items() if p.startswith("clusters/")}
@@ -181,3 +191,106 @@ def test_new_files_appear_only_complete(tmp_path: Path, monkeypatch: pytest.Monk
         write_tree(out, NEW, allow_removal=True)
     assert not (out / "clusters/beta/sub/configmap_default_d.yaml").exists()
     assert not (out / "clusters/alpha/configmap_default_c.yaml").exists()
+
+
+FRESH = {
+    "argocd/app.yaml": b"app: 1\n",
+    "clusters/alpha/configmap_default_a.yaml": b"a: 1\n",
+    "clusters/alpha/configmap_default_b.yaml": b"b: 1\n",
+    "clusters/beta/configmap_default_a.yaml": b"a: 1\n",
+    "clusters/beta/sub/configmap_default_d.yaml": b"d: 1\n",
+}
+
+
+@pytest.mark.parametrize(("call", "steps"), [("write", 7), ("replace", 4), ("mkdir", 6)])
+def test_killed_fresh_build_then_the_next_build_leaves_a_clean_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str, steps: int
+) -> None:
+    """A fresh build writes its new folders whole under temporary names and renames them once:
+    killed at any step, it shows no file of the tree but complete ones, and the next build
+    clears its temporary folders and leaves exactly the tree."""
+    for step in range(1, steps + 1):
+        out = tmp_path / f"{call}-{step}"
+        with monkeypatch.context() as patch:
+            calls = _kill_at(patch, call, step)
+            with contextlib.suppress(Killed):
+                write_tree(out, FRESH)
+        if calls[0] < step:
+            continue
+        for path, data in tree_of(out).items():
+            if not _temporary(path) and not path.startswith(".kurator/"):
+                assert data == FRESH[path], f"partial bytes in {path}"
+        # a new cluster folder not yet in place is no cluster's, nor foreign files in one
+        assert foreign_files(out, FRESH) == []
+        write_tree(out, FRESH)
+        assert _leftovers(out) == [], (step, _leftovers(out))
+        assert {p: b for p, b in tree_of(out).items() if not p.startswith(".kurator/")} == FRESH
+        assert not compare_tree(out, FRESH)
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:
+    real = getattr(os, name)
+    seen: list[str] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        seen.append(str(args[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(emit.os, name, counting)
+    return seen
+
+
+def test_a_new_folder_is_renamed_once_not_file_by_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    tree = {f"clusters/c{c}/configmap_default_{f}.yaml": b"x\n" for c in range(3) for f in range(4)}
+    with monkeypatch.context() as patch:
+        renames = _count_calls(patch, "replace")
+        unlinks = _count_calls(patch, "unlink")
+        write_tree(out, tree)
+    assert [r for r in renames if "clusters" in r] == [f"{out}/.clusters{TMP_SUFFIX}"]
+    assert not [u for u in unlinks if "clusters" in u]  # no leftover temporary to clear
+    assert {p: b for p, b in tree_of(out).items() if p.startswith("clusters/")} == tree
+    # a new cluster in an existing tree: its folder, once
+    grown = {**tree, **{f"clusters/c9/configmap_default_{f}.yaml": b"y\n" for f in range(4)}}
+    with monkeypatch.context() as patch:
+        renames = _count_calls(patch, "replace")
+        write_tree(out, grown)
+    assert [r for r in renames if "clusters" in r] == [f"{out}/clusters/.c9{TMP_SUFFIX}"]
+    assert {p: b for p, b in tree_of(out).items() if p.startswith("clusters/")} == grown
+    # killed before that rename: the folder waits under its temporary name, which is no
+    # cluster's and holds no foreign file; the next build puts it in place
+    more = {**grown, **{f"clusters/c8/configmap_default_{f}.yaml": b"z\n" for f in range(4)}}
+    with monkeypatch.context() as patch:
+        _kill_at(patch, "replace", 2)  # the journal's, then the folder's
+        with contextlib.suppress(Killed):
+            write_tree(out, more)
+    assert (out / f"clusters/.c8{TMP_SUFFIX}/configmap_default_0.yaml").exists()
+    assert foreign_files(out, more) == []
+    assert compare_tree(out, more).interrupted == JOURNAL_FILE
+    write_tree(out, more)
+    assert _leftovers(out) == []
+    assert {p: b for p, b in tree_of(out).items() if p.startswith("clusters/")} == more
+
+
+def test_a_temporary_folder_holding_foreign_files_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed run's temporary folder loses only the files that runs of ours meant to write;
+    a file nobody listed stays, and the build writes that folder's files one by one instead."""
+    out = tmp_path / "out"
+    write_tree(out, OLD, allow_removal=True)
+    with monkeypatch.context() as patch:
+        _kill_at(patch, "replace", 2)  # the journal's, then the first of phase 2
+        with contextlib.suppress(Killed):
+            write_tree(out, NEW, allow_removal=True)
+    leftover = out / f"clusters/beta/.sub{TMP_SUFFIX}"
+    assert (leftover / "configmap_default_d.yaml").read_bytes() == NEW[
+        "clusters/beta/sub/configmap_default_d.yaml"
+    ]
+    (leftover / "notes.txt").write_bytes(b"mine\n")
+    write_tree(out, NEW, allow_removal=True)
+    assert sorted(p.name for p in leftover.iterdir()) == ["notes.txt"]
+    clusters = {p: b for p, b in tree_of(out).items() if p.startswith("clusters/")}
+    assert {p: b for p, b in clusters.items() if not _temporary(p)} == NEW
