@@ -1038,16 +1038,32 @@ def _write_locked(
     def journal_digest(path: str) -> str:
         return digest_of(path) if path in tree else state.journal[path]
 
-    journal = state_chunks(heapq.merge(older, ordered), journal_digest) if older else None
-    _atomic_write_chunks(out / names.journal, journal or state_chunks(ordered, digest_of))
-    del older, journal
+    state_tmp = out / names.state
+    state_tmp = state_tmp.with_name(f".{state_tmp.name}{TMP_SUFFIX}")
+    if older:
+        _atomic_write_chunks(
+            out / names.journal, state_chunks(heapq.merge(older, ordered), journal_digest)
+        )
+    else:
+        # Then the journal lists what the new state lists: the state's temporary is written
+        # first and copied in the kernel (a state file reads as a journal), not encoded twice.
+        journal_tmp = out / names.journal
+        journal_tmp = journal_tmp.with_name(f".{journal_tmp.name}{TMP_SUFFIX}")
+        try:
+            report.state_digest = _write_tmp_chunks(state_tmp, new_state())
+            shutil.copyfile(state_tmp, journal_tmp, follow_symlinks=False)
+            os.replace(journal_tmp, out / names.journal)
+        except OSError:
+            for written in (state_tmp, journal_tmp):
+                with contextlib.suppress(OSError):
+                    written.unlink()
+            raise
+    del older
     root = str(out)
     pending = (plan.new, plan.changed)
     folders = _NewFolders(root)
     beside = array("q")  # written to a temporary name beside their target
     made_dirs: list[str] = []
-    state_tmp = out / names.state
-    state_tmp = state_tmp.with_name(f".{state_tmp.name}{TMP_SUFFIX}")
     try:
         # Phase 1: every new byte on disk, under a temporary name beside its target (a new
         # folder: under a temporary name beside the topmost new one), the new state included.
@@ -1079,7 +1095,8 @@ def _write_locked(
         finally:
             if folder >= 0:
                 os.close(folder)
-        report.state_digest = _write_tmp_chunks(state_tmp, new_state())
+        if report.state_digest is None:  # not written with the journal
+            report.state_digest = _write_tmp_chunks(state_tmp, new_state())
     except OSError:
         leftovers = [_temporary(root, paths[index]) for index in beside]
         for leftover in [*leftovers, str(state_tmp)]:

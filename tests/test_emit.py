@@ -11,6 +11,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -824,3 +825,35 @@ def test_stat_cache_lines_that_are_not_its_own_are_ignored(tmp_path: Path) -> No
     report = write_tree(out, changed)
     assert report.written == ["clusters/alpha/configmap_default_a.yaml"]
     assert report.unchanged == 2
+
+
+def test_a_fresh_builds_journal_is_its_new_state_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no killed run's journal to carry on, the journal lists what the new state lists:
+    the state is encoded once, and the journal is a copy of it, in place before any file."""
+    out = tmp_path / "out"
+    seen: dict[str, bytes] = {}
+    rename = emit._NewFolders.rename
+
+    def spying(folders: emit._NewFolders) -> None:
+        seen["journal"] = (out / ".kurator/journal.json").read_bytes()
+        rename(folders)
+
+    encoded: list[object] = []
+    chunks = emit.state_chunks
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        encoded.append(args)
+        return chunks(*args, **kwargs)
+
+    monkeypatch.setattr(emit._NewFolders, "rename", spying)
+    monkeypatch.setattr(emit, "state_chunks", counting)
+    write_tree(out, TREE, fingerprint="inputs")
+    assert seen["journal"] == (out / ".kurator/state.json").read_bytes()
+    assert len(encoded) == 1
+    assert not (out / ".kurator/journal.json").exists()
+    (out / ".kurator/journal.json").write_bytes(seen["journal"])  # as a killed run left it
+    state = emit.read_state(out)
+    assert state is not None
+    assert set(state.journal) == set(TREE)
