@@ -581,50 +581,55 @@ class StatCache:
         position in the tree; their size is their bytes' length), so they need no lstat.
         `layout`: the one the state file records (a no-change run need not parse it);
         `state_digest`: that of the state file the writer left."""
-        root = str(out)
         if state_digest is None:
             state_digest = digest(_read_bytes(out / names.state) or b"")
-        # One list of names (and of sizes) per distinct list, referred to by its index; a
-        # folder's lists are replaced by the shared ones as soon as the next folder starts
-        # (the tree comes in folder order; a folder that comes again, after a subfolder,
-        # gets a second row): 600,000 name strings would be 40 MB.
+        # One list of names (and of sizes) per distinct list, referred to by its index; each
+        # folder's row is written as soon as the next folder starts (the tree comes in folder
+        # order; a folder that comes again, after a subfolder, gets a second row), so neither
+        # 600,000 names nor their mtimes are held. Keys after "folders" are read alike.
         name_index: dict[tuple[str, ...], int] = {}
         size_index: dict[tuple[int, ...], int] = {}
-        rows: list[list[object]] = []
-        current, names_in, sizes, mtimes = "", list[str](), list[int](), list[int]()
-
-        def finish_folder() -> None:
-            if names_in:
-                shared_names = name_index.setdefault(tuple(names_in), len(name_index))
-                shared_sizes = size_index.setdefault(tuple(sizes), len(size_index))
-                rows.append([current, shared_names, shared_sizes, mtimes])
-
-        for index, (path, data) in enumerate(tree.items()):
-            mtime = known.get(index) if known is not None else None
-            if mtime is None:
-                info = os.lstat(f"{root}/{path}")
-                size, mtime = info.st_size, info.st_mtime_ns
-            else:
-                size = len(data)
-            directory, _, name = path.rpartition("/")
-            if directory != current:
-                finish_folder()
-                current, names_in, sizes, mtimes = directory, [], [], []
-            names_in.append(name)
-            sizes.append(size)
-            mtimes.append(mtime)
-        finish_folder()
-        body = {
-            "fingerprint": fingerprint,
-            "state": state_digest,
-            "layout": layout,
-            "names": list(name_index),
-            "sizes": list(size_index),
-            "folders": rows,
+        compact = (",", ":")
+        head = {"fingerprint": fingerprint, "state": state_digest, "layout": layout}
+        tail = {
             "warnings": list(warnings),
             "globs": None if globs is None else [list(part) for part in globs],
         }
-        _atomic_write(out / names.cache, json.dumps(body, separators=(",", ":")).encode())
+
+        def rows() -> Iterator[str]:
+            root = str(out)
+            current, names_in, sizes, mtimes = "", list[str](), list[int](), list[int]()
+            for index, (path, data) in enumerate(tree.items()):
+                mtime = known.get(index) if known is not None else None
+                if mtime is None:
+                    info = os.lstat(f"{root}/{path}")
+                    size, mtime = info.st_size, info.st_mtime_ns
+                else:
+                    size = len(data)
+                directory, _, name = path.rpartition("/")
+                if directory != current:
+                    if names_in:
+                        yield _stat_row(current, names_in, sizes, mtimes, name_index, size_index)
+                    current, names_in, sizes, mtimes = directory, [], [], []
+                names_in.append(name)
+                sizes.append(size)
+                mtimes.append(mtime)
+            if names_in:
+                yield _stat_row(current, names_in, sizes, mtimes, name_index, size_index)
+
+        def chunks() -> Iterator[bytes]:
+            yield (json.dumps(head, separators=compact)[:-1] + ',"folders":[').encode()
+            batch: list[str] = []
+            for row in rows():
+                batch.append(row)
+                if len(batch) == 256:
+                    yield (",".join(batch) + ",").encode()
+                    batch = []
+            yield ",".join(batch).encode()
+            shared = {"names": list(name_index), "sizes": list(size_index), **tail}
+            yield ("]," + json.dumps(shared, separators=compact)[1:]).encode()
+
+        _atomic_write_chunks(out / names.cache, chunks())
 
     def up_to_date(self, out: Path, fingerprint: str, names: StateNames = DEFAULT_NAMES) -> bool:
         """True when the inputs are those of the last build and no output file was touched.
@@ -640,6 +645,20 @@ class StatCache:
         unchanged = outputs_unchanged(str(out), self.folders)
         self.listed_exactly = unchanged is True
         return unchanged is not None
+
+
+def _stat_row(
+    directory: str,
+    listed: list[str],
+    sizes: list[int],
+    mtimes: list[int],
+    name_index: dict[tuple[str, ...], int],
+    size_index: dict[tuple[int, ...], int],
+) -> str:
+    """One folder's row of the stat cache, its names and sizes by index into the shared lists."""
+    shared_names = name_index.setdefault(tuple(listed), len(name_index))
+    shared_sizes = size_index.setdefault(tuple(sizes), len(size_index))
+    return json.dumps([directory, shared_names, shared_sizes, mtimes], separators=(",", ":"))
 
 
 @dataclass
