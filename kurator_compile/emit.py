@@ -529,15 +529,6 @@ class StatCache:
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
             return cls()  # UnicodeDecodeError is a ValueError
 
-    @cached_property
-    def stats(self) -> dict[str, tuple[int, int]]:
-        """Size and mtime by path, for a build that compares file by file."""
-        found: dict[str, tuple[int, int]] = {}
-        for directory, listed, sizes, mtimes in self.folders:
-            for name, size, mtime in zip(listed, sizes, mtimes, strict=True):
-                found[f"{directory}/{name}"] = (size, mtime)
-        return found
-
     def paths(self) -> Iterator[str]:
         for directory, listed, _, _ in self.folders:
             for name in listed:
@@ -563,7 +554,6 @@ class StatCache:
         """Let go of the listings once read (600,000 mtimes at 10,000 clusters)."""
         self.folders = ()
         self.__dict__.pop("_rows", None)
-        self.__dict__.pop("stats", None)
 
     @staticmethod
     def record(

