@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 from . import __version__
 from .errors import CompileError, Diagnostic, shorten
 from .tree import CLUSTER_FILE, CLUSTERS_DIR, LAYOUTS, PER_OBJECT, FileTree
-from .unchanged import outputs_unchanged, parse_stat_cache
+from .unchanged import outputs_unchanged, parse_stat_cache, read_below
 
 STATE_DIR = ".kurator"
 STATE_FILE = f"{STATE_DIR}/state.json"
@@ -333,9 +333,7 @@ def _check_no_symlinks(out: Path, relpath: str) -> None:
 
 def _read_below(out: Path, relpath: str) -> bytes | None:
     """A file below OUT, or None when absent or reached through a symlink at any level."""
-    if _linked_component(out, relpath) is not None:
-        return None
-    return _read_bytes(out / relpath)
+    return read_below(str(out), relpath)
 
 
 def _open_regular(path: Path) -> BinaryIO | None:

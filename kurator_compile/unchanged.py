@@ -225,7 +225,7 @@ def answer(
         raise NotPlain(output)  # the CLI shows OUT as pathlib spells it
     try:
         out = output if output is not None else rendered_dir(fleet, None)
-        cache = _read_below(out, CACHE_FILE)
+        cache = read_below(out, CACHE_FILE)
         if cache is None or os.path.lexists(os.path.join(out, JOURNAL_FILE)):
             return None
         fingerprint, folders, state_digest, warnings, globs, layout = parse_stat_cache(cache)
@@ -237,7 +237,7 @@ def answer(
         hasher = inputs_hasher(code_digest(), options, root, texts)
         if hasher.hexdigest() != fingerprint:
             return None
-        state = _read_below(out, STATE_FILE)
+        state = read_below(out, STATE_FILE)
         if state is None or hashlib.sha256(state).hexdigest() != state_digest:
             return None
         if outputs_unchanged(out, folders) is not True:
@@ -247,19 +247,19 @@ def answer(
     return out, sum(len(listed) for _, listed, _, _ in folders), warnings
 
 
-def _read_below(out: str, relpath: str) -> bytes | None:
+def read_below(out: str, relpath: str) -> bytes | None:
     """A regular file below OUT, reached through no symbolic link below OUT; else None."""
-    folder = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        folder = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
     try:
         *parents, name = relpath.split("/")
         for part in parents:
             inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder)
             os.close(folder)
             folder = inner
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
-        except FileNotFoundError:
-            return None
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
@@ -267,6 +267,8 @@ def _read_below(out: str, relpath: str) -> bytes | None:
                 return handle.read()
         finally:
             os.close(fd)
+    except OSError:  # absent, a link on the way or at the end, not readable
+        return None
     finally:
         os.close(folder)
 
